@@ -1,0 +1,114 @@
+"""The `escalation-bot` command."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.settings import Settings, SettingsError, load_settings
+from flows.policy import Policy, PolicyError, load_policy
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, upgrade
+
+EXIT_CONFIG = 2
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _policy(settings: Settings) -> Policy:
+    return load_policy(settings.policy_file or None)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Report on the configuration, the policy file and the database without changing anything."""
+    problems: list[str] = []
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(f"Settings:\n{exc}")
+    try:
+        policy = _policy(settings)
+        print(f"Policy: {policy.name}, {policy.final_stage} stages "
+              f"({', '.join(f'{s.number}. {s.name}' for s in policy.stages)}).")
+    except PolicyError as exc:
+        problems.append(str(exc))
+    try:
+        database = Database(settings.database_url)
+        current, head = current_revision(database), head_revision(database)
+        if current == head:
+            print(f"Database: {settings.database_url} is up to date.")
+        else:
+            print(f"Database: {settings.database_url} is at {current or 'no schema yet'}; "
+                  f"the bot brings it to {head} when it starts (or run: escalation-bot migrate).")
+        database.dispose()
+    except Exception as exc:  # any driver error: report it plainly
+        problems.append(f"Database {settings.database_url} cannot be opened: {exc.__class__.__name__}: {exc}")
+    slack = settings.problems_for_slack()
+    if slack:
+        problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
+    else:
+        print(f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}, "
+              f"CSCP channel {settings.cscp_channel_id}.")
+    if problems:
+        return _fail("\n".join(problems))
+    print("All good.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(f"Settings:\n{exc}")
+    database = Database(settings.database_url)
+    upgrade(database)
+    print(f"Database {settings.database_url} is at {current_revision(database)}.")
+    database.dispose()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        policy = _policy(settings)
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    problems = settings.problems_for_slack()
+    if problems:
+        return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems)
+                     + "\nSee README.md, 'Connect to Slack'.")
+    from bot.runtime import run_slack_bot
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_slack_bot(settings, policy)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="escalation-bot",
+        description="Runs the CSCP Escalation and Resolution policy in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="start the Slack bot (settings from the environment or .env)").set_defaults(
+        handler=cmd_run)
+    commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
+        handler=cmd_check)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

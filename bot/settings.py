@@ -1,0 +1,78 @@
+"""Settings from the environment or a .env file. Problems are collected and reported together."""
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_DATABASE_URL
+
+
+class SettingsError(Exception):
+    """One message naming every setting that is missing or malformed."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""  # when set, the bot connects by Socket Mode instead of serving HTTP
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = DEFAULT_DATABASE_URL
+    cscp_channel_id: str = ""
+    # The CSCP team: Slack user ids, comma-separated, and/or a user group whose members count.
+    cscp_members: str = ""
+    cscp_usergroup_id: str = ""
+    policy_file: str = ""
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def cscp_member_ids(self) -> list[str]:
+        return [part.strip() for part in self.cscp_members.split(",") if part.strip()]
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def problems_for_slack(self) -> list[str]:
+        """What stops the Slack bot from starting, one line a setting."""
+        problems = []
+        if not self.slack_bot_token:
+            problems.append("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…, from OAuth & Permissions)")
+        elif not self.slack_bot_token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN should start with xoxb- (a bot token)")
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN should start with xapp- (an app-level token with connections:write)")
+        if not self.slack_signing_secret and not self.slack_app_token:
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → App Credentials)")
+        if not self.cscp_channel_id:
+            problems.append("CSCP_CHANNEL_ID is not set (the id of the CSCP team's channel, C…)")
+        elif not re.match(r"^[CG][A-Z0-9]{2,}$", self.cscp_channel_id):
+            problems.append("CSCP_CHANNEL_ID should be a channel id such as C0123ABCD, not a name")
+        bad_members = [m for m in self.cscp_member_ids if not re.match(r"^[UW][A-Z0-9]{2,}$", m)]
+        if bad_members:
+            problems.append("CSCP_MEMBERS should be Slack user ids such as U0123ABCD, separated by commas")
+        if self.cscp_usergroup_id and not re.match(r"^S[A-Z0-9]{2,}$", self.cscp_usergroup_id):
+            problems.append("CSCP_USERGROUP_ID should be a user group id such as S0123ABCD")
+        return problems
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for item in exc.errors():
+            name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+            lines.append(f"{name}: {item['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,187 @@
+"""The escalation policy as configuration: stages, time limits, when the partnership is told.
+
+The Croydon policy ships as the default (croydon_policy.toml). Another partnership's scheme
+works by changing the file alone. A case stores a snapshot of the policy it was opened under.
+"""
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from flows.calendar import WorkingCalendar
+
+
+class PolicyError(Exception):
+    """The policy file cannot be used; the message names the file and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(_Strict):
+    number: int = Field(ge=1)
+    name: str = Field(min_length=1)
+    held_by: str = Field(min_length=1)
+    formal: bool
+    working_days: int = Field(ge=1, le=60)
+
+
+class CalendarSettings(_Strict):
+    timezone: str = "Europe/London"
+    country: str = "GB"
+    subdivision: str | None = "ENG"
+    working_hours_start: time = time(9, 0)
+    working_hours_end: time = time(17, 0)
+    close_of_business: time = time(17, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> "CalendarSettings":
+        import holidays
+
+        if self.working_hours_start >= self.working_hours_end:
+            raise ValueError("working_hours_start must be before working_hours_end")
+        try:
+            holidays.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError as exc:
+            raise ValueError(f"no bank holidays known for {self.country}/{self.subdivision}: {exc}") from None
+        return self
+
+
+class Lists(_Strict):
+    agencies: list[str] = Field(min_length=1)
+    themes: list[str] = Field(min_length=1)
+    levels_of_need: list[str] = Field(min_length=1)
+
+    @field_validator("agencies", "themes", "levels_of_need")
+    @classmethod
+    def _unique_and_short(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("has the same entry twice")
+        for value in values:
+            # Slack options allow 75 characters of text.
+            if not value.strip() or len(value) > 75:
+                raise ValueError(f"entry {value!r} must be 1 to 75 characters")
+        return values
+
+
+class Guidance(_Strict):
+    guidance: str = Field(min_length=1)
+
+
+class Policy(_Strict):
+    name: str = Field(min_length=1)
+    partnership: str = Field(min_length=1)
+    partnership_email: str = ""
+    partnership_informed_from_stage: int = Field(ge=1)
+    notification_form_from_stage: int = Field(ge=1)
+    reflective_consultation_stages: list[int] = []
+    stages: list[Stage] = Field(min_length=2)
+    calendar: CalendarSettings = CalendarSettings()
+    lists: Lists
+    immediate_risk: Guidance
+    whistleblowing: Guidance
+    principles: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _stages_consistent(self) -> "Policy":
+        numbers = [stage.number for stage in self.stages]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"stages must be numbered 1, 2, 3 … in order; found {numbers}")
+        last = len(numbers)
+        for key in ("partnership_informed_from_stage", "notification_form_from_stage"):
+            if getattr(self, key) > last:
+                raise ValueError(f"{key} is {getattr(self, key)} but there are only {last} stages")
+        for number in self.reflective_consultation_stages:
+            if not 1 <= number <= last:
+                raise ValueError(f"reflective_consultation_stages names stage {number}, which does not exist")
+        return self
+
+    # What the lifecycle asks of a policy.
+    @property
+    def final_stage(self) -> int:
+        return len(self.stages)
+
+    def stage(self, number: int) -> Stage:
+        return self.stages[number - 1]
+
+    def partnership_informed_at(self, number: int) -> bool:
+        return number >= self.partnership_informed_from_stage
+
+    def notification_form_at(self, number: int) -> bool:
+        return number >= self.notification_form_from_stage
+
+    def reflective_consultation_at(self, number: int) -> bool:
+        return number in self.reflective_consultation_stages
+
+    @cached_property
+    def working_calendar(self) -> WorkingCalendar:
+        c = self.calendar
+        return WorkingCalendar(
+            timezone=c.timezone,
+            country=c.country,
+            subdivision=c.subdivision,
+            working_hours_start=c.working_hours_start,
+            working_hours_end=c.working_hours_end,
+            close_of_business=c.close_of_business,
+        )
+
+    def snapshot(self) -> str:
+        """The JSON a case keeps, so it runs to the end under the policy it was opened under."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_snapshot(cls, text: str) -> "Policy":
+        return cls.model_validate_json(text)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source} is not valid TOML: {exc}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(f"{source} has problems:\n{_describe(exc)}") from None
+
+
+def default_policy_text() -> str:
+    return resources.files("flows").joinpath("croydon_policy.toml").read_text(encoding="utf-8")
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The policy at `path`, or the Croydon policy shipped with the bot."""
+    if path is None:
+        return parse_policy(default_policy_text(), "the built-in Croydon policy")
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read the policy file {path}: {exc.strerror}") from None
+    return parse_policy(text, f"the policy file {path}")

@@ -1,0 +1,212 @@
+"""The tables. A child is held as initials plus the agency's case reference, nothing more.
+
+There is deliberately no column for a child's full name, address or date of birth.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, event
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _when(**kwargs: Any):
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Person(SQLModel, table=True):
+    """Anyone in an escalation, on any platform: ('slack', 'U123'), ('teams', '29:…'), ('email', 'a@b')."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=255)
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=255)
+    # Asked once, remembered for the next escalation this person raises.
+    role: str = Field(default="", max_length=200)
+    agency: str = Field(default="", max_length=200)
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Hands out ESC-<year>-<n> references, one sequence a year."""
+
+    __tablename__ = "reference_counter"
+
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(index=True, unique=True, max_length=20)
+    # The policy this case was opened under, as JSON: a later change of the file does not touch it.
+    policy_snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", index=True, max_length=20)  # open, resolved, withdrawn, closed
+    current_stage: int = 1
+    # Every change bumps the version; an action taken on an older view of the case changes nothing.
+    version: int = 1
+
+    child_initials: str = Field(max_length=12)
+    child_case_reference: str = Field(max_length=60)
+    age_band: str = Field(default="", max_length=30)
+    gender: str = Field(default="", max_length=40)
+    ethnicity: str = Field(default="", max_length=80)
+    send: str = Field(default="", max_length=20)
+    level_of_need: str = Field(max_length=75)
+
+    raiser_id: int = Field(foreign_key="person.id")
+    raiser_role: str = Field(max_length=200)
+    raiser_agency: str = Field(max_length=75)
+    other_agency: str = Field(max_length=75)
+    themes: list[str] = Field(default_factory=list, sa_type=JSON)
+
+    key_dates: str = Field(sa_column=Column(Text, nullable=False))
+    evidence_of_need: str = Field(sa_column=Column(Text, nullable=False))
+    decision_disagreed: str = Field(sa_column=Column(Text, nullable=False))
+    interventions_to_date: str = Field(sa_column=Column(Text, nullable=False))
+    outcome_wanted: str = Field(sa_column=Column(Text, nullable=False))
+
+    opened_at: datetime = _when()
+    closed_at: datetime | None = _when(default=None)
+    withdrawal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class EscalationProfessional(SQLModel, table=True):
+    """A professional at the other agency whom the disagreement is with."""
+
+    __tablename__ = "escalation_professional"
+    __table_args__ = (UniqueConstraint("escalation_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class StageRecord(SQLModel, table=True):
+    """One stage of one case: who held it, when it started, its deadline, how it ended."""
+
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("escalation_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    number: int
+    name: str = Field(max_length=100)
+    started_at: datetime = _when()
+    due_at: datetime = _when(index=True)
+    started_by_id: int = Field(foreign_key="person.id")
+    # Why the case came to this stage (empty at Stage 1).
+    escalation_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+    ended_at: datetime | None = _when(default=None)
+    # resolved, escalated, withdrawn, executive_decision
+    ended_how: str = Field(default="", max_length=30)
+    resolved: bool | None = None
+    # decision_changed, decision_upheld, action_agreed
+    outcome_kind: str = Field(default="", max_length=30)
+    decision_outcome: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    key_learning: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    outcome_date: date | None = None
+    reflective_consultation_requested_at: datetime | None = _when(default=None)
+
+
+class StageHolder(SQLModel, table=True):
+    __tablename__ = "stage_holder"
+    __table_args__ = (UniqueConstraint("stage_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: int = Field(foreign_key="stage.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class CaseNote(SQLModel, table=True):
+    """A discussion, call or meeting recorded on the case."""
+
+    __tablename__ = "case_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    stage_number: int
+    author_id: int = Field(foreign_key="person.id")
+    kind: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _when()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when. Never updated or deleted (enforced by the ORM and, on SQLite, by triggers)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime = _when()
+    action: str = Field(max_length=40)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot owes someone, written in the same transaction as the change that implies it.
+
+    audience: 'person' (recipient_id), 'partnership' (the partnership team's channel),
+    or 'cards' (refresh every copy of the case card).
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id", index=True)
+    topic: str = Field(max_length=40)
+    audience: str = Field(max_length=20)
+    recipient_id: int | None = Field(default=None, foreign_key="person.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _when()
+    status: str = Field(default="pending", index=True, max_length=20)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when(default=None)
+    last_error: str = Field(default="", max_length=500)
+    sent_at: datetime | None = _when(default=None)
+
+
+class ChatMessage(SQLModel, table=True):
+    """Where a message about a case was posted, so it can be updated in place."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (UniqueConstraint("platform", "channel", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    platform: str = Field(max_length=20)
+    kind: str = Field(max_length=30)  # card, partnership_post
+    channel: str = Field(max_length=100)
+    message_id: str = Field(max_length=100)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class ReminderSent(SQLModel, table=True):
+    """The ledger of reminders: the unique key makes a second send of the same reminder impossible."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("escalation_id", "stage_number", "kind", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    stage_number: int
+    kind: str = Field(max_length=30)
+    due_on: date
+    recorded_at: datetime = _when()
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_immutable(mapper, connection, target):
+    raise RuntimeError("audit events are never changed or deleted")

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from flows.clock import ManualClock
+from flows.context import Context
+from flows.escalations import EscalationForm
+from flows.people import PersonRef
+from flows.policy import load_policy
+from storage.db import Database
+from storage.migrate import upgrade
+
+# Wednesday 1 April 2026, 10:00 London (BST): Good Friday and Easter Monday follow.
+WED_1_APRIL_2026 = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
+
+TEACHER = PersonRef("slack", "U0TEACHER", "Tess Teacher", "tess@school.example")
+MASH_WORKER = PersonRef("slack", "U0MASH", "Sam Social", "sam@mash.example")
+TEACHER_MANAGER = PersonRef("slack", "U0HEAD", "Hari Head", "hari@school.example")
+MASH_MANAGER = PersonRef("slack", "U0MASHMGR", "Mo Manager", "mo@mash.example")
+SERVICE_MANAGER = PersonRef("slack", "U0SERVICE", "Sue Service", "sue@croydon.example")
+DIRECTOR = PersonRef("slack", "U0DIRECTOR", "Dee Director", "dee@croydon.example")
+EXECUTIVE = PersonRef("teams", "29:exec", "Eve Executive", "eve@cscp.example")
+CSCP_MEMBER = PersonRef("slack", "U0CSCP", "Cat CSCP", "cat@cscp.example")
+STRANGER = PersonRef("slack", "U0STRANGER", "Stan Stranger", "stan@else.example")
+
+
+def a_form(**changes) -> EscalationForm:
+    values = dict(
+        child_initials="J.S.",
+        child_case_reference="MOS-123456",
+        level_of_need="Child in Need",
+        raiser_role="Designated safeguarding lead",
+        raiser_agency="School or college",
+        other_agency="Children's Social Care (MASH)",
+        themes=["Levels of safeguarding or protection need"],
+        key_dates="Referral to MASH on 20 March 2026; decision 25 March 2026.",
+        evidence_of_need="Repeated absence and disclosures to the class teacher.",
+        decision_disagreed="MASH did not accept the referral (no further action).",
+        interventions_to_date="Early Help assessment; school nurse involved.",
+        outcome_wanted="A Child and Family assessment.",
+        professionals=[MASH_WORKER],
+    )
+    values.update(changes)
+    return EscalationForm(**values)
+
+
+@pytest.fixture
+def database(tmp_path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(WED_1_APRIL_2026)
+
+
+@pytest.fixture
+def ctx(database, clock) -> Context:
+    return Context(
+        db=database,
+        policy=load_policy(),
+        clock=clock,
+        partnership_members=frozenset({CSCP_MEMBER.key}),
+    )

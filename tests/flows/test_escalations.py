@@ -1,0 +1,343 @@
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import select
+
+from flows import escalations as lifecycle
+from flows.errors import Refused
+from flows.people import PersonRef
+from storage.models import AuditEvent, Escalation, OutboxMessage, StageRecord
+from tests.conftest import (
+    CSCP_MEMBER,
+    DIRECTOR,
+    EXECUTIVE,
+    MASH_MANAGER,
+    MASH_WORKER,
+    SERVICE_MANAGER,
+    STRANGER,
+    TEACHER,
+    TEACHER_MANAGER,
+    a_form,
+)
+
+UTC = timezone.utc
+
+
+def open_case(ctx, **changes):
+    return lifecycle.open_escalation(
+        ctx, TEACHER, a_form(**changes), child_at_immediate_risk=False, discussed_with_manager=True
+    )
+
+
+def rows(ctx, model):
+    with ctx.db.transaction() as session:
+        return session.exec(select(model).order_by(model.id)).all()
+
+
+def counts(ctx):
+    return {model.__name__: len(rows(ctx, model)) for model in (Escalation, StageRecord, AuditEvent, OutboxMessage)}
+
+
+def test_a_case_runs_from_stage_1_to_a_stage_5_decision_with_the_right_deadlines(ctx, clock):
+    case = open_case(ctx)
+    assert case.reference == "ESC-2026-0001"
+    assert case.current_stage == 1 and case.status == "open"
+    # Opened Wednesday 1 April 2026: due Tuesday 14 April at 17:00 BST (Good Friday and Easter Monday skipped).
+    assert case.stage.due_at == datetime(2026, 4, 14, 16, 0, tzinfo=UTC)
+    assert {h.key for h in case.stage.holders} == {TEACHER.key, MASH_WORKER.key}
+
+    lifecycle.add_note(ctx, case.reference, MASH_WORKER, "Call with the teacher; MASH will review.", "call")
+
+    steps = [
+        # (when the stage is escalated, who escalates, next holders, expected deadline of the next stage)
+        (datetime(2026, 4, 10, 11, 0, tzinfo=UTC), TEACHER, [TEACHER_MANAGER, MASH_MANAGER],
+         datetime(2026, 4, 21, 16, 0, tzinfo=UTC)),
+        (datetime(2026, 4, 21, 9, 0, tzinfo=UTC), MASH_MANAGER, [SERVICE_MANAGER],
+         datetime(2026, 4, 30, 16, 0, tzinfo=UTC)),
+        # Started Thursday 30 April: May Day (Monday 4 May) falls in the count.
+        (datetime(2026, 4, 30, 15, 0, tzinfo=UTC), SERVICE_MANAGER, [DIRECTOR],
+         datetime(2026, 5, 12, 16, 0, tzinfo=UTC)),
+        # Started Friday 22 May: Spring bank holiday (Monday 25 May) falls in the count.
+        (datetime(2026, 5, 22, 10, 0, tzinfo=UTC), DIRECTOR, [EXECUTIVE],
+         datetime(2026, 6, 3, 16, 0, tzinfo=UTC)),
+    ]
+    for when, actor, holders, due in steps:
+        clock.set(when)
+        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version,
+                                  reason="Still not agreed.", next_holders=holders)
+        assert case.stage.due_at == due, case.current_stage
+        assert case.stage.started_at == when
+        assert {h.key for h in case.stage.holders} == {h.key for h in holders}
+
+    assert case.current_stage == 5
+    clock.set(datetime(2026, 6, 2, 10, 0, tzinfo=UTC))
+    case = lifecycle.record_executive_decision(
+        ctx, case.reference, EXECUTIVE, version=case.version, outcome_kind="decision_changed",
+        decision_outcome="A Child and Family assessment will start.", key_learning="Share threshold reasons in writing.",
+        outcome_date=date(2026, 6, 2),
+    )
+    assert case.status == "closed"
+    assert [s.ended_how for s in case.stages] == ["escalated"] * 4 + ["executive_decision"]
+    assert case.stages[-1].key_learning == "Share threshold reasons in writing."
+    assert case.closed_at == datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
+    assert [n.kind for n in case.notes] == ["call"]
+
+
+def test_every_change_appends_an_audit_event_and_writes_its_messages(ctx):
+    case = open_case(ctx, professionals=[MASH_WORKER, PersonRef.by_email("Pat Police", "pat@police.example")])
+    audit = rows(ctx, AuditEvent)
+    assert [(a.action, a.actor_id is not None) for a in audit] == [("opened", True)]
+    outbox = rows(ctx, OutboxMessage)
+    # The raiser gets the card; the professional in the workspace is invited to talk; the one known only
+    # by email cannot be messaged in chat.
+    assert sorted((m.topic, m.audience) for m in outbox) == [
+        ("escalation_opened", "person"), ("invited_to_talk", "person")]
+
+    case = lifecycle.add_note(ctx, case.reference, TEACHER, "Spoke to Sam.")
+    case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="No change.",
+                              next_holders=[TEACHER_MANAGER, MASH_MANAGER])
+    case = lifecycle.escalate(ctx, case.reference, TEACHER_MANAGER, version=case.version, reason="Still stuck.",
+                              next_holders=[SERVICE_MANAGER])
+    case = lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version,
+                                                     note="Case is stuck.")
+    case = lifecycle.resolve(ctx, case.reference, SERVICE_MANAGER, version=case.version,
+                             outcome_kind="action_agreed", decision_outcome="Joint visit agreed.",
+                             key_learning="Talk before deciding.", outcome_date=date(2026, 4, 1))
+    assert [a.action for a in rows(ctx, AuditEvent)] == [
+        "opened", "note_added", "escalated", "escalated", "reflective_consultation_requested", "resolved"]
+    audit = rows(ctx, AuditEvent)
+    assert audit[2].detail["from_stage"] == 1 and audit[2].detail["to_stage"] == 2
+
+    topics = [(m.topic, m.audience) for m in rows(ctx, OutboxMessage)]
+    # Each change refreshes every copy of the card.
+    assert topics.count(("case_updated", "cards")) == 5
+    # Stage 2 holders are told; the partnership is told from Stage 3, not before.
+    assert topics.count(("stage_started", "person")) == 3
+    assert topics.count(("stage_started", "partnership")) == 1
+    assert ("reflective_consultation_requested", "partnership") in topics
+    assert ("escalation_resolved", "partnership") in topics
+    # Everyone in the case with a chat account hears of the resolution: teacher, MASH worker, 2 managers, SM.
+    assert topics.count(("escalation_resolved", "person")) == 5
+
+
+def test_immediate_risk_stores_nothing_and_gives_the_guidance(ctx):
+    before = counts(ctx)
+    with pytest.raises(Refused) as refused:
+        lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=True, discussed_with_manager=True)
+    assert refused.value.reason == "immediate_risk"
+    assert "999" in refused.value.message and "020 8255 2888" in refused.value.message
+    assert counts(ctx) == before
+
+
+def test_the_line_manager_discussion_comes_first(ctx):
+    with pytest.raises(Refused) as refused:
+        lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=False)
+    assert refused.value.field == "discussed_with_manager"
+    with pytest.raises(Refused) as refused:
+        lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=None, discussed_with_manager=True)
+    assert refused.value.field == "immediate_risk"
+    assert counts(ctx)["Escalation"] == 0
+
+
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        ({"child_initials": "Jane Smith"}, "child_initials", "at most 4 letters"),
+        ({"child_initials": "J5"}, "child_initials", "Initials can only contain letters, for example J.S."),
+        ({"child_initials": "  "}, "child_initials", "initials"),
+        ({"child_case_reference": ""}, "child_case_reference", "case reference"),
+        ({"child_case_reference": "12 High St; flat 3"}, "child_case_reference", "only contain"),
+        ({"level_of_need": "Severe"}, "level_of_need", "level of need"),
+        ({"raiser_agency": "Acme"}, "raiser_agency", "your agency"),
+        ({"other_agency": ""}, "other_agency", "other agency"),
+        ({"themes": []}, "themes", "at least one"),
+        ({"themes": ["Made up"]}, "themes", "from the list"),
+        ({"key_dates": " "}, "key_dates", "key dates"),
+        ({"evidence_of_need": "x" * 3001}, "evidence_of_need", "3,000"),
+        ({"decision_disagreed": ""}, "decision_disagreed", "disagree"),
+        ({"interventions_to_date": ""}, "interventions_to_date", "interventions"),
+        ({"outcome_wanted": ""}, "outcome_wanted", "outcome"),
+        ({"raiser_role": ""}, "raiser_role", "role"),
+        ({"professionals": [PersonRef.by_email("Pat", "not-an-email")]}, "professionals", "email"),
+        ({"professionals": [TEACHER]}, "professionals", "yourself"),
+    ],
+)
+def test_bad_input_names_the_field_and_changes_nothing(ctx, changes, field, words):
+    before = counts(ctx)
+    with pytest.raises(Refused) as refused:
+        open_case(ctx, **changes)
+    assert refused.value.field == field
+    assert words in refused.value.message
+    assert counts(ctx) == before
+
+
+def test_initials_are_kept_in_capitals_and_accept_dots_and_spaces(ctx):
+    assert open_case(ctx, child_initials="j. s").child_initials == "J. S"
+    assert open_case(ctx, child_initials="ABCD").child_initials == "ABCD"
+
+
+def test_references_count_up_within_the_year(ctx, clock):
+    assert [open_case(ctx).reference for _ in range(3)] == ["ESC-2026-0001", "ESC-2026-0002", "ESC-2026-0003"]
+    clock.set(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))
+    assert open_case(ctx).reference == "ESC-2027-0001"
+
+
+class TestRefusedTransitions:
+    def test_a_stranger_can_neither_act_nor_see_and_the_attempt_is_audited(self, ctx):
+        case = open_case(ctx)
+        before = counts(ctx)
+        with pytest.raises(Refused) as refused:
+            lifecycle.escalate(ctx, case.reference, STRANGER, version=case.version, reason="x",
+                               next_holders=[STRANGER])
+        assert refused.value.reason == "not_allowed"
+        with pytest.raises(Refused):
+            lifecycle.add_note(ctx, case.reference, STRANGER, "hello")
+        with pytest.raises(Refused) as refused:
+            lifecycle.view_case(ctx, case.reference, STRANGER)
+        assert refused.value.reason == "not_allowed"
+        after = counts(ctx)
+        assert after["AuditEvent"] == before["AuditEvent"] + 3
+        assert {a.action for a in rows(ctx, AuditEvent)[-3:]} == {"refused"}
+        assert after["OutboxMessage"] == before["OutboxMessage"]
+        assert rows(ctx, Escalation)[0].version == case.version
+
+    def test_the_partnership_sees_a_case_only_from_the_stage_it_is_told(self, ctx):
+        case = open_case(ctx)
+        with pytest.raises(Refused):
+            lifecycle.view_case(ctx, case.reference, CSCP_MEMBER)
+        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                  next_holders=[TEACHER_MANAGER])
+        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                  next_holders=[SERVICE_MANAGER])
+        assert lifecycle.view_case(ctx, case.reference, CSCP_MEMBER).current_stage == 3
+        assert rows(ctx, AuditEvent)[-1].action == "viewed"
+
+    def test_a_previous_stage_holder_may_see_but_no_longer_act(self, ctx):
+        case = open_case(ctx)
+        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                  next_holders=[TEACHER_MANAGER])
+        assert lifecycle.view_case(ctx, case.reference, MASH_WORKER).reference == case.reference
+        with pytest.raises(Refused) as refused:
+            lifecycle.add_note(ctx, case.reference, MASH_WORKER, "note")
+        assert refused.value.reason == "not_allowed"
+
+    def test_a_stale_click_changes_nothing(self, ctx):
+        case = open_case(ctx)
+        lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                           next_holders=[TEACHER_MANAGER])
+        before = counts(ctx)
+        with pytest.raises(Refused) as refused:
+            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="again",
+                               next_holders=[TEACHER_MANAGER])
+        assert refused.value.reason == "stale"
+        assert counts(ctx) == before
+
+    def test_no_action_on_a_closed_case(self, ctx):
+        case = open_case(ctx)
+        case = lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="Agreed after a call.")
+        assert case.status == "withdrawn" and case.withdrawal_reason == "Agreed after a call."
+        before = counts(ctx)
+        for attempt in (
+            lambda: lifecycle.add_note(ctx, case.reference, TEACHER, "late note"),
+            lambda: lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                       next_holders=[TEACHER_MANAGER]),
+            lambda: lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version,
+                                      outcome_kind="action_agreed", decision_outcome="d", key_learning="k",
+                                      outcome_date=date(2026, 4, 1)),
+            lambda: lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="r"),
+        ):
+            with pytest.raises(Refused) as refused:
+                attempt()
+            assert refused.value.reason == "closed"
+        assert counts(ctx) == before
+
+    def test_no_escalation_past_the_final_stage_and_no_plain_resolve_there(self, ctx):
+        case = open_case(ctx)
+        for holder in (TEACHER_MANAGER, SERVICE_MANAGER, DIRECTOR, EXECUTIVE):
+            case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                      next_holders=[holder])
+        before = counts(ctx)
+        with pytest.raises(Refused, match="final stage"):
+            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                               next_holders=[EXECUTIVE])
+        with pytest.raises(Refused, match="decision closes the case"):
+            lifecycle.resolve(ctx, case.reference, EXECUTIVE, version=case.version, outcome_kind="action_agreed",
+                              decision_outcome="d", key_learning="k", outcome_date=date(2026, 4, 1))
+        assert counts(ctx) == before
+
+    def test_the_executive_decision_only_at_the_final_stage(self, ctx):
+        case = open_case(ctx)
+        with pytest.raises(Refused, match="Stage 5"):
+            lifecycle.record_executive_decision(ctx, case.reference, TEACHER, version=case.version,
+                                                outcome_kind="decision_upheld", decision_outcome="d",
+                                                key_learning="k", outcome_date=date(2026, 4, 1))
+
+    def test_a_reflective_consultation_only_at_stage_3_and_once(self, ctx):
+        case = open_case(ctx)
+        with pytest.raises(Refused, match="not offered at Stage 1"):
+            lifecycle.request_reflective_consultation(ctx, case.reference, TEACHER, version=case.version)
+        for holder in (TEACHER_MANAGER, SERVICE_MANAGER):
+            case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                      next_holders=[holder])
+        case = lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version)
+        with pytest.raises(Refused, match="already been requested"):
+            lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version)
+
+    @pytest.mark.parametrize(
+        "changes, field",
+        [
+            ({"outcome_kind": "maybe"}, "outcome_kind"),
+            ({"decision_outcome": ""}, "decision_outcome"),
+            ({"key_learning": " "}, "key_learning"),
+            ({"outcome_date": None}, "outcome_date"),
+            ({"outcome_date": date(2026, 4, 2)}, "outcome_date"),  # in the future
+            ({"outcome_date": date(2026, 3, 31)}, "outcome_date"),  # before the case was opened
+        ],
+    )
+    def test_a_resolution_needs_its_fields(self, ctx, changes, field):
+        case = open_case(ctx)
+        before = counts(ctx)
+        values = dict(outcome_kind="action_agreed", decision_outcome="d", key_learning="k",
+                      outcome_date=date(2026, 4, 1))
+        values.update(changes)
+        with pytest.raises(Refused) as refused:
+            lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, **values)
+        assert refused.value.field == field
+        assert counts(ctx) == before
+
+    def test_escalation_needs_a_reason_and_a_next_holder(self, ctx):
+        case = open_case(ctx)
+        with pytest.raises(Refused) as refused:
+            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="",
+                               next_holders=[TEACHER_MANAGER])
+        assert refused.value.field == "reason"
+        with pytest.raises(Refused) as refused:
+            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r", next_holders=[])
+        assert refused.value.field == "next_holders"
+
+    def test_an_unknown_reference(self, ctx):
+        with pytest.raises(Refused) as refused:
+            lifecycle.view_case(ctx, "ESC-2026-9999", TEACHER)
+        assert refused.value.reason == "not_found"
+
+
+def test_the_audit_trail_cannot_be_changed(ctx):
+    open_case(ctx)
+    with ctx.db.engine.connect() as connection:
+        with pytest.raises(Exception, match="never changed or deleted"):
+            connection.exec_driver_sql("UPDATE audit_event SET action = 'x'")
+        with pytest.raises(Exception, match="never changed or deleted"):
+            connection.exec_driver_sql("DELETE FROM audit_event")
+    with pytest.raises(RuntimeError):
+        with ctx.db.transaction() as session:
+            event = session.exec(select(AuditEvent)).first()
+            event.action = "tampered"
+            session.add(event)
+
+
+def test_a_later_stage_started_after_a_delay_still_counts_from_its_own_start(ctx, clock):
+    case = open_case(ctx)
+    clock.advance(timedelta(days=20))  # Tuesday 21 April 2026
+    case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                              next_holders=[TEACHER_MANAGER])
+    assert case.stage.due_at == datetime(2026, 4, 30, 16, 0, tzinfo=UTC)

@@ -1,0 +1,29 @@
+from sqlalchemy import inspect
+
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, upgrade
+
+
+def test_migrations_build_an_empty_database_and_are_safe_to_run_again(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert current_revision(db) is None
+    upgrade(db)
+    assert current_revision(db) == head_revision(db)
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"escalation", "stage", "stage_holder", "audit_event", "outbox_message", "person",
+            "reminder_sent", "case_note"} <= tables
+    upgrade(db)  # again, on a migrated database
+    assert current_revision(db) == head_revision(db)
+    db.dispose()
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(database):
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_the_tables_have_no_place_for_a_childs_name_address_or_date_of_birth(database):
+    columns = {c["name"] for c in inspect(database.engine).get_columns("escalation")}
+    assert not {"child_name", "full_name", "address", "date_of_birth", "dob"} & columns
