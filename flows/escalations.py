@@ -102,8 +102,9 @@ def _validated_person(ref: PersonRef, field_name: str) -> PersonRef:
     if not ref.user_id:
         raise Refused("Choose a person.", field=field_name)
     if ref.platform == EMAIL_PLATFORM:
-        validation.email(ref.email or ref.user_id, field_name)
-        validation.required_text(ref.name, field_name, "their name", 200)
+        # Someone outside the workspace is given as a name and an email: each has its own field.
+        validation.required_text(ref.name, f"{field_name}_name", "their name", 200)
+        validation.email(ref.email or ref.user_id, f"{field_name}_email")
     return ref
 
 
@@ -234,23 +235,33 @@ class _Change:
 
 
 def _change(ctx: Context, reference: str, actor: PersonRef, action: str, version: int | None, apply) -> CaseView:
-    """Run `apply(change)` in one transaction after the common checks; return the case as it now is."""
+    """Run `apply(change)` in one transaction after the common checks; return the case as it now is.
+
+    With apply=None nothing changes: the checks alone, for a front-end about to show a form.
+    """
     refused_id = None
     with ctx.db.transaction() as session:
         change = _Change(ctx, session, reference, actor, action, version)
         if change.refused:
             refused_id = change.escalation.id
         else:
-            apply(change)
-            _refresh_cards(session, ctx, change.escalation.id)
+            if apply is not None:
+                apply(change)
+                _refresh_cards(session, ctx, change.escalation.id)
             view = load_case(session, change.escalation)
     if refused_id is not None:
         _refuse_and_audit(
             ctx, refused_id, actor, action,
             "Only the person who raised this escalation and the people holding its current stage can do that.",
         )
-    log.info("%s on %s", action, view.reference)
+    if apply is not None:
+        log.info("%s on %s", action, view.reference)
     return view
+
+
+def check_action(ctx: Context, reference: str, actor: PersonRef, action: str, version: int | None) -> CaseView:
+    """May `actor` take `action` on the case as they last saw it? Refused (and audited) if not."""
+    return _change(ctx, reference, actor, action, version, None)
 
 
 def _next_reference(session: Session, year: int) -> str:

@@ -190,6 +190,8 @@ class ChatMessage(SQLModel, table=True):
     channel: str = Field(max_length=100)
     message_id: str = Field(max_length=100)
     person_id: int | None = Field(default=None, foreign_key="person.id")
+    # The words above a card in a direct message, kept so that updating the card keeps them.
+    lead: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ReminderSent(SQLModel, table=True):

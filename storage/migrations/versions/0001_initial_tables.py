@@ -104,6 +104,7 @@ def upgrade() -> None:
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('lead', sa.Text(), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['escalation_id'], ['escalation.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),

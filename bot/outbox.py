@@ -1,0 +1,177 @@
+"""Delivers the outbox the engine writes: each message marked sent only once its platform said ok.
+
+Rows are claimed with a compare-and-set, so two running instances never send the same one. A
+claimed row whose sender died is released after a lease. Transient failures are tried again
+with growing gaps; a permanent failure is recorded and reported to the partnership team.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, update
+from sqlmodel import select
+
+from flows.context import Context
+from flows.records import CaseView, load_case, person_ref
+from flows.people import PersonRef
+from storage.models import Escalation, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+RETRY_GAPS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    topic: str
+    audience: str
+    payload: dict
+    case: CaseView | None
+    recipient: PersonRef | None
+
+
+class Sender(Protocol):
+    async def deliver(self, message: Pending) -> None:
+        """Send one message; raise DeliveryError when it could not be sent."""
+
+
+class Outbox:
+    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS):
+        self.ctx, self.sender, self.max_attempts = ctx, sender, max_attempts
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver soon: called after a change wrote to the outbox."""
+        self._wake.set()
+
+    async def run_forever(self, idle_seconds: float = 5.0) -> None:
+        while True:
+            try:
+                await self.deliver_pending()
+            except Exception:  # keep delivering whatever one pass met
+                log.exception("outbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def deliver_pending(self) -> int:
+        """One pass over what is due; returns how many were sent. Passes never overlap in one process."""
+        async with self._lock:
+            sent = 0
+            blocked_cases: set[int] = set()
+            for message_id in await asyncio.to_thread(self._due_ids):
+                escalation_id = await asyncio.to_thread(self._escalation_of, message_id)
+                # Messages about one case go in order: a later one waits for an earlier failure.
+                if escalation_id is not None and escalation_id in blocked_cases:
+                    continue
+                pending = await asyncio.to_thread(self._claim, message_id)
+                if pending is None:
+                    continue  # another instance has it
+                try:
+                    await self.sender.deliver(pending)
+                except DeliveryError as error:
+                    await asyncio.to_thread(self._failed, pending, str(error), error.transient)
+                    if escalation_id is not None:
+                        blocked_cases.add(escalation_id)
+                    continue
+                except Exception as error:  # an unexpected fault is treated as passing, and logged
+                    log.exception("delivering outbox message %s", pending.id)
+                    await asyncio.to_thread(self._failed, pending, error.__class__.__name__, True)
+                    if escalation_id is not None:
+                        blocked_cases.add(escalation_id)
+                    continue
+                await asyncio.to_thread(self._sent, pending.id)
+                sent += 1
+            return sent
+
+    async def drain(self, max_passes: int = 20) -> None:
+        """Deliver until nothing more is due now (used at start and by tests)."""
+        for _ in range(max_passes):
+            if not await self.deliver_pending():
+                return
+
+    # ---------------------------------------------------------------- database side
+
+    def _due_ids(self) -> list[int]:
+        now = self.ctx.clock.now()
+        with self.ctx.db.transaction() as session:
+            # Release rows whose sender died mid-send.
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at < now)
+                .values(status="pending")
+            )
+            return list(session.exec(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending",
+                       or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+                .order_by(OutboxMessage.id)
+                .limit(200)
+            ).all())
+
+    def _escalation_of(self, message_id: int) -> int | None:
+        with self.ctx.db.transaction() as session:
+            return session.get(OutboxMessage, message_id).escalation_id
+
+    def _claim(self, message_id: int) -> Pending | None:
+        now = self.ctx.clock.now()
+        with self.ctx.db.transaction() as session:
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            ).rowcount
+            if claimed != 1:
+                return None
+            row = session.get(OutboxMessage, message_id)
+            session.refresh(row)
+            case = None
+            if row.escalation_id is not None:
+                case = load_case(session, session.get(Escalation, row.escalation_id))
+            recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
+            return Pending(row.id, row.topic, row.audience, dict(row.payload), case, recipient)
+
+    def _sent(self, message_id: int) -> None:
+        with self.ctx.db.transaction() as session:
+            row = session.get(OutboxMessage, message_id)
+            row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", self.ctx.clock.now(), None, ""
+            session.add(row)
+
+    def _failed(self, pending: Pending, error: str, transient: bool) -> None:
+        now = self.ctx.clock.now()
+        with self.ctx.db.transaction() as session:
+            row = session.get(OutboxMessage, pending.id)
+            row.last_error = error[:500]
+            if transient and row.attempts < self.max_attempts:
+                row.status = "pending"
+                row.next_attempt_at = now + RETRY_GAPS[min(row.attempts - 1, len(RETRY_GAPS) - 1)]
+                log.warning("outbox message %s not delivered (attempt %s), will try again: %s",
+                            row.id, row.attempts, error)
+            else:
+                row.status = "failed"
+                row.next_attempt_at = None
+                log.error("outbox message %s failed for good: %s", row.id, error)
+                # Never dropped: the partnership team is told, unless that notice is what failed.
+                if row.topic != "delivery_failed":
+                    reference = pending.case.reference if pending.case else ""
+                    session.add(OutboxMessage(
+                        escalation_id=None, topic="delivery_failed", audience="partnership",
+                        payload={"reference": reference, "topic": row.topic, "error": row.last_error},
+                        created_at=now))
+            session.add(row)

@@ -1,0 +1,73 @@
+"""Wires the engine, storage, Slack and the outbox into one running bot. Nothing starts at import."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.slack.app import build_app, build_client
+from bot.slack.delivery import SlackSender
+from bot.slack.directory import SlackDirectory
+from bot.slack.services import SlackServices
+from flows.clock import Clock, SystemClock
+from flows.context import Context
+from flows.policy import Policy
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackBot:
+    ctx: Context
+    app: AsyncApp
+    outbox: Outbox
+    directory: SlackDirectory
+
+
+def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = None,
+                    retry_interval: RetryIntervalCalculator | None = None) -> SlackBot:
+    database = Database(settings.database_url)
+    upgrade(database)  # safe to run again: applies only what is missing
+    ctx = Context(db=database, policy=policy, clock=clock or SystemClock())
+    client = build_client(settings.slack_bot_token, settings.slack_api_url, retry_interval)
+    directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id)
+    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id))
+    services = SlackServices(ctx=ctx, directory=directory, outbox=outbox)
+    app = build_app(client, settings.slack_signing_secret, services)
+    return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
+
+
+async def serve(bot: SlackBot, settings: Settings) -> None:
+    await bot.directory.refresh_partnership()
+    delivery = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
+            log.info("connecting to Slack by Socket Mode")
+            await handler.start_async()
+        else:
+            runner = web.AppRunner(bot.app.web_app(path="/slack/events", port=settings.port))
+            await runner.setup()
+            await web.TCPSite(runner, port=settings.port).start()
+            log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port)
+            await asyncio.Event().wait()
+    finally:
+        delivery.cancel()
+
+
+def run_slack_bot(settings: Settings, policy: Policy) -> None:
+    bot = build_slack_bot(settings, policy)
+    try:
+        asyncio.run(serve(bot, settings))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,43 @@
+"""Builds the Bolt app and its Web API client. Only wires: the listeners do the work."""
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import listeners
+from bot.slack.services import SlackServices
+
+RETRIES = 4
+# Slack's own limit for any one call is well below this; a hung connection is cut and retried.
+TIMEOUT_SECONDS = 15
+
+
+def retry_handlers(interval: RetryIntervalCalculator | None = None) -> list[AsyncRetryHandler]:
+    """429 (honouring Retry-After), 5xx and dropped connections are retried by slack_sdk itself."""
+    interval = interval or BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=RETRIES, interval_calculator=interval),
+        AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES, interval_calculator=interval),
+    ]
+
+
+def build_client(token: str, api_url: str, interval: RetryIntervalCalculator | None = None) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=api_url, timeout=TIMEOUT_SECONDS,
+                          retry_handlers=retry_handlers(interval))
+
+
+def build_app(client: AsyncWebClient, signing_secret: str, services: SlackServices) -> AsyncApp:
+    app = AsyncApp(client=client, signing_secret=signing_secret, logger=logging.getLogger("bot.slack.bolt"))
+    listeners.register(app, services)
+    return app

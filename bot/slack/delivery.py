@@ -1,0 +1,136 @@
+"""Sends outbox messages to Slack: direct messages, card updates, the partnership channel and its threads."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import select
+
+from bot.outbox import DeliveryError, Pending
+from bot.slack import messages
+from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
+from flows.context import Context
+from flows.records import CaseView
+from storage.models import ChatMessage, Person
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# Slack answers these when trying again later may work; anything else will not get better by itself.
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+                    "team_is_limited"}
+GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
+
+
+class SlackSender:
+    def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str):
+        self.ctx, self.client, self.partnership_channel = ctx, client, partnership_channel
+
+    async def deliver(self, message: Pending) -> None:
+        try:
+            if message.audience == "person":
+                await self._to_person(message)
+            elif message.audience == "partnership":
+                await self._to_partnership(message)
+            elif message.audience == "cards":
+                await self._refresh(message.case)
+            else:
+                raise DeliveryError(f"unknown audience {message.audience}", transient=False)
+        except SlackApiError as error:
+            code, status = error_code(error), status_code(error)
+            raise DeliveryError(code, transient=code in TRANSIENT_ERRORS or status == 429 or status >= 500) from None
+        except CONNECTION_ERRORS as error:
+            raise DeliveryError(f"connection: {error.__class__.__name__}", transient=True) from None
+
+    # ---------------------------------------------------------------- people
+
+    async def _to_person(self, message: Pending) -> None:
+        recipient = message.recipient
+        if recipient is None or recipient.platform != PLATFORM:
+            raise DeliveryError(f"no way yet to reach people on {recipient.platform if recipient else '?'}",
+                                transient=False)
+        now = self.ctx.clock.now()
+        lead = messages.person_lead(message.topic, message.case, message.payload, now)
+        if message.topic not in messages.CARD_TOPICS:
+            await self.client.chat_postMessage(channel=recipient.user_id, text=lead)
+            return
+        text, blocks = messages.card_message(message.case, now, lead)
+        response = await self.client.chat_postMessage(channel=recipient.user_id, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, message.case.id, "card", response["channel"], response["ts"],
+                                recipient.user_id, lead)
+
+    # ---------------------------------------------------------------- the partnership channel
+
+    async def _to_partnership(self, message: Pending) -> None:
+        if message.topic == "delivery_failed":
+            payload = message.payload
+            await self.client.chat_postMessage(
+                channel=self.partnership_channel,
+                text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
+                                                   payload.get("error", "")))
+            return
+        case = message.case
+        thread_ts = await self._partnership_post(case)
+        await self.client.chat_postMessage(
+            channel=self.partnership_channel, thread_ts=thread_ts,
+            text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
+
+    async def _partnership_post(self, case: CaseView) -> str:
+        """The case's one message in the partnership channel: posted the first time, updated after."""
+        now = self.ctx.clock.now()
+        text, blocks = messages.partnership_post(case, now)
+        posts = await asyncio.to_thread(self._posts, case.id, "partnership_post")
+        if posts:
+            channel, ts = posts[0]
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            return ts
+        response = await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, case.id, "partnership_post", response["channel"], response["ts"])
+        return response["ts"]
+
+    # ---------------------------------------------------------------- every copy of the card
+
+    async def _refresh(self, case: CaseView) -> None:
+        now = self.ctx.clock.now()
+        for kind, channel, ts, lead in await asyncio.to_thread(self._all_posts, case.id):
+            if kind == "partnership_post":
+                text, blocks = messages.partnership_post(case, now)
+            else:
+                text, blocks = messages.card_message(case, now, lead)
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            except SlackApiError as error:
+                # Someone deleted that copy: nothing to update there.
+                if error_code(error) not in GONE_ERRORS:
+                    raise
+
+    # ---------------------------------------------------------------- where things were posted
+
+    def _remember(self, escalation_id: int, kind: str, channel: str, ts: str, user_id: str | None = None,
+                  lead: str = "") -> None:
+        with self.ctx.db.transaction() as session:
+            person_id = None
+            if user_id:
+                person_id = session.exec(
+                    select(Person.id).where(Person.platform == PLATFORM, Person.platform_user_id == user_id)
+                ).first()
+            session.add(ChatMessage(escalation_id=escalation_id, platform=PLATFORM, kind=kind, channel=channel,
+                                    message_id=ts, person_id=person_id, lead=lead))
+
+    def _posts(self, escalation_id: int, kind: str) -> list[tuple[str, str]]:
+        with self.ctx.db.transaction() as session:
+            rows = session.exec(
+                select(ChatMessage).where(ChatMessage.escalation_id == escalation_id, ChatMessage.kind == kind,
+                                          ChatMessage.platform == PLATFORM).order_by(ChatMessage.id)
+            ).all()
+            return [(r.channel, r.message_id) for r in rows]
+
+    def _all_posts(self, escalation_id: int) -> list[tuple[str, str, str, str]]:
+        with self.ctx.db.transaction() as session:
+            rows = session.exec(
+                select(ChatMessage).where(ChatMessage.escalation_id == escalation_id,
+                                          ChatMessage.platform == PLATFORM).order_by(ChatMessage.id)
+            ).all()
+            return [(r.kind, r.channel, r.message_id, r.lead) for r in rows]

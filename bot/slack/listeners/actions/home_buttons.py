@@ -1,0 +1,11 @@
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack import messages
+from bot.slack.services import SlackServices
+
+
+def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
+    @app.action(messages.RAISE_ACTION)
+    async def raise_escalation(ack, body, client):
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=messages.gate_modal(services.ctx.policy))

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from aiohttp import web
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+from bot.runtime import build_slack_bot
+from bot.settings import Settings
+from bot.standin.server import SlackStandin, StandinUser
+from flows.clock import ManualClock
+from flows.policy import load_policy
+from tests.conftest import WED_1_APRIL_2026
+from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
+
+ROOT = Path(__file__).resolve().parents[2]
+CSCP_CHANNEL = "C0CSCP"
+
+# The workspace: (Slack user id, name, email).
+PEOPLE = {
+    "teacher": StandinUser("U0TEACHER", "Tess Teacher", "tess@school.example"),
+    "mash": StandinUser("U0MASH", "Sam Social", "sam@mash.example"),
+    "head": StandinUser("U0HEAD", "Hari Head", "hari@school.example"),
+    "mash_manager": StandinUser("U0MASHMGR", "Mo Manager", "mo@mash.example"),
+    "service_manager": StandinUser("U0SERVICE", "Sue Service", "sue@croydon.example"),
+    "cscp": StandinUser("U0CSCP", "Cat CSCP", "cat@cscp.example"),
+    "stranger": StandinUser("U0STRANGER", "Stan Stranger", "stan@else.example"),
+}
+
+
+def manifest_scopes() -> set[str]:
+    manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+    return set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+async def _serve(application: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(application)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
+class Running:
+    """The bot, its stand-in Slack and the fake Slack client, all on 127.0.0.1."""
+
+    def __init__(self, bot, standin, slack, clock, runners, worker):
+        self.bot, self.standin, self.slack, self.clock = bot, standin, slack, clock
+        self._runners, self._worker = runners, worker
+
+    @property
+    def ctx(self):
+        return self.bot.ctx
+
+    async def deliver(self):
+        await self.bot.outbox.drain()
+
+    def dms(self, person: str) -> list:
+        return self.standin.messages_in(self.standin.dm_channel(PEOPLE[person].id))
+
+    def cscp_posts(self):
+        return self.standin.messages_in(CSCP_CHANNEL, top_level=True)
+
+    async def stop(self):
+        self._worker.cancel()
+        await self.slack.close()
+        for runner in self._runners:
+            await runner.cleanup()
+        self.bot.ctx.db.dispose()
+
+
+@pytest.fixture
+async def running(tmp_path):
+    clock = ManualClock(WED_1_APRIL_2026)
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
+    standin_runner, standin_port = await _serve(standin.app())
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-standin",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"http://127.0.0.1:{standin_port}/api/",
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        cscp_channel_id=CSCP_CHANNEL,
+        cscp_members=PEOPLE["cscp"].id,
+    )
+    bot = build_slack_bot(settings, load_policy(), clock=clock,
+                          retry_interval=FixedValueRetryIntervalCalculator(0))
+    await bot.directory.refresh_partnership()
+    bot_runner, bot_port = await _serve(bot.app.web_app(path="/slack/events"))
+    worker = asyncio.create_task(bot.outbox.run_forever())
+    slack = FakeSlackClient(f"http://127.0.0.1:{bot_port}/slack/events", standin)
+    env = Running(bot, standin, slack, clock, [bot_runner, standin_runner], worker)
+    yield env
+    await env.stop()

@@ -1,0 +1,155 @@
+"""Inline errors at the field that is wrong; strangers can neither see nor act; the other commands."""
+import pytest
+from sqlmodel import select
+
+from storage.models import AuditEvent, Escalation, StageRecord
+from tests.slack.conftest import PEOPLE
+from tests.slack.test_escalate_end_to_end import FORM, card_in, press, raise_case
+
+
+def _count(running, model):
+    with running.ctx.db.transaction() as session:
+        return len(session.exec(select(model)).all())
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("child_initials", "Jane Smith", "at most 4 letters"),
+        ("child_initials", "J5", "Initials can only contain letters"),
+        ("child_case_reference", "flat 3; 12 High St", "only contain"),
+        ("child_case_reference", "", "case reference"),
+        ("raiser_role", "", "your role"),
+        ("level_of_need", None, "level of need"),
+        ("raiser_agency", None, "your agency"),
+        ("other_agency", None, "other agency"),
+        ("themes", [], "at least one"),
+        ("key_dates", "", "key dates"),
+        ("evidence_of_need", "", "evidence of need"),
+        ("decision_disagreed", "", "disagree with"),
+        ("interventions_to_date", "", "interventions"),
+        ("outcome_wanted", "", "outcome you want"),
+        ("professionals", [PEOPLE["teacher"].id], "yourself"),
+        ("professionals_email", "not-an-email", "email address"),
+        ("professionals_name", "", "their name"),
+    ],
+)
+async def test_every_invalid_field_of_the_form_gets_its_inline_error(running, field, value, words):
+    form = dict(FORM, **{field: value})
+    if field == "professionals_email":
+        form["professionals_name"] = "Pat Police"
+    if field == "professionals_name":
+        form["professionals_email"] = "pat@police.example"
+    reply = await raise_case(running, form=form)
+    assert reply.body["response_action"] == "errors"
+    assert list(reply.body["errors"]) == [field]
+    assert words in reply.body["errors"][field]
+    assert _count(running, Escalation) == 0
+    # The form stays open with what was typed, for the person to correct.
+    assert running.standin.open_view(PEOPLE["teacher"].id)["callback_id"] == "escalate_form"
+
+
+async def test_someone_not_in_the_workspace_is_named_by_email(running):
+    form = dict(FORM, professionals=[], professionals_name="Pat Police", professionals_email="pat@police.example")
+    reply = await raise_case(running, form=form)
+    assert reply.body["response_action"] == "update"
+    assert "Pat Police (pat@police.example)" in str(card_in(running.dms("teacher")).blocks)
+
+
+@pytest.mark.parametrize(
+    "action_id, answers, field",
+    [
+        ("case_escalate", {"reason": "", "next_holders": [PEOPLE["head"].id]}, "reason"),
+        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "Agreed.", "key_learning": "k",
+                          "outcome_date": "2026-04-02"}, "outcome_date"),
+        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "", "key_learning": "k",
+                          "outcome_date": "2026-04-01"}, "decision_outcome"),
+        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "d", "key_learning": "",
+                          "outcome_date": "2026-04-01"}, "key_learning"),
+        ("case_withdraw", {"reason": "  "}, "reason"),
+        ("case_note", {"note_kind": "call", "note_text": ""}, "note_text"),
+    ],
+)
+async def test_every_invalid_field_of_a_stage_action_gets_its_inline_error(running, action_id, answers, field):
+    await raise_case(running)
+    stages, audit = _count(running, StageRecord), _count(running, AuditEvent)
+    reply, _ = await press(running, "teacher", action_id, answers)
+    assert reply.body["response_action"] == "errors"
+    assert list(reply.body["errors"]) == [field]
+    assert _count(running, StageRecord) == stages
+    assert _count(running, AuditEvent) == audit  # a refused form records nothing
+
+
+async def test_a_stranger_can_neither_see_nor_act_and_is_refused_politely(running):
+    await raise_case(running)
+    stranger = PEOPLE["stranger"].id
+    reply = await running.slack.command(stranger, "ESC-2026-0001")
+    assert "You are not part of ESC-2026-0001" in reply.body["text"]
+    assert "blocks" not in reply.body
+
+    # A card's button pressed by someone not in the case (say, a forwarded card).
+    card = card_in(running.dms("teacher"))
+    versions = _count(running, StageRecord)
+    await running.slack.click(stranger, card.blocks, "case_escalate")
+    refusal = running.standin.open_view(stranger)
+    assert refusal["title"]["text"] == "Nothing was done"
+    assert "Only the person who raised this escalation" in str(refusal["blocks"])
+
+    # The escalate form itself, filled in and submitted by the stranger, changes nothing either.
+    await running.slack.click(PEOPLE["teacher"].id, card.blocks, "case_escalate")
+    running.standin.view_stacks[stranger] = list(running.standin.view_stacks[PEOPLE["teacher"].id])
+    reply = await running.slack.submit(stranger, {"reason": "Mine now.", "next_holders": [stranger]})
+    assert reply.body["response_action"] == "update"
+    assert "Only the person who raised" in str(reply.body["view"])
+    assert _count(running, StageRecord) == versions
+
+    await running.slack.click(stranger, card.blocks, "case_history")
+    assert "You are not part of" in str(running.standin.open_view(stranger)["blocks"])
+
+    with running.ctx.db.transaction() as session:
+        refused = session.exec(select(AuditEvent).where(AuditEvent.action == "refused")).all()
+    assert len(refused) == 4
+
+
+async def test_a_stale_or_repeated_click_changes_nothing(running):
+    await raise_case(running)
+    old_card = card_in(running.dms("teacher")).blocks
+    await press(running, "teacher", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["head"].id]})
+    # The same button on the card as it was before (a second tab, a double click).
+    await running.slack.click(PEOPLE["teacher"].id, old_card, "case_escalate")
+    notice = running.standin.open_view(PEOPLE["teacher"].id)
+    assert "has changed since you opened it" in str(notice["blocks"])
+    assert _count(running, StageRecord) == 2
+
+
+async def test_list_help_and_a_case_by_reference(running):
+    await raise_case(running)
+    teacher = PEOPLE["teacher"].id
+    listing = await running.slack.command(teacher, "list")
+    assert "ESC-2026-0001" in str(listing.body["blocks"]) and "You raised" in str(listing.body["blocks"])
+    assert "no open escalations" in str((await running.slack.command(PEOPLE["head"].id, "list")).body)
+    card = await running.slack.command(PEOPLE["mash"].id, "esc-2026-0001")
+    assert "Stage 1 of 5" in str(card.body["blocks"])
+    helped = await running.slack.command(teacher, "help")
+    for words in ("Whistleblowing", "020 8726 6400", "Restorative in approach", "Stage 3: Service managers"):
+        assert words in str(helped.body["blocks"])
+    assert "did not understand" in (await running.slack.command(teacher, "banana")).body["text"]
+
+
+async def test_app_home_shows_my_cases_and_the_cscp_view(running):
+    await raise_case(running)
+    teacher_home = str((await running.slack.open_home(PEOPLE["teacher"].id))["blocks"])
+    await running.slack.open_home(PEOPLE["cscp"].id)
+    assert "Raise an escalation" in teacher_home and "ESC-2026-0001" in teacher_home
+    assert "Open escalations with the partnership" not in teacher_home
+    cscp_home = str(running.standin.home[PEOPLE["cscp"].id]["blocks"])
+    assert "Open escalations with the partnership" in cscp_home
+    assert "ESC-2026-0001" not in cscp_home  # Stage 1: not yet with the partnership
+    await press(running, "teacher", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["head"].id]})
+    await press(running, "head", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["service_manager"].id]})
+    await running.slack.open_home(PEOPLE["cscp"].id)
+    assert "ESC-2026-0001" in str(running.standin.home[PEOPLE["cscp"].id]["blocks"])
+    # The home button opens the same first question as /escalate.
+    home = running.standin.home[PEOPLE["teacher"].id]
+    await running.slack.click(PEOPLE["teacher"].id, home["blocks"], "home_raise")
+    assert running.standin.open_view(PEOPLE["teacher"].id)["callback_id"] == "escalate_gate"
