@@ -50,7 +50,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if slack:
         problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
     else:
-        print(f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}, "
+        print(f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
               f"CSCP channel {settings.cscp_channel_id}.")
     if problems:
         return _fail("\n".join(problems))

@@ -37,7 +37,7 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
     database = Database(settings.database_url)
     upgrade(database)  # safe to run again: applies only what is missing
     ctx = Context(db=database, policy=policy, clock=clock or SystemClock())
-    client = build_client(settings.slack_bot_token, settings.slack_api_url, retry_interval)
+    client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
     directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id)
     outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id))
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox)
@@ -56,10 +56,10 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
             log.info("connecting to Slack by Socket Mode")
             await handler.start_async()
         else:
-            runner = web.AppRunner(bot.app.web_app(path="/slack/events", port=settings.port))
+            runner = web.AppRunner(bot.app.web_app(path="/slack/events", port=settings.port_number))
             await runner.setup()
-            await web.TCPSite(runner, port=settings.port).start()
-            log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port)
+            await web.TCPSite(runner, port=settings.port_number).start()
+            log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)
             await asyncio.Event().wait()
     finally:
         delivery.cancel()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
@@ -26,15 +26,17 @@ class Settings(BaseSettings):
     cscp_members: str = ""
     cscp_usergroup_id: str = ""
     policy_file: str = ""
-    port: int = Field(default=3000, ge=1, le=65535)
+    # Kept as text so that a bad value is reported with the others rather than on its own.
+    port: str = "3000"
     log_level: str = "INFO"
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
-        return value if value.endswith("/") else value + "/"
+    @property
+    def port_number(self) -> int:
+        return int(self.port)
+
+    @property
+    def api_url(self) -> str:
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
 
     @property
     def cscp_member_ids(self) -> list[str]:
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
             problems.append("CSCP_MEMBERS should be Slack user ids such as U0123ABCD, separated by commas")
         if self.cscp_usergroup_id and not re.match(r"^S[A-Z0-9]{2,}$", self.cscp_usergroup_id):
             problems.append("CSCP_USERGROUP_ID should be a user group id such as S0123ABCD")
+        if not re.match(r"^https?://\S+$", self.slack_api_url):
+            problems.append("SLACK_API_URL should start with https:// (or http:// for a local test server)")
+        if not self.port.isdigit() or not 1 <= int(self.port) <= 65535:
+            problems.append("PORT should be a number from 1 to 65535")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append("LOG_LEVEL should be one of DEBUG, INFO, WARNING, ERROR")
         return problems
 
 

@@ -1,0 +1,110 @@
+"""The escalation-bot command as a person runs it."""
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from flows.policy import default_policy_text
+from tests.slack.conftest import PEOPLE, _serve, manifest_scopes
+from tests.slack.harness import FakeSlackClient
+from bot.standin.server import SlackStandin
+
+SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CSCP_CHANNEL_ID", "CSCP_MEMBERS",
+                  "CSCP_USERGROUP_ID", "PORT", "SLACK_API_URL", "DATABASE_URL", "POLICY_FILE", "LOG_LEVEL")
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in SLACK_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env from elsewhere
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return monkeypatch
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "check", "migrate"):
+        assert command in out
+
+
+def test_run_without_settings_names_each_missing_one_and_exits_2(clean_env, capsys):
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CSCP_CHANNEL_ID"):
+        assert name in err
+    assert "Traceback" not in err
+
+
+def test_check_names_every_malformed_setting_together(clean_env, capsys):
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
+    clean_env.setenv("CSCP_CHANNEL_ID", "#cscp")
+    clean_env.setenv("CSCP_MEMBERS", "U0ABC, bob")
+    clean_env.setenv("PORT", "99999")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    for words in ("SLACK_BOT_TOKEN should start with xoxb-", "CSCP_CHANNEL_ID should be a channel id",
+                  "CSCP_MEMBERS should be Slack user ids", "PORT should be a number"):
+        assert words in err
+
+
+def test_check_reports_a_broken_policy_file(clean_env, tmp_path, capsys):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(default_policy_text().replace("working_days = 7", "working_days = -1", 1))
+    clean_env.setenv("POLICY_FILE", str(policy))
+    assert main(["check"]) == 2
+    assert "stages.0.working_days" in capsys.readouterr().err
+
+
+def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clean_env, capsys):
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
+    clean_env.setenv("CSCP_CHANNEL_ID", "C0CSCP")
+    assert main(["check"]) == 0
+    assert "no schema yet" in capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    assert main(["check"]) == 0
+    assert "is up to date" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_path):
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
+    runner, standin_port = await _serve(standin.app())
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
+    env.update(SLACK_BOT_TOKEN="xoxb-standin", SLACK_SIGNING_SECRET="run-secret", CSCP_CHANNEL_ID="C0CSCP",
+               SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/", PORT=str(port),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    slack = FakeSlackClient(f"http://127.0.0.1:{port}/slack/events", standin, secret="run-secret")
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        while b"listening for Slack" not in line:
+            assert line, "the bot stopped before listening"
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+        reply = await slack.command(PEOPLE["teacher"].id, "help")
+        assert reply.status == 200 and "Stage 5: CSCP Executive" in str(reply.body)
+        reply = await slack.command(PEOPLE["teacher"].id)  # opens the first modal through the stand-in
+        assert standin.open_view(PEOPLE["teacher"].id)["callback_id"] == "escalate_gate"
+    finally:
+        process.terminate()
+        await process.wait()
+        await slack.close()
+        await runner.cleanup()
