@@ -87,6 +87,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """The weekly digest as it stands now, printed; nothing is posted or recorded."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from flows.clock import SystemClock
+    from flows.context import Context
+    from flows.digest import build_digest, digest_text
+    from storage.models import DigestSent
+
+    if not args.print:
+        return _fail("Use `escalation-bot digest --print`: the running bot posts the digest itself.")
+    try:
+        settings = load_settings()
+        policy = _policy(settings)
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    database = Database(settings.database_url)
+    upgrade(database)
+    ctx = Context(db=database, policy=policy, clock=SystemClock())
+    now = ctx.clock.now()
+    with database.transaction() as session:
+        last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
+    covers_from = last.recorded_at if last else now - timedelta(days=7)
+    print(digest_text(build_digest(ctx, covers_from, now)))
+    database.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation-bot",
@@ -98,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
         handler=cmd_check)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
+    digest = commands.add_parser("digest", help="the weekly CSCP digest: --print shows it without posting")
+    digest.add_argument("--print", action="store_true", help="print the digest to the terminal")
+    digest.set_defaults(handler=cmd_digest)
     return parser
 
 

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
 from bot.outbox import Outbox
+from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_app, build_client
 from bot.slack.delivery import SlackSender
@@ -48,6 +49,10 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
 async def serve(bot: SlackBot, settings: Settings) -> None:
     await bot.directory.refresh_partnership()
     delivery = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
+    scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
+    # Membership of the CSCP user group can change while the bot runs.
+    scheduler.add_job(bot.directory.refresh_partnership, "interval", minutes=10, id="partnership-members",
+                      replace_existing=True, coalesce=True, max_instances=1)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -62,6 +67,7 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
             log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)
             await asyncio.Event().wait()
     finally:
+        scheduler.shutdown(wait=False)
         delivery.cancel()
 
 

@@ -61,6 +61,17 @@ class WorkingCalendar:
                 remaining -= 1
         return day
 
+    def subtract_working_days(self, day: date, days: int) -> date:
+        """The working day `days` working days before `day` (`day` itself, or the one before it, for 0)."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        remaining = days
+        while remaining:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end`; negative when `end` is before `start`."""
         if end < start:

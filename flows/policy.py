@@ -85,6 +85,54 @@ class Guidance(_Strict):
     guidance: str = Field(min_length=1)
 
 
+class BeforeDeadline(_Strict):
+    """A reminder sent on the working morning `working_days_before` the deadline day (0: on the day)."""
+
+    kind: str = Field(pattern=r"^[a-z_]{1,30}$")
+    working_days_before: int = Field(ge=0, le=20)
+
+
+class Reminders(_Strict):
+    """Reminders as data: when each is due. The bot works out from the cases what is due now."""
+
+    send_at: time = time(9, 30)
+    before_deadline: list[BeforeDeadline] = [
+        BeforeDeadline(kind="due_soon", working_days_before=2),
+        BeforeDeadline(kind="due_today", working_days_before=0),
+    ]
+    # Each working morning while a stage is past its deadline.
+    overdue_every_working_day: bool = True
+
+    @field_validator("before_deadline")
+    @classmethod
+    def _kinds_unique(cls, rules: list[BeforeDeadline]) -> list[BeforeDeadline]:
+        kinds = [r.kind for r in rules]
+        if len(set(kinds)) != len(kinds) or "overdue" in kinds:
+            raise ValueError("each reminder needs its own kind, and 'overdue' is reserved")
+        return rules
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class DigestSettings(_Strict):
+    """The weekly digest posted to the partnership's channel."""
+
+    weekday: str = "Monday"
+    at: time = time(9, 0)
+
+    @field_validator("weekday")
+    @classmethod
+    def _a_weekday(cls, value: str) -> str:
+        if value.capitalize() not in WEEKDAYS:
+            raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}")
+        return value.capitalize()
+
+    @property
+    def weekday_number(self) -> int:
+        return WEEKDAYS.index(self.weekday)
+
+
 class Policy(_Strict):
     name: str = Field(min_length=1)
     partnership: str = Field(min_length=1)
@@ -94,6 +142,8 @@ class Policy(_Strict):
     reflective_consultation_stages: list[int] = []
     stages: list[Stage] = Field(min_length=2)
     calendar: CalendarSettings = CalendarSettings()
+    reminders: Reminders = Reminders()
+    digest: DigestSettings = DigestSettings()
     lists: Lists
     immediate_risk: Guidance
     whistleblowing: Guidance
@@ -111,6 +161,9 @@ class Policy(_Strict):
         for number in self.reflective_consultation_stages:
             if not 1 <= number <= last:
                 raise ValueError(f"reflective_consultation_stages names stage {number}, which does not exist")
+        hours = (self.calendar.working_hours_start, self.calendar.working_hours_end)
+        if not hours[0] <= self.reminders.send_at < hours[1]:
+            raise ValueError("reminders.send_at must be within working hours")
         return self
 
     # What the lifecycle asks of a policy.

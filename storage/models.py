@@ -208,6 +208,17 @@ class ReminderSent(SQLModel, table=True):
     recorded_at: datetime = _when()
 
 
+class DigestSent(SQLModel, table=True):
+    """One row per weekly digest: the unique week makes a second post of the same digest impossible."""
+
+    __tablename__ = "digest_sent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_of: date = Field(unique=True)
+    covers_from: datetime = _when()
+    recorded_at: datetime = _when()
+
+
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_immutable(mapper, connection, target):

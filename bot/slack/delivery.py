@@ -12,6 +12,7 @@ from bot.outbox import DeliveryError, Pending
 from bot.slack import messages
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from flows.context import Context
+from flows.digest import Digest
 from flows.records import CaseView
 from storage.models import ChatMessage, Person
 
@@ -64,6 +65,10 @@ class SlackSender:
     # ---------------------------------------------------------------- the partnership channel
 
     async def _to_partnership(self, message: Pending) -> None:
+        if message.topic == "digest":
+            text, blocks = messages.digest_message(Digest.from_payload(message.payload))
+            await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
+            return
         if message.topic == "delivery_failed":
             payload = message.payload
             await self.client.chat_postMessage(

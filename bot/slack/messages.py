@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
+from flows.digest import Digest
 from flows.escalations import NOTE_KINDS, OUTCOME_KINDS
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.policy import Policy
@@ -202,7 +203,7 @@ def _card_buttons(case: CaseView) -> list[ButtonElement]:
 
 
 # Direct messages about these topics carry the case card, kept up to date in place.
-CARD_TOPICS = {"escalation_opened", "invited_to_talk", "stage_started"}
+CARD_TOPICS = {"escalation_opened", "invited_to_talk", "stage_started", "reminder"}
 
 
 def card_message(case: CaseView, now: datetime, lead: str = "") -> tuple[str, list[dict]]:
@@ -230,6 +231,8 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
         reason = next((s.escalation_reason for s in case.stages if s.number == number), "")
         return (f"You now hold *Stage {number} ({stage.name})* of *{case.reference}*, raised by {who(case.raiser)}. "
                 f"Why it was escalated: {_text(reason, 500)}")
+    if topic == "reminder":
+        return reminder_lead(case, payload, now)
     last = case.stage
     if topic in ("escalation_resolved", "executive_decision"):
         return (f"*{case.reference}* was resolved at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
@@ -238,6 +241,17 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
     if topic == "escalation_withdrawn":
         return f"*{case.reference}* was withdrawn at Stage {last.number}: {_text(case.withdrawal_reason, 1000)}"
     raise ValueError(f"no direct message for {topic}")
+
+
+def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
+    stage = next(s for s in case.stages if s.number == payload.get("stage", case.current_stage))
+    status = DeadlineStatus.of(case.policy, stage.due_at, now)
+    title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
+    if payload.get("kind") == "overdue":
+        return (f":warning: {title} is past its deadline. {deadline_words(status, case.policy)}. "
+                "Please record the outcome with *Resolved*, or *Escalate* it to the next stage, now.")
+    return (f":alarm_clock: Reminder: {title}. {deadline_words(status, case.policy)}. "
+            "Record where things are with *Add note*, then *Resolved* or *Escalate*.")
 
 
 def _stage_deadline_line(case: CaseView, now: datetime) -> str:
@@ -287,12 +301,45 @@ def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) 
                 f"*Key learning:* {_text(last.key_learning, 1200)}")
     if topic == "escalation_withdrawn":
         return f"*Withdrawn at Stage {case.stage.number}.* {_text(case.withdrawal_reason, 1500)}"
+    if topic == "stage_overdue":
+        stage = next(s for s in case.stages if s.number == number)
+        return (f":warning: *Stage {number} ({stage.name}) is overdue.* It was due "
+                f"{long_date(case.policy.working_calendar.local_date(stage.due_at))}; held by {people(stage.holders)}.")
     if topic == "reflective_consultation_requested":
         note = payload.get("note") or ""
         return ("*A multi-agency reflective group consultation is requested* for this case. "
                 f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead."
                 + (f"\n{_text(note, 1500)}" if note else ""))
     raise ValueError(f"no partnership reply for {topic}")
+
+
+def digest_message(digest: Digest) -> tuple[str, list[dict]]:
+    """The weekly digest for the partnership channel."""
+    def lines(items, over: bool) -> str:
+        return "\n".join(
+            f"• *{i.reference}* Stage {i.stage} ({i.stage_name}), {i.raiser_agency} → {i.other_agency}: due "
+            f"{long_date(date.fromisoformat(i.due_on))}, {i.working_days} working day"
+            f"{'s' if i.working_days != 1 else ''} {'over' if over else 'left'}" for i in items[:25]) or "None."
+
+    def counts(items) -> str:
+        return "\n".join(f"• {name}: {count}" for name, count in items[:15]) or "None."
+
+    closed = "\n".join(
+        f"• *{c.reference}* at Stage {c.stage}: {c.outcome}" + (f"\n   _Key learning:_ {_text(c.key_learning, 300)}"
+                                                             if c.key_learning else "")
+        for c in digest.closed[:15]) or "None."
+    stages = "\n".join(f"• Stage {n} ({name}): {count}" for n, name, count in digest.open_by_stage) or "None."
+    blocks = [
+        HeaderBlock(text=_plain(f"Weekly escalations digest: week of {long_date(date.fromisoformat(digest.week_of))}")),
+        SectionBlock(text=_md(f"*Open, by stage*\n{stages}")),
+        SectionBlock(text=_md(f"*Overdue stages*\n{lines(digest.overdue, True)}", 2900)),
+        SectionBlock(text=_md(f"*Due this week*\n{lines(digest.due_this_week, False)}", 2900)),
+        SectionBlock(text=_md(f"*Closed since the last digest*\n{closed}", 2900)),
+        SectionBlock(fields=[_md(f"*By theme*\n{counts(digest.by_theme)}", 2000),
+                             _md(f"*By agency raising*\n{counts(digest.by_agency_raising)}", 2000),
+                             _md(f"*By agency receiving*\n{counts(digest.by_agency_receiving)}", 2000)]),
+    ]
+    return f"Weekly escalations digest, week of {digest.week_of}", _json(blocks)
 
 
 def delivery_failed_text(reference: str, topic: str, error: str) -> str:

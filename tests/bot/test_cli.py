@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from sqlmodel import select
+
 from bot.cli import main
+from flows import escalations as lifecycle
+from flows.context import Context
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import DigestSent, OutboxMessage
+from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
 from flows.policy import default_policy_text
 from tests.slack.conftest import PEOPLE, _serve, manifest_scopes
 from tests.slack.harness import FakeSlackClient
@@ -32,7 +40,7 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "check", "migrate"):
+    for command in ("run", "check", "migrate", "digest"):
         assert command in out
 
 
@@ -74,6 +82,27 @@ def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clea
     assert main(["migrate"]) == 0
     assert main(["check"]) == 0
     assert "is up to date" in capsys.readouterr().out
+
+
+def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
+    database = Database(os.environ["DATABASE_URL"])
+    upgrade(database)
+    ctx = Context(db=database)  # the real clock, as the command uses
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
+                                     discussed_with_manager=True)
+    for holder in (TEACHER_MANAGER, SERVICE_MANAGER):
+        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+                                  next_holders=[holder])
+    with database.transaction() as session:
+        outbox_before = len(session.exec(select(OutboxMessage)).all())
+    assert main(["digest", "--print"]) == 0
+    out = capsys.readouterr().out
+    assert "CSCP escalations: week of" in out
+    assert "Stage 3 (Service managers): 1" in out
+    with database.transaction() as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == outbox_before  # nothing posted
+        assert not session.exec(select(DigestSent)).all()  # nor recorded as the week's digest
+    database.dispose()
 
 
 def _free_port() -> int:

@@ -1,0 +1,43 @@
+"""The scheduler: one APScheduler job, run every minute and once at start, that works out from
+the database what is due now (reminders, overdue prompts, the weekly digest) and wakes delivery.
+
+The database is the source of truth: jobs carry an id and a reference to a method, nothing is
+pickled, and a restart loses nothing because what is due is worked out again from the cases.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.outbox import Outbox
+from flows.context import Context
+from flows.digest import record_due_digest
+from flows.reminders import send_due_reminders
+
+log = logging.getLogger(__name__)
+JOB_ID = "due-work"
+
+
+class DueWork:
+    def __init__(self, ctx: Context, outbox: Outbox | None = None):
+        self.ctx, self.outbox = ctx, outbox
+
+    async def run_once(self) -> None:
+        reminders = await asyncio.to_thread(send_due_reminders, self.ctx)
+        digest = await asyncio.to_thread(record_due_digest, self.ctx)
+        if reminders or digest:
+            log.info("due now: %s reminders%s", reminders, ", the weekly digest" if digest else "")
+            if self.outbox:
+                self.outbox.wake()
+
+
+def start_scheduler(work: DueWork, every_seconds: int = 60) -> AsyncIOScheduler:
+    """Start in the running event loop; the first run is now, to catch up on anything missed."""
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    scheduler.add_job(work.run_once, "interval", seconds=every_seconds, id=JOB_ID, replace_existing=True,
+                      coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
+    scheduler.start()
+    return scheduler

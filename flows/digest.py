@@ -1,0 +1,171 @@
+"""The weekly digest for the partnership team: figures from the cases the partnership may see.
+
+No child's name is ever in it (none is held); cases appear by reference only.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from flows.context import Context
+from flows.escalations import OUTCOME_KINDS
+from flows.records import CaseView, load_case
+from storage.models import DigestSent, Escalation, OutboxMessage
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    reference: str
+    stage: int
+    stage_name: str
+    raiser_agency: str
+    other_agency: str
+    due_on: str
+    working_days: int  # left, or over when overdue
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    reference: str
+    stage: int
+    status: str
+    outcome: str
+    key_learning: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    partnership: str
+    week_of: str
+    covers_from: str
+    generated_at: str
+    open_by_stage: list[tuple[int, str, int]] = field(default_factory=list)
+    overdue: list[DigestLine] = field(default_factory=list)
+    due_this_week: list[DigestLine] = field(default_factory=list)
+    closed: list[DigestOutcome] = field(default_factory=list)
+    by_theme: list[tuple[str, int]] = field(default_factory=list)
+    by_agency_raising: list[tuple[str, int]] = field(default_factory=list)
+    by_agency_receiving: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, data: dict) -> "Digest":
+        return cls(
+            partnership=data["partnership"], week_of=data["week_of"], covers_from=data["covers_from"],
+            generated_at=data["generated_at"],
+            open_by_stage=[tuple(x) for x in data["open_by_stage"]],
+            overdue=[DigestLine(**x) for x in data["overdue"]],
+            due_this_week=[DigestLine(**x) for x in data["due_this_week"]],
+            closed=[DigestOutcome(**x) for x in data["closed"]],
+            by_theme=[tuple(x) for x in data["by_theme"]],
+            by_agency_raising=[tuple(x) for x in data["by_agency_raising"]],
+            by_agency_receiving=[tuple(x) for x in data["by_agency_receiving"]],
+        )
+
+
+def _visible_to_partnership(case: CaseView) -> bool:
+    return case.policy.partnership_informed_at(case.current_stage)
+
+
+def _line(case: CaseView, now: datetime) -> DigestLine:
+    status = case.deadline_status(now)
+    return DigestLine(case.reference, case.current_stage, case.stage.name, case.raiser_agency, case.other_agency,
+                      status.due_on.isoformat(),
+                      status.working_days_over if status.overdue else status.working_days_left)
+
+
+def _counted(values) -> list[tuple[str, int]]:
+    return sorted(Counter(values).items(), key=lambda item: (-item[1], item[0]))
+
+
+def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: date | None = None) -> Digest:
+    policy, calendar = ctx.policy, ctx.policy.working_calendar
+    today = calendar.local_date(now)
+    week_start = today - timedelta(days=today.weekday())
+    week_end = week_start + timedelta(days=6)
+    with ctx.db.transaction() as session:
+        cases = [load_case(session, e) for e in session.exec(select(Escalation).order_by(Escalation.id)).all()]
+    visible = [c for c in cases if _visible_to_partnership(c)]
+    open_cases = [c for c in visible if c.is_open]
+    closed = [c for c in visible if not c.is_open and c.closed_at and c.closed_at >= covers_from]
+    overdue = [c for c in open_cases if c.deadline_status(now).overdue]
+    due_this_week = [c for c in open_cases if not c.deadline_status(now).overdue
+                     and week_start <= calendar.local_date(c.stage.due_at) <= week_end]
+    counted = open_cases + closed
+    stage_counts = Counter(c.current_stage for c in open_cases)
+    return Digest(
+        partnership=policy.partnership,
+        week_of=(week_of or week_start).isoformat(),
+        covers_from=covers_from.isoformat(),
+        generated_at=now.isoformat(),
+        open_by_stage=[(s.number, s.name, stage_counts.get(s.number, 0)) for s in policy.stages
+                       if policy.partnership_informed_at(s.number)],
+        overdue=[_line(c, now) for c in sorted(overdue, key=lambda c: c.stage.due_at)],
+        due_this_week=[_line(c, now) for c in sorted(due_this_week, key=lambda c: c.stage.due_at)],
+        closed=[DigestOutcome(c.reference, c.stage.number, c.status,
+                              OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != "withdrawn" else "Withdrawn",
+                              c.stage.key_learning) for c in closed],
+        by_theme=_counted(theme for c in counted for theme in c.themes),
+        by_agency_raising=_counted(c.raiser_agency for c in counted),
+        by_agency_receiving=_counted(c.other_agency for c in counted),
+    )
+
+
+def digest_week_due(ctx: Context, now: datetime) -> date | None:
+    """The week whose digest is due by `now` (its scheduled day), or None before the first one is due."""
+    calendar, settings = ctx.policy.working_calendar, ctx.policy.digest
+    today = calendar.local_date(now)
+    scheduled_day = today - timedelta(days=(today.weekday() - settings.weekday_number) % 7)
+    # On a bank holiday or outside working hours it goes at the next start of working hours.
+    send_at = calendar.next_working_time(calendar.at_local(scheduled_day, settings.at))
+    if now < send_at:
+        scheduled_day -= timedelta(days=7)
+    return scheduled_day
+
+
+def record_due_digest(ctx: Context) -> bool:
+    """Write the digest due now to the outbox, once (a missed one goes when the bot is back)."""
+    now = ctx.clock.now()
+    week_of = digest_week_due(ctx, now)
+    with ctx.db.transaction() as session:
+        if session.exec(select(DigestSent).where(DigestSent.week_of == week_of)).first():
+            return False
+        last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
+    covers_from = last.recorded_at if last else now - timedelta(days=7)
+    digest = build_digest(ctx, covers_from, now, week_of)
+    try:
+        with ctx.db.transaction() as session:
+            session.add(DigestSent(week_of=week_of, covers_from=covers_from, recorded_at=now))
+            session.flush()
+            session.add(OutboxMessage(topic="digest", audience="partnership", payload=digest.to_payload(),
+                                      created_at=now))
+    except IntegrityError:
+        return False  # another instance recorded it first
+    return True
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as plain text, for the terminal (`escalation-bot digest --print`) and notifications."""
+    def lines(items: list[DigestLine], over: bool) -> list[str]:
+        return [f"  {i.reference}  Stage {i.stage} ({i.stage_name})  {i.raiser_agency} → {i.other_agency}  "
+                f"due {i.due_on}, {i.working_days} working day{'s' if i.working_days != 1 else ''} "
+                f"{'over' if over else 'left'}" for i in items] or ["  none"]
+
+    out = [f"{digest.partnership} escalations: week of {digest.week_of}", "", "Open, by stage:"]
+    out += [f"  Stage {n} ({name}): {count}" for n, name, count in digest.open_by_stage]
+    out += ["", "Overdue stages:"] + lines(digest.overdue, True)
+    out += ["", "Due this week:"] + lines(digest.due_this_week, False)
+    out += ["", "Closed since the last digest:"]
+    out += [f"  {c.reference}  Stage {c.stage}  {c.outcome}" + (f"\n    Key learning: {c.key_learning}"
+                                                              if c.key_learning else "") for c in digest.closed] \
+        or ["  none"]
+    for title, counts in (("By theme", digest.by_theme), ("By agency raising", digest.by_agency_raising),
+                          ("By agency receiving", digest.by_agency_receiving)):
+        out += ["", f"{title}:"] + ([f"  {name}: {count}" for name, count in counts] or ["  none"])
+    return "\n".join(out)

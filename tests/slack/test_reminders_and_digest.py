@@ -1,0 +1,104 @@
+"""Reminders, overdue prompts and the digest, as people see them in Slack."""
+import asyncio
+from datetime import datetime, timezone
+
+from sqlmodel import select
+
+from bot.scheduler import JOB_ID, DueWork, start_scheduler
+from storage.models import ReminderSent
+from tests.slack.conftest import CSCP_CHANNEL, PEOPLE
+from tests.slack.test_delivery import deliver_everything
+from tests.slack.test_escalate_end_to_end import card_in, press, raise_case
+
+UTC = timezone.utc
+
+
+async def due_work(running):
+    await DueWork(running.ctx, running.bot.outbox).run_once()
+    await deliver_everything(running)
+
+
+def reminders_to(running, who):
+    return [m for m in running.dms(who) if "Reminder:" in m.text or "past its deadline" in m.text]
+
+
+async def test_reminders_arrive_as_direct_messages_with_the_actions(running):
+    await raise_case(running)
+    running.clock.set(datetime(2026, 4, 10, 8, 45, tzinfo=UTC))  # Friday 10 April, 09:45 BST
+    await due_work(running)
+    await due_work(running)  # a second run sends nothing more
+    for who in ("teacher", "mash"):
+        sent = reminders_to(running, who)
+        assert len(sent) == 1, who
+        assert "Due Tuesday 14 April 2026, 5pm (2 working days left)" in sent[0].text
+        buttons = str(sent[0].blocks)
+        assert "case_note" in buttons and "case_resolve" in buttons and "case_escalate" in buttons
+
+
+async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thread(running):
+    await raise_case(running)
+    await press(running, "teacher", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["head"].id]})
+    await press(running, "head", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["service_manager"].id]})
+    # Stage 3 started Wednesday 1 April: due Tuesday 14 April. Thursday 16 April, 10:00 BST.
+    running.clock.set(datetime(2026, 4, 16, 9, 0, tzinfo=UTC))
+    await due_work(running)
+    prompt = reminders_to(running, "service_manager")[-1]
+    assert "past its deadline" in prompt.text and "Escalate" in prompt.text
+    assert "past its deadline" in reminders_to(running, "teacher")[-1].text  # the raiser is copied in
+    card = str(card_in(running.dms("teacher")).blocks)
+    assert "*Overdue* by 2 working days" in card
+    thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
+    assert [m.text for m in thread if "is overdue" in m.text] == [
+        ":warning: *Stage 3 (Service managers) is overdue.* It was due Tuesday 14 April 2026; "
+        f"held by <@{PEOPLE['service_manager'].id}>."]
+
+
+async def test_with_30_percent_of_calls_failing_every_reminder_arrives_exactly_once(running):
+    await raise_case(running)
+    running.standin.failure_rate = 0.3
+    for day in (10, 14, 15, 16):
+        running.clock.set(datetime(2026, 4, day, 8, 45, tzinfo=UTC))
+        await due_work(running)
+    assert running.standin.failures_injected > 0
+    for who in ("teacher", "mash"):
+        texts = [m.text for m in reminders_to(running, who)]
+        assert len(texts) == 4, (who, texts)  # due soon, due today, overdue on 15 and 16 April
+        assert len(set(texts)) == len(texts)
+
+
+async def test_the_weekly_digest_is_posted_to_the_cscp_channel_once(running):
+    await raise_case(running)
+    await press(running, "teacher", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["head"].id]})
+    await press(running, "head", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["service_manager"].id]})
+    running.clock.set(datetime(2026, 4, 13, 8, 5, tzinfo=UTC))  # Monday 13 April, 09:05 BST
+    await due_work(running)
+    await due_work(running)
+    digests = [m for m in running.cscp_posts() if m.text.startswith("Weekly escalations digest")]
+    assert len(digests) == 1
+    body = str(digests[0].blocks)
+    assert "Monday 13 April 2026" in body and "ESC-2026-0001" in body and "Stage 3 (Service managers): 1" in body
+    assert "J.S." not in body  # cases by reference only
+
+
+async def test_the_scheduler_runs_one_job_by_id_at_start_and_catches_up(running):
+    await raise_case(running)
+    # The bot was down across Friday 10 and Tuesday 14 April; it starts on Tuesday at 11:00 BST.
+    running.clock.set(datetime(2026, 4, 14, 10, 0, tzinfo=UTC))
+    ran = asyncio.Event()
+
+    class Watched(DueWork):
+        async def run_once(self):
+            await super().run_once()
+            ran.set()
+
+    scheduler = start_scheduler(Watched(running.ctx, running.bot.outbox))
+    try:
+        job = scheduler.get_job(JOB_ID)
+        assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
+        assert job.trigger.interval.total_seconds() == 60
+        await asyncio.wait_for(ran.wait(), 10)
+    finally:
+        scheduler.shutdown(wait=False)
+    with running.ctx.db.transaction() as session:
+        kinds = sorted(r.kind for r in session.exec(select(ReminderSent)).all())
+    assert kinds == ["due_soon", "due_today"]
