@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import time
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -201,7 +201,13 @@ class Policy(_Strict):
 
     @classmethod
     def from_snapshot(cls, text: str) -> "Policy":
-        return cls.model_validate_json(text)
+        return _from_snapshot(text)
+
+
+@lru_cache(maxsize=64)
+def _from_snapshot(text: str) -> Policy:
+    # Most cases share a snapshot; one frozen Policy (and its bank-holiday calendar) serves them all.
+    return Policy.model_validate_json(text)
 
 
 def _describe(error: ValidationError) -> str:

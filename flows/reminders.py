@@ -15,8 +15,7 @@ from sqlmodel import select
 
 from flows.context import Context
 from flows.policy import Policy
-from flows.records import load_case
-from storage.models import Escalation, OutboxMessage, Person, ReminderSent
+from storage.models import Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +58,39 @@ class _Candidate:
 
 
 def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
+    """What is due now across the open cases: two queries, plus one per case with something due."""
     found = []
     with ctx.db.transaction() as session:
-        for escalation in session.exec(select(Escalation).where(Escalation.status == "open")).all():
-            case = load_case(session, escalation)
-            calendar = case.policy.working_calendar
+        rows = session.exec(
+            select(Escalation.id, Escalation.policy_snapshot, Escalation.raiser_id, StageRecord)
+            .join(StageRecord, (StageRecord.escalation_id == Escalation.id)
+                  & (StageRecord.number == Escalation.current_stage))
+            .where(Escalation.status == "open")
+        ).all()
+        sent = set(session.exec(
+            select(ReminderSent.escalation_id, ReminderSent.stage_number, ReminderSent.kind, ReminderSent.due_on)
+            .join(Escalation, (Escalation.id == ReminderSent.escalation_id)
+                  & (Escalation.current_stage == ReminderSent.stage_number))
+            .where(Escalation.status == "open")
+        ).all())
+        for escalation_id, snapshot, raiser_id, stage in rows:
+            policy = Policy.from_snapshot(snapshot)
+            calendar = policy.working_calendar
             # Nothing goes outside working hours; what fell due then goes at the next start of them.
             if not calendar.is_working_time(now):
                 continue
-            stage = case.stage
-            sent = set(session.exec(
-                select(ReminderSent.kind, ReminderSent.due_on).where(
-                    ReminderSent.escalation_id == escalation.id, ReminderSent.stage_number == stage.number)
-            ).all())
-            due = [r for r in reminders_for_stage(case.policy, stage.started_at, stage.due_at, now)
-                   if (r.kind, r.due_on) not in sent]
+            due = [r for r in reminders_for_stage(policy, stage.started_at, stage.due_at, now)
+                   if (escalation_id, stage.number, r.kind, r.due_on) not in sent]
             if not due:
                 continue
-            keys = [escalation.raiser_id]
-            for holder in stage.holders:
-                keys.append(session.exec(select(Person.id).where(
-                    Person.platform == holder.platform, Person.platform_user_id == holder.user_id)).one())
+            holders = session.exec(
+                select(StageHolder.person_id).where(StageHolder.stage_id == stage.id).order_by(StageHolder.id)
+            ).all()
+            recipients = list(dict.fromkeys([raiser_id, *holders]))
             first_overdue = calendar.next_working_day(calendar.local_date(stage.due_at) + timedelta(days=1))
             for reminder in due:
-                found.append(_Candidate(escalation.id, stage.number, reminder, list(dict.fromkeys(keys)),
-                                        first_overdue, case.policy.partnership_informed_at(stage.number)))
+                found.append(_Candidate(escalation_id, stage.number, reminder, recipients, first_overdue,
+                                        policy.partnership_informed_at(stage.number)))
     return found
 
 
