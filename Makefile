@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup clean
+.PHONY: run test setup browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/escalation-bot run
 
-test: $(STAMP)
+# The sandbox's browser test drives Debian's Chromium (Playwright downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium >/dev/null; \
+	  else echo "Chromium is not installed, so the browser test is skipped (sudo apt-get install chromium)."; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 clean:

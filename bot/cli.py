@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -20,6 +21,12 @@ def _fail(message: str) -> int:
 
 def _policy(settings: Settings) -> Policy:
     return load_policy(settings.policy_file or None)
+
+
+def _settings_and_policy() -> tuple[Settings, Policy]:
+    """Both, or SettingsError / PolicyError with the message for the person."""
+    settings = load_settings()
+    return settings, _policy(settings)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -72,10 +79,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings()
-        policy = _policy(settings)
+        settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
+    if not (settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret):
+        print("No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
+              "machine. To connect to Slack, see README.md, 'Connect to Slack'.", flush=True)
+        return cmd_sandbox(args)
     problems = settings.problems_for_slack()
     if problems:
         return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems)
@@ -101,8 +111,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if not args.print:
         return _fail("Use `escalation-bot digest --print`: the running bot posts the digest itself.")
     try:
-        settings = load_settings()
-        policy = _policy(settings)
+        settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
     database = Database(settings.database_url)
@@ -117,6 +126,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The real bot against a stand-in Slack on 127.0.0.1, with a web page to drive it."""
+    import asyncio
+
+    from bot.sandbox.server import run_sandbox
+
+    try:
+        settings, policy = _settings_and_policy()
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    database_url = getattr(args, "database", None) or "sqlite:///sandbox.db"
+    port = getattr(args, "port", None) or int(os.environ.get("SANDBOX_PORT", "8765"))
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_sandbox(policy, database_url, port))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        return _fail(f"Cannot start the sandbox on port {port}: {exc.strerror}. Try --port with another number.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation-bot",
@@ -128,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
         handler=cmd_check)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
+    sandbox = commands.add_parser("sandbox", help="try the bot in your browser, without Slack")
+    sandbox.add_argument("--port", type=int, default=None,
+                         help="port of the web page (default 8765, or SANDBOX_PORT)")
+    sandbox.add_argument("--database", default="sqlite:///sandbox.db",
+                         help="database of the sandbox (default sqlite:///sandbox.db)")
+    sandbox.set_defaults(handler=cmd_sandbox)
     digest = commands.add_parser("digest", help="the weekly CSCP digest: --print shows it without posting")
     digest.add_argument("--print", action="store_true", help="print the digest to the terminal")
     digest.set_defaults(handler=cmd_digest)

@@ -4,6 +4,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from bot.slack.app import BOT_SCOPES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,5 +25,4 @@ def test_the_manifest_declares_what_the_bot_uses_and_no_more():
     assert m["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["settings"]["socket_mode_enabled"] is True
-    assert set(m["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "users:read", "users:read.email", "usergroups:read"}
+    assert set(m["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES

@@ -17,6 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import listeners
 from bot.slack.services import SlackServices
 
+# The bot scopes the app asks for (app_manifest.yml lists the same; a test holds them together).
+BOT_SCOPES = frozenset({"commands", "chat:write", "users:read", "users:read.email", "usergroups:read"})
 RETRIES = 4
 # Slack's own limit for any one call is well below this; a hung connection is cut and retried.
 TIMEOUT_SECONDS = 15

@@ -1,6 +1,8 @@
 """The escalation-bot command as a person runs it."""
 import asyncio
 import os
+
+import aiohttp
 import socket
 import subprocess
 import sys
@@ -40,14 +42,15 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "check", "migrate", "digest"):
+    for command in ("run", "check", "migrate", "digest", "sandbox"):
         assert command in out
 
 
-def test_run_without_settings_names_each_missing_one_and_exits_2(clean_env, capsys):
+def test_run_with_incomplete_settings_names_each_missing_one_and_exits_2(clean_env, capsys):
+    clean_env.setenv("SLACK_APP_TOKEN", "xapp-1")
     assert main(["run"]) == 2
     err = capsys.readouterr().err
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CSCP_CHANNEL_ID"):
+    for name in ("SLACK_BOT_TOKEN", "CSCP_CHANNEL_ID"):
         assert name in err
     assert "Traceback" not in err
 
@@ -103,6 +106,34 @@ def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
         assert len(session.exec(select(OutboxMessage)).all()) == outbox_before  # nothing posted
         assert not session.exec(select(DigestSent)).all()  # nor recorded as the week's digest
     database.dispose()
+
+
+async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2]), SANDBOX_PORT=str(port)))
+    try:
+        lines = []
+        while not any("Open http://127.0.0.1:" in line for line in lines):
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert "starting the sandbox" in lines[0]
+        url = lines[-1].split("Open ")[1].split(" ")[0]
+        assert url == f"http://127.0.0.1:{port}/"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                assert response.status == 200 and "escalation-bot sandbox" in await response.text()
+            async with session.get(url + "api/state?user=U01SCHOOLDSL") as response:
+                state = await response.json()
+        assert [p["name"] for p in state["people"]][:2] == ["Priya Shah", "Tom Reid"]
+        assert (tmp_path / "sandbox.db").exists()
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 def _free_port() -> int:
