@@ -1,6 +1,7 @@
 """Who a Slack user is, as flows/ identifies people; and who counts as the partnership team."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -15,6 +16,8 @@ from flows.people import PersonRef
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 CACHE_SECONDS = 3600
+# A form must be answered within Slack's 3 seconds, so a slow or rate-limited look-up is cut short.
+LOOKUP_SECONDS = 1.0
 
 
 class SlackDirectory:
@@ -29,7 +32,7 @@ class SlackDirectory:
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            response = await self.client.users_info(user=user_id)
+            response = await asyncio.wait_for(self.client.users_info(user=user_id), LOOKUP_SECONDS)
             profile = response["user"].get("profile", {})
             person = PersonRef(PLATFORM, user_id,
                                profile.get("real_name") or response["user"].get("real_name") or fallback_name,

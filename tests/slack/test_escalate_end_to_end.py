@@ -112,6 +112,16 @@ async def test_a_case_from_escalate_to_a_resolution_at_stage_3(running):
         assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
 
 
+async def test_nothing_about_a_child_is_written_to_the_logs(running, caplog):
+    caplog.set_level("INFO")
+    await raise_case(running)
+    await press(running, "teacher", "case_escalate", {"reason": "Still disagree.", "next_holders": [PEOPLE["head"].id]})
+    await press(running, "head", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["service_manager"].id]})
+    assert "ESC-2026-0001" in caplog.text  # cases are logged, by reference
+    for words in ("J.S.", "MOS-123456", "disclosures", "MASH closed the referral", "Child and Family"):
+        assert words not in caplog.text
+
+
 async def test_the_raisers_role_and_agency_are_remembered(running):
     await raise_case(running)
     user = PEOPLE["teacher"].id
