@@ -5,6 +5,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.policy import Policy, PolicyError, load_policy
@@ -12,6 +13,10 @@ from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 
 EXIT_CONFIG = 2
+
+
+class _NotCreatedYet(Exception):
+    pass
 
 
 def _fail(message: str) -> int:
@@ -42,7 +47,12 @@ def cmd_check(args: argparse.Namespace) -> int:
               f"({', '.join(f'{s.number}. {s.name}' for s in policy.stages)}).")
     except PolicyError as exc:
         problems.append(str(exc))
+    sqlite_file = settings.database_url.removeprefix("sqlite:///") if settings.database_url.startswith(
+        "sqlite:///") else None
     try:
+        if sqlite_file and sqlite_file != ":memory:" and not Path(sqlite_file).exists():
+            # Looking must not create the file.
+            raise _NotCreatedYet
         database = Database(settings.database_url)
         current, head = current_revision(database), head_revision(database)
         if current == head:
@@ -51,6 +61,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"Database: {settings.database_url} is at {current or 'no schema yet'}; "
                   f"the bot brings it to {head} when it starts (or run: escalation-bot migrate).")
         database.dispose()
+    except _NotCreatedYet:
+        print(f"Database: {settings.database_url} does not exist yet; the bot creates it when it starts.")
     except Exception as exc:  # any driver error: report it plainly
         problems.append(f"Database {settings.database_url} cannot be opened: {exc.__class__.__name__}: {exc}")
     slack = settings.problems_for_slack()

@@ -393,7 +393,8 @@ def notice_modal(title: str, text: str) -> dict:
 
 
 def immediate_risk_modal(policy: Policy) -> dict:
-    return notice_modal("Act now", f"*{policy.immediate_risk.guidance}*\n\nNothing has been saved.")
+    # Slack's bold does not span lines, so the guidance goes as it is written in the policy file.
+    return notice_modal("Act now", f"{policy.immediate_risk.guidance}\n\nNothing has been saved.")
 
 
 def discuss_first_modal() -> dict:

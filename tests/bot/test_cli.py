@@ -81,7 +81,8 @@ def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clea
     clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
     clean_env.setenv("CSCP_CHANNEL_ID", "C0CSCP")
     assert main(["check"]) == 0
-    assert "no schema yet" in capsys.readouterr().out
+    assert "does not exist yet" in capsys.readouterr().out
+    assert not list(Path.cwd().glob("*.db"))  # looking created nothing
     assert main(["migrate"]) == 0
     assert main(["check"]) == 0
     assert "is up to date" in capsys.readouterr().out
