@@ -290,10 +290,19 @@ def partnership_post(case: CaseView, now: datetime) -> tuple[str, list[dict]]:
 def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) -> str:
     number = payload.get("stage", case.current_stage)
     if topic == "stage_started":
+        calendar = case.policy.working_calendar
         stage = next(s for s in case.stages if s.number == number)
-        return (f"*Stage {number} ({stage.name}) started* {long_date(case.policy.working_calendar.local_date(stage.started_at))}. "
-                f"Held by {people(stage.holders)}. Due {long_date(case.policy.working_calendar.local_date(stage.due_at))}."
-                + (f"\nWhy: {_text(stage.escalation_reason, 1500)}" if stage.escalation_reason else ""))
+        text = (f"*Stage {number} ({stage.name}) started* {long_date(calendar.local_date(stage.started_at))}. "
+                f"Held by {people(stage.holders)}. Due {long_date(calendar.local_date(stage.due_at))}."
+                + (f"\nWhy: {_text(stage.escalation_reason, 1200)}" if stage.escalation_reason else ""))
+        previous = next((s for s in case.stages if s.number == number - 1), None)
+        # The notification form asks, for each stage, whether it was resolved and what was learnt.
+        if previous and (previous.decision_outcome or previous.key_learning):
+            text += (f"\n_Stage {previous.number} was not resolved._"
+                     + (f" Decision or outcome so far: {_text(previous.decision_outcome, 600)}"
+                        if previous.decision_outcome else "")
+                     + (f" Key learning: {_text(previous.key_learning, 600)}" if previous.key_learning else ""))
+        return text
     if topic in ("escalation_resolved", "executive_decision"):
         last = case.stage
         return (f"*Resolved at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}.\n"
@@ -514,7 +523,9 @@ def escalate_modal(case: CaseView) -> dict:
         SectionBlock(text=_md(
             f"*{case.reference}* moves from {stage_title(case)} to *Stage {next_stage.number}: {next_stage.name}*, "
             f"held by {next_stage.held_by}. The {next_stage.working_days} working days start again.")),
-        _text_input("reason", "Why it needs to go to the next stage", multiline=True),
+        _text_input("reason", "Your request to the Executive Group: the concerns, the supporting evidence and "
+                    "what you ask them to consider" if next_stage.number == case.stage_count
+                    else "Why it needs to go to the next stage", multiline=True),
         _input("next_holders", f"Who holds Stage {next_stage.number}",
                UserMultiSelectElement(action_id="next_holders", placeholder=_plain("Choose people"),
                                       max_selected_items=10),

@@ -79,7 +79,8 @@ async def test_a_case_from_escalate_to_a_resolution_at_stage_3(running):
 
     # Stage 2 → 3 by a line manager: the CSCP team is told.
     await press(running, "head", "case_escalate", {
-        "reason": "Managers could not agree.", "next_holders": [PEOPLE["service_manager"].id]})
+        "reason": "Managers could not agree.", "next_holders": [PEOPLE["service_manager"].id],
+        "key_learning": "Agree thresholds language early."})
     posts = running.cscp_posts()
     assert len(posts) == 1
     post = posts[0]
@@ -88,6 +89,7 @@ async def test_a_case_from_escalate_to_a_resolution_at_stage_3(running):
     assert "MASH closed the referral" in str(post.blocks)
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
     assert [m.text.split("*")[1] for m in thread] == ["Stage 3 (Service managers) started"]
+    assert "Stage 2 was not resolved._ Key learning: Agree thresholds language early." in thread[0].text
 
     # At Stage 3 the card offers a reflective group consultation; the request goes to the thread.
     await press(running, "service_manager", "case_consultation", {"consultation_note": "Stuck on thresholds."})
