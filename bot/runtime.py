@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app, build_client
 from bot.slack.delivery import SlackSender
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import AppHome
 from bot.slack.services import SlackServices
 from flows.clock import Clock, SystemClock
 from flows.context import Context
@@ -40,8 +41,9 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
     ctx = Context(db=database, policy=policy, clock=clock or SystemClock())
     client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
     directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id)
-    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id))
-    services = SlackServices(ctx=ctx, directory=directory, outbox=outbox)
+    home = AppHome(ctx, client, directory)
+    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home))
+    services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
     app = build_app(client, settings.slack_signing_secret, services)
     return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
 

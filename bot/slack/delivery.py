@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.outbox import DeliveryError, Pending
 from bot.slack import messages
+from bot.slack.home import AppHome
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from flows.context import Context
 from flows.digest import Digest
@@ -26,8 +27,8 @@ GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
 
 
 class SlackSender:
-    def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str):
-        self.ctx, self.client, self.partnership_channel = ctx, client, partnership_channel
+    def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str, home: AppHome):
+        self.ctx, self.client, self.partnership_channel, self.home = ctx, client, partnership_channel, home
 
     async def deliver(self, message: Pending) -> None:
         try:
@@ -110,6 +111,7 @@ class SlackSender:
                 # Someone deleted that copy: nothing to update there.
                 if error_code(error) not in GONE_ERRORS:
                     raise
+        await self.home.refresh_for(case)
 
     # ---------------------------------------------------------------- where things were posted
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from bot.outbox import Outbox
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import AppHome
 from flows.context import Context
 
 
@@ -15,6 +16,7 @@ class SlackServices:
     ctx: Context
     directory: SlackDirectory
     outbox: Outbox
+    home: AppHome
 
     async def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run an engine function (blocking database work) off the event loop."""

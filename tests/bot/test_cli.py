@@ -4,7 +4,6 @@ import os
 
 import aiohttp
 import socket
-import subprocess
 import sys
 from pathlib import Path
 

@@ -14,7 +14,6 @@ from tests.conftest import (
     DIRECTOR,
     EXECUTIVE,
     MASH_MANAGER,
-    MASH_WORKER,
     SERVICE_MANAGER,
     TEACHER,
     TEACHER_MANAGER,
