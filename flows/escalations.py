@@ -46,7 +46,6 @@ OUTCOME_KINDS = {
     "decision_upheld": "The decision was upheld, with shared understanding",
     "action_agreed": "Action was agreed",
 }
-CLOSED_STATUS_WORDS = {"resolved": "resolved", "withdrawn": "withdrawn", "closed": "closed"}
 
 
 @dataclass
@@ -188,7 +187,7 @@ class _Change:
             return
         if self.escalation.status != "open":
             raise Refused(
-                f"{self.escalation.reference} is already {CLOSED_STATUS_WORDS[self.escalation.status]}: "
+                f"{self.escalation.reference} is already {self.escalation.status}: "
                 "nothing more can be done on it.",
                 reason="closed",
             )
@@ -274,7 +273,7 @@ def _next_reference(session: Session, year: int) -> str:
     return f"ESC-{year}-{counter.last:04d}"
 
 
-def _start_stage(change_session: Session, ctx: Context, policy: Policy, escalation: Escalation, number: int,
+def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Escalation, number: int,
                  holders: Iterable[Person], started_by: Person, reason: str = "") -> StageRecord:
     now = ctx.clock.now()
     stage_policy = policy.stage(number)
@@ -287,11 +286,11 @@ def _start_stage(change_session: Session, ctx: Context, policy: Policy, escalati
         started_by_id=started_by.id,
         escalation_reason=reason,
     )
-    change_session.add(stage)
-    change_session.flush()
+    session.add(stage)
+    session.flush()
     for person in _unique(holders):
-        change_session.add(StageHolder(stage_id=stage.id, person_id=person.id))
-    change_session.flush()
+        session.add(StageHolder(stage_id=stage.id, person_id=person.id))
+    session.flush()
     return stage
 
 

@@ -485,10 +485,6 @@ def raised_modal(case: CaseView, now: datetime) -> dict:
         "Your case card is in your messages from the bot. Record each discussion on it.")
 
 
-def _case_metadata(case: CaseView) -> str:
-    return action_value(case)
-
-
 def note_modal(case: CaseView) -> dict:
     blocks = [
         SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}")),
@@ -498,7 +494,7 @@ def note_modal(case: CaseView) -> dict:
                                    initial_option=Option(text=_plain(NOTE_KINDS["discussion"]), value="discussion"))),
         _text_input("note_text", "What was discussed or agreed", multiline=True),
     ]
-    return _modal(NOTE_VIEW, "Add a note", blocks, private_metadata=_case_metadata(case))
+    return _modal(NOTE_VIEW, "Add a note", blocks, private_metadata=action_value(case))
 
 
 def outcome_modal(case: CaseView, today: date, *, decision: bool) -> dict:
@@ -514,7 +510,7 @@ def outcome_modal(case: CaseView, today: date, *, decision: bool) -> dict:
         _input("outcome_date", "Date", DatePickerElement(action_id="outcome_date", initial_date=today.isoformat())),
     ]
     return _modal(DECISION_VIEW if decision else RESOLVE_VIEW, "Record the decision" if decision else "Resolved",
-                  blocks, private_metadata=_case_metadata(case))
+                  blocks, private_metadata=action_value(case))
 
 
 def escalate_modal(case: CaseView) -> dict:
@@ -534,7 +530,7 @@ def escalate_modal(case: CaseView) -> dict:
         _text_input("key_learning", "Key learning so far", multiline=True, optional=True),
     ]
     return _modal(ESCALATE_VIEW, f"Escalate to Stage {next_stage.number}", blocks, submit="Escalate",
-                  private_metadata=_case_metadata(case))
+                  private_metadata=action_value(case))
 
 
 def withdraw_modal(case: CaseView) -> dict:
@@ -542,7 +538,7 @@ def withdraw_modal(case: CaseView) -> dict:
         SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}\nWithdrawing closes the case.")),
         _text_input("reason", "Why is it withdrawn?", multiline=True),
     ]
-    return _modal(WITHDRAW_VIEW, "Withdraw", blocks, submit="Withdraw", private_metadata=_case_metadata(case))
+    return _modal(WITHDRAW_VIEW, "Withdraw", blocks, submit="Withdraw", private_metadata=action_value(case))
 
 
 def consultation_modal(case: CaseView) -> dict:
@@ -554,7 +550,7 @@ def consultation_modal(case: CaseView) -> dict:
         _text_input("consultation_note", "Anything the facilitator should know", multiline=True, optional=True),
     ]
     return _modal(CONSULTATION_VIEW, "Reflective consultation", blocks, submit="Request",
-                  private_metadata=_case_metadata(case))
+                  private_metadata=action_value(case))
 
 
 HISTORY_WORDS = {
