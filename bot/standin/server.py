@@ -181,6 +181,8 @@ class SlackStandin:
             body = handler(args)
         except BlockKitError as exc:
             body = {"ok": False, "error": "invalid_blocks", "detail": str(exc)}
+        except _Fail as fail:
+            body = {"ok": False, "error": fail.error}
         return self._answer(method, args, body)
 
     token_expected = "xoxb-standin"
@@ -226,11 +228,8 @@ class SlackStandin:
         return text, blocks
 
     def _chat_postMessage(self, args):
-        try:
-            channel = self._resolve_channel(args.get("channel", ""))
-            text, blocks = self._message_args(args)
-        except _Fail as fail:
-            return {"ok": False, "error": fail.error}
+        channel = self._resolve_channel(args.get("channel", ""))
+        text, blocks = self._message_args(args)
         thread_ts = args.get("thread_ts")
         if thread_ts and not any(m.channel == channel and m.ts == thread_ts for m in self.messages):
             return {"ok": False, "error": "thread_not_found"}
@@ -239,11 +238,8 @@ class SlackStandin:
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "blocks": blocks}}
 
     def _chat_postEphemeral(self, args):
-        try:
-            channel = self._resolve_channel(args.get("channel", ""))
-            text, blocks = self._message_args(args)
-        except _Fail as fail:
-            return {"ok": False, "error": fail.error}
+        channel = self._resolve_channel(args.get("channel", ""))
+        text, blocks = self._message_args(args)
         ts = f"{1700000000 + next(self._ts)}.000200"
         self.messages.append(Posted(channel, ts, text, blocks, user=args.get("user")))
         return {"ok": True, "message_ts": ts}
@@ -252,10 +248,7 @@ class SlackStandin:
         channel, ts = args.get("channel", ""), args.get("ts", "")
         for message in self.messages:
             if message.channel == channel and message.ts == ts:
-                try:
-                    text, blocks = self._message_args(args)
-                except _Fail as fail:
-                    return {"ok": False, "error": fail.error}
+                text, blocks = self._message_args(args)
                 message.history.append({"text": message.text, "blocks": message.blocks})
                 message.text, message.blocks = text, blocks
                 return {"ok": True, "channel": channel, "ts": ts}
@@ -284,10 +277,7 @@ class SlackStandin:
         return self._modal(args, push=True)
 
     def _modal(self, args, *, push: bool):
-        try:
-            user = self._take_trigger(args.get("trigger_id", ""))
-        except _Fail as fail:
-            return {"ok": False, "error": fail.error}
+        user = self._take_trigger(args.get("trigger_id", ""))
         stored = self._store_view(args["view"])
         stack = self.view_stacks.setdefault(user, []) if push else []
         stack.append(stored["id"])
