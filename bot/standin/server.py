@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
+    "apps.connections.open": None,  # with the app-level token (connections:write), for Socket Mode
 }
 TRIGGER_LIFETIME_SECONDS = 3.0
 
@@ -113,6 +114,9 @@ class SlackStandin:
         self.random = random.Random(1234)
         self.failures_injected = 0
         self._called: asyncio.Event | None = None
+        # Socket Mode: the bot's open connections, and the envelopes waiting for its acknowledgement.
+        self.sockets: list[web.WebSocketResponse] = []
+        self._awaiting: dict[str, asyncio.Future] = {}
 
     # -------------------------------------------------------------- helpers for tests and the sandbox
 
@@ -153,8 +157,41 @@ class SlackStandin:
 
     # -------------------------------------------------------------- the Web API
 
+    async def send_envelope(self, kind: str, payload: dict, timeout: float = 10.0) -> dict:
+        """Deliver a request to the bot over Socket Mode, as Slack does; returns its acknowledgement."""
+        if not self.sockets:
+            raise RuntimeError("the bot has no Socket Mode connection")
+        envelope_id = f"env-{next(self._ids)}"
+        waiting = asyncio.get_running_loop().create_future()
+        self._awaiting[envelope_id] = waiting
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                          "accepts_response_payload": kind != "events_api",
+                                          "retry_attempt": 0, "retry_reason": ""})
+        return await asyncio.wait_for(waiting, timeout)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self.sockets),
+                                "connection_info": {"app_id": "A0STANDIN"}})
+        if self._called is not None:
+            self._called.set()
+        try:
+            async for frame in socket:
+                if frame.type != web.WSMsgType.TEXT:
+                    continue
+                answer = json.loads(frame.data)
+                waiting = self._awaiting.pop(answer.get("envelope_id", ""), None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(answer.get("payload") or {})
+        finally:
+            self.sockets.remove(socket)
+        return socket
+
     def app(self) -> web.Application:
         application = web.Application()
+        application.router.add_get("/link/", self._socket)
         application.router.add_route("*", "/api/{method}", self._handle)
         application.router.add_route("*", "/{method}", self._handle)
         return application
@@ -169,8 +206,11 @@ class SlackStandin:
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": "0"})
             return web.Response(status=500, text="internal error")
-        if request.headers.get("Authorization", "") != "Bearer " + self.token_expected:
+        token = self.app_token_expected if method == "apps.connections.open" else self.token_expected
+        if request.headers.get("Authorization", "") != "Bearer " + token:
             return self._answer(method, args, {"ok": False, "error": "invalid_auth"})
+        if method == "apps.connections.open":
+            return self._answer(method, args, {"ok": True, "url": f"ws://{request.host}/link/?ticket=standin"})
         if method not in METHOD_SCOPES:
             return self._answer(method, args, {"ok": False, "error": "unknown_method"})
         scope = METHOD_SCOPES[method]
@@ -186,6 +226,7 @@ class SlackStandin:
         return self._answer(method, args, body)
 
     token_expected = "xoxb-standin"
+    app_token_expected = "xapp-standin"
 
     def _answer(self, method: str, args: dict, body: dict) -> web.Response:
         self.calls.append(Call(method, args, body.get("ok", False), body.get("error", "")))

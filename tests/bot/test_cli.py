@@ -108,6 +108,34 @@ def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
     database.dispose()
 
 
+async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
+    runner, standin_port = await _serve(standin.app())
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
+    env.update(SLACK_BOT_TOKEN="xoxb-standin", SLACK_APP_TOKEN="xapp-standin", CSCP_CHANNEL_ID="C0CSCP",
+               SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/", DATABASE_URL=f"sqlite:///{tmp_path / 'sm.db'}",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+    teacher = PEOPLE["teacher"].id
+    command = {"command": "/escalate", "user_id": teacher, "user_name": "tess", "team_id": standin.team_id,
+               "channel_id": "C0GENERAL", "api_app_id": "A0STANDIN", "response_url": "https://hooks.invalid/1"}
+    try:
+        await standin.wait_for(lambda: bool(standin.sockets), timeout=30)
+        answer = await standin.send_envelope("slash_commands", dict(command, text="help",
+                                                                  trigger_id=standin.new_trigger_id(teacher)))
+        assert "Stage 5: CSCP Executive" in str(answer["blocks"])
+        await standin.send_envelope("slash_commands", dict(command, text="",
+                                                           trigger_id=standin.new_trigger_id(teacher)))
+        await standin.wait_for(lambda: bool(standin.ok_calls("views.open")))
+        assert standin.open_view(teacher)["callback_id"] == "escalate_gate"
+    finally:
+        process.terminate()
+        await process.wait()
+        await runner.cleanup()
+
+
 async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
     port = _free_port()
