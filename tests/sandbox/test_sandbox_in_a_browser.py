@@ -129,4 +129,19 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     for _ in range(5):
         await page.click("#plus-day")
     await page.wait_for_selector("#feed :text('Reminder:')")
-    assert sandbox.standin.calls and all(c.ok or c.error == "injected failure" for c in sandbox.standin.calls)
+
+    # Maria records the resolution: radio buttons, text and the date picker, drawn from the bot's view.
+    await page.click("#feed button[data-action='case_resolve'] >> nth=-1")
+    await page.wait_for_selector("#modal-title:has-text('Resolved')")
+    await page.check("input[name='in-outcome_kind'][value='decision_changed']")
+    await page.fill("#in-decision_outcome", "MASH will start a Child and Family assessment.")
+    await page.fill("#in-key_learning", "Explain threshold decisions to referrers in writing.")
+    assert await page.input_value("#in-outcome_date") == "2026-04-10"  # today on the bot's clock (Friday)
+    await page.click("#modal-submit")
+    await page.wait_for_selector("#overlay", state="hidden")
+    await be(page, "Sam Patel")
+    await page.click("button[data-tab='channel']")
+    await page.wait_for_selector("#feed .thread :text('Resolved at Stage 3')")
+    assert "Explain threshold decisions" in await page.text_content("#feed .thread")
+    # Everything the bot sent, Slack (the stand-in) accepted.
+    assert sandbox.standin.calls and all(c.ok for c in sandbox.standin.calls)
