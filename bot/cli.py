@@ -111,14 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """The weekly digest as it stands now, printed; nothing is posted or recorded."""
-    from datetime import timedelta
-
-    from sqlmodel import select
-
     from flows.clock import SystemClock
     from flows.context import Context
-    from flows.digest import build_digest, digest_text
-    from storage.models import DigestSent
+    from flows.digest import build_digest, digest_covers_from, digest_text
 
     if not args.print:
         return _fail("Use `escalation-bot digest --print`: the running bot posts the digest itself.")
@@ -130,10 +125,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     upgrade(database)
     ctx = Context(db=database, policy=policy, clock=SystemClock())
     now = ctx.clock.now()
-    with database.transaction() as session:
-        last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
-    covers_from = last.recorded_at if last else now - timedelta(days=7)
-    print(digest_text(build_digest(ctx, covers_from, now)))
+    print(digest_text(build_digest(ctx, digest_covers_from(ctx, now), now)))
     database.dispose()
     return 0
 

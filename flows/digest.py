@@ -129,6 +129,13 @@ def digest_week_due(ctx: Context, now: datetime) -> date | None:
     return scheduled_day
 
 
+def digest_covers_from(ctx: Context, now: datetime) -> datetime:
+    """A digest covers what happened since the last one was made (a week, before the first)."""
+    with ctx.db.transaction() as session:
+        last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
+    return last.recorded_at if last else now - timedelta(days=7)
+
+
 def record_due_digest(ctx: Context) -> bool:
     """Write the digest due now to the outbox, once (a missed one goes when the bot is back)."""
     now = ctx.clock.now()
@@ -136,8 +143,7 @@ def record_due_digest(ctx: Context) -> bool:
     with ctx.db.transaction() as session:
         if session.exec(select(DigestSent).where(DigestSent.week_of == week_of)).first():
             return False
-        last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
-    covers_from = last.recorded_at if last else now - timedelta(days=7)
+    covers_from = digest_covers_from(ctx, now)
     digest = build_digest(ctx, covers_from, now, week_of)
     try:
         with ctx.db.transaction() as session:

@@ -87,7 +87,8 @@ class SlackSender:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         now = self.ctx.clock.now()
         text, blocks = messages.partnership_post(case, now)
-        posts = await asyncio.to_thread(self._posts, case.id, "partnership_post")
+        posts = [(channel, ts) for kind, channel, ts, _ in await asyncio.to_thread(self._all_posts, case.id)
+                 if kind == "partnership_post"]
         if posts:
             channel, ts = posts[0]
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -125,14 +126,6 @@ class SlackSender:
                 ).first()
             session.add(ChatMessage(escalation_id=escalation_id, platform=PLATFORM, kind=kind, channel=channel,
                                     message_id=ts, person_id=person_id, lead=lead))
-
-    def _posts(self, escalation_id: int, kind: str) -> list[tuple[str, str]]:
-        with self.ctx.db.transaction() as session:
-            rows = session.exec(
-                select(ChatMessage).where(ChatMessage.escalation_id == escalation_id, ChatMessage.kind == kind,
-                                          ChatMessage.platform == PLATFORM).order_by(ChatMessage.id)
-            ).all()
-            return [(r.channel, r.message_id) for r in rows]
 
     def _all_posts(self, escalation_id: int) -> list[tuple[str, str, str, str]]:
         with self.ctx.db.transaction() as session:
