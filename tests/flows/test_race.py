@@ -54,3 +54,22 @@ def test_simultaneous_openings_get_distinct_references(ctx):
     with ThreadPoolExecutor(6) as pool:
         references = list(pool.map(open_one, range(6)))
     assert sorted(references) == [f"ESC-2026-{n:04d}" for n in range(1, 7)]
+
+
+def test_the_version_compare_and_set_refuses_a_write_on_a_case_changed_after_it_was_read(ctx):
+    """On databases without SQLite's write lock, another writer can commit between read and write."""
+    from flows.escalations import _Change
+
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
+                                     discussed_with_manager=True)
+    with ctx.db.transaction() as session:
+        change = _Change(ctx, session, case.reference, TEACHER, "escalated", case.version)
+        # Someone else's change lands after this one read the case.
+        # (Plain SQL, so the ORM's loaded copy keeps the version it read.)
+        session.connection().exec_driver_sql("UPDATE escalation SET version = version + 1 WHERE id = ?", (case.id,))
+        try:
+            change.bump_version(current_stage=2)
+        except Refused as refused:
+            assert refused.reason == "stale"
+        else:
+            raise AssertionError("a write on a changed case went through")
