@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.outbox import Outbox
 from flows.context import Context
 from flows.digest import record_due_digest
-from flows.reminders import send_due_reminders
+from flows.reminders import refresh_cards_each_working_day, remind_agreed_actions, send_due_reminders
 
 log = logging.getLogger(__name__)
 JOB_ID = "due-work"
@@ -27,7 +27,11 @@ class DueWork:
 
     async def run_once(self) -> None:
         reminders = await asyncio.to_thread(send_due_reminders, self.ctx)
+        reminders += await asyncio.to_thread(remind_agreed_actions, self.ctx)
+        refreshed = await asyncio.to_thread(refresh_cards_each_working_day, self.ctx)
         digest = await asyncio.to_thread(record_due_digest, self.ctx)
+        if refreshed and self.outbox:
+            self.outbox.wake()
         if reminders or digest:
             log.info("due now: %s reminders%s", reminders, ", the weekly digest" if digest else "")
             if self.outbox:

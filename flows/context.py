@@ -16,6 +16,10 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     # The partnership team (the CSCP team): they may see every case that has reached them.
     partnership_members: frozenset[tuple[str, str]] = frozenset()
+    # Who holds the Executive's stage, and the Independent Scrutineer told when a case reaches it.
+    # Set up by the deployment (each front-end contributes its own people), never by a party to a case.
+    executive: tuple[PersonRef, ...] = ()
+    scrutineer: PersonRef | None = None
 
     def is_partnership_member(self, person: PersonRef) -> bool:
         return person.key in self.partnership_members

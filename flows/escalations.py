@@ -6,6 +6,7 @@ written to the outbox in the same transaction, or raises Refused and changes not
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
@@ -13,13 +14,16 @@ from typing import Any, Iterable
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from flows import validation
+from flows import permissions as can
+from flows import topics, validation
 from flows.context import Context
 from flows.errors import Refused
 from flows.people import EMAIL_PLATFORM, PersonRef
+from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.policy import Policy
 from flows.records import CaseView, load_case
 from storage.models import (
+    AgreedAction,
     AuditEvent,
     CaseNote,
     Escalation,
@@ -27,6 +31,7 @@ from storage.models import (
     OutboxMessage,
     Person,
     ReferenceCounter,
+    ResolutionProposal,
     StageHolder,
     StageRecord,
 )
@@ -41,6 +46,9 @@ NOTE_KINDS = {
     "email": "Email",
     "other": "Other",
 }
+# Notes the bot writes for a step that is part of the record.
+ASKED_TO_ESCALATE_NOTE = "asked_to_escalate"
+NOTE_WORDS = {**NOTE_KINDS, ASKED_TO_ESCALATE_NOTE: "Asked to escalate"}
 OUTCOME_KINDS = {
     "decision_changed": "The decision was changed",
     "decision_upheld": "The decision was upheld, with shared understanding",
@@ -70,6 +78,29 @@ class EscalationForm:
     gender: str = ""
     ethnicity: str = ""
     send: str = ""
+
+
+@dataclass
+class ActionForm:
+    """How an outstanding issue will be pursued: what, who, by when."""
+
+    what: str
+    owner: PersonRef | None
+    due_on: date | None
+
+
+@dataclass
+class OutcomeForm:
+    """A stage's outcome, as the notification form asks for it; actions on what is still outstanding."""
+
+    outcome_kind: str
+    decision_outcome: str
+    key_learning: str
+    outcome_date: date | None
+    actions: list[ActionForm] = field(default_factory=list)
+    nothing_outstanding: bool = False
+    # The concerns as they stand, asked at formal stages.
+    concerns: str = ""
 
 
 # ---------------------------------------------------------------- helpers
@@ -136,16 +167,28 @@ def _tell(session: Session, ctx: Context, escalation_id: int, topic: str, audien
     )
 
 
-def _refresh_cards(session: Session, ctx: Context, escalation_id: int) -> None:
-    _tell(session, ctx, escalation_id, "case_updated", "cards")
+def _normalised_reference(reference: str) -> str:
+    """ESC-2026-0001 however it is typed: esc-2026-1 finds it too."""
+    text = (reference or "").strip().upper()
+    match = re.match(r"^ESC-(\d{4})-0*(\d{1,6})$", text)
+    return f"ESC-{match.group(1)}-{int(match.group(2)):04d}" if match else text
+
+
+def is_reference(text: str) -> bool:
+    return bool(re.match(r"^ESC-\d{4}-\d{1,6}$", (text or "").strip(), re.IGNORECASE))
+
+
+def _not_found(reference: str) -> Refused:
+    # The same words whether the case does not exist or exists but is not the asker's: strangers learn nothing.
+    return Refused(f"There is no escalation {reference} that you can see.", reason="not_found")
 
 
 def _find(session: Session, reference: str) -> Escalation:
     escalation = session.exec(
-        select(Escalation).where(Escalation.reference == (reference or "").strip().upper())
+        select(Escalation).where(Escalation.reference == _normalised_reference(reference))
     ).first()
     if escalation is None:
-        raise Refused(f"There is no escalation {reference}.", reason="not_found")
+        raise _not_found(reference)
     return escalation
 
 
@@ -157,50 +200,82 @@ def _current_stage(session: Session, escalation: Escalation) -> StageRecord:
     ).one()
 
 
-def _holder_ids(session: Session, stage: StageRecord) -> list[int]:
-    return list(session.exec(select(StageHolder.person_id).where(StageHolder.stage_id == stage.id)).all())
-
-
-def _refuse_and_audit(ctx: Context, escalation_id: int, actor: PersonRef, action: str, message: str) -> None:
-    """A refused attempt by someone not entitled is recorded, in its own transaction, then refused."""
+def _refuse_and_audit(ctx: Context, escalation_id: int, actor: PersonRef, action: str, refusal: Refused) -> None:
+    """A refused attempt is recorded, in its own transaction, then refused. Members' History leaves it out."""
     with ctx.db.transaction() as session:
         _audit(session, ctx, escalation_id, _person(session, actor), "refused", attempted=action)
-    log.info("refused %s on escalation id %s: not entitled", action, escalation_id)
-    raise Refused(message, reason="not_allowed")
+    log.info("refused %s on escalation id %s: %s", action, escalation_id, refusal.reason)
+    raise refusal
+
+
+# Words for refusals: who may take an action, and what the action is.
+ROLE_WORDS = {
+    can.RAISER: "the person who raised it",
+    can.RAISING_HOLDER: "the raising side's holder of this stage",
+    can.RECEIVING_HOLDER: "the receiving side's holder of this stage",
+    can.EARLIER_HOLDER: "people who held an earlier stage",
+    can.PARTNERSHIP_TEAM: "the partnership team",
+    can.EXECUTIVE: "the Executive",
+}
+ACTION_WORDS = {
+    can.NOTE: "add a note",
+    can.RESOLVE: "record that the concern is resolved",
+    can.PROPOSE_RESOLUTION: "propose a resolution",
+    can.ANSWER_PROPOSAL: "accept or decline a proposed resolution",
+    can.ESCALATE: "escalate it",
+    can.ASK_TO_ESCALATE: "ask the raising side to escalate",
+    can.NAME_HOLDER: "name a side's holder for this stage",
+    can.REQUEST_CONSULTATION: "request a reflective group consultation",
+    can.RECORD_CONSULTATION: "record the reflective group consultation",
+    can.EXECUTIVE_DECISION: "record the Executive's decision",
+    can.CHASE: "chase a stage holder",
+    can.HAND_OVER: "hand a stage over",
+    can.WITHDRAW: "withdraw it",
+    can.CORRECT_DETAILS: "correct the case's details",
+    can.DETAILS: "see the case",
+}
+
+
+def _who_may(policy: Policy, action: str) -> str:
+    roles = [ROLE_WORDS[r] for r in policy.permissions.get(action, [])]
+    if not roles:
+        return f"Nobody can {ACTION_WORDS[action]} under this policy."
+    listed = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " or " + roles[-1]
+    return f"Only {listed} can {ACTION_WORDS[action]}."
 
 
 class _Change:
-    """An open case loaded for a change by `actor`, with the checks every change makes."""
+    """A case loaded for `action` by `actor`, with the checks every action makes, in this order:
+    is it theirs to see, is it still open, have they the latest version, may their role do it, does it
+    make sense now. `refusal` is set (and nothing else) when the attempt is to be audited and refused."""
 
     def __init__(self, ctx: Context, session: Session, reference: str, actor: PersonRef, action: str,
                  version: int | None):
         self.ctx, self.session, self.action = ctx, session, action
         self.escalation = _find(session, reference)
-        self.policy = Policy.from_snapshot(self.escalation.policy_snapshot)
-        self.stage = _current_stage(session, self.escalation)
-        existing = session.exec(
-            select(Person).where(Person.platform == actor.platform, Person.platform_user_id == actor.user_id)
-        ).first()
-        # Someone outside the case learns nothing about its state; someone in it is told why not.
-        self.refused = existing is None or existing.id not in {p.id for p in self.involved_people()}
-        if self.refused:
+        self.case = load_case(session, self.escalation)
+        self.policy = self.case.policy
+        self.roles = can.roles_of(self.case, actor, ctx.is_partnership_member(actor))
+        self.refusal: Refused | None = None
+        if not self.roles:
+            self.refusal = _not_found(reference)
             return
-        if self.escalation.status != "open":
-            raise Refused(
-                f"{self.escalation.reference} is already {self.escalation.status}: "
-                "nothing more can be done on it.",
-                reason="closed",
-            )
+        if not self.case.is_open and action not in can.ON_CLOSED_CASES:
+            raise Refused(f"{self.case.reference} is already {self.case.status}: nothing more can be done on it.",
+                          reason="closed")
         if version is not None and version != self.escalation.version:
             raise Refused(
-                f"{self.escalation.reference} has changed since you opened it. Nothing was done: "
+                f"{self.case.reference} has changed since you opened it. Nothing was done: "
                 "look at the latest card and try again if it is still needed.",
                 reason="stale",
             )
-        self.refused = existing.id != self.escalation.raiser_id and existing.id not in _holder_ids(session, self.stage)
-        if self.refused:
+        if not can.permitted(self.case, action, self.roles):
+            self.refusal = Refused(_who_may(self.policy, action), reason="not_allowed")
             return
+        if not can.applies(action, self.case):
+            raise Refused(f"That cannot be done on {self.case.reference} at this point: {_not_now(self.case, action)}")
         self.actor = _person(session, actor)
+        self.stage = _current_stage(session, self.escalation)
 
     def bump_version(self, **values: Any) -> None:
         """Compare-and-set on the version: of two simultaneous changes, exactly one goes through."""
@@ -221,16 +296,53 @@ class _Change:
         _audit(self.session, self.ctx, self.escalation.id, self.actor, action or self.action,
                stage=self.escalation.current_stage, **detail)
 
-    def involved_people(self) -> list[Person]:
-        """Raiser, professionals and every stage holder so far, once each."""
-        session, esc = self.session, self.escalation
-        ids = [esc.raiser_id]
-        ids += session.exec(
-            select(EscalationProfessional.person_id).where(EscalationProfessional.escalation_id == esc.id)
-        ).all()
-        stage_ids = session.exec(select(StageRecord.id).where(StageRecord.escalation_id == esc.id)).all()
-        ids += session.exec(select(StageHolder.person_id).where(StageHolder.stage_id.in_(stage_ids))).all()
-        return [session.get(Person, i) for i in dict.fromkeys(ids)]
+    def row(self, ref: PersonRef) -> Person:
+        return _person(self.session, ref)
+
+    def tell(self, topic: str, people: Iterable[PersonRef], **payload: Any) -> None:
+        for person in _unique(self.row(p) for p in people):
+            _tell(self.session, self.ctx, self.escalation.id, topic, topics.PERSON, person,
+                  stage=self.escalation.current_stage, **payload)
+
+    def tell_partnership(self, topic: str, **payload: Any) -> None:
+        if self.policy.partnership_informed_at(self.escalation.current_stage):
+            _tell(self.session, self.ctx, self.escalation.id, topic, topics.PARTNERSHIP,
+                  stage=self.escalation.current_stage, **payload)
+
+    def current_holders(self) -> list[PersonRef]:
+        """Who holds the stage now, both sides (a side's last holder while its new one is awaited)."""
+        case = self.case
+        return [*case.acting_holders(RAISING), *case.acting_holders(RECEIVING), *case.stage.executive]
+
+    def own_side(self) -> str:
+        """The side the actor acts for: the raising side unless they hold only the receiving side's role."""
+        if can.RAISING_HOLDER in self.roles:
+            return RAISING
+        if can.RECEIVING_HOLDER in self.roles:
+            return RECEIVING
+        return self.case.side_of(self.actor_ref) or RAISING
+
+    @property
+    def actor_ref(self) -> PersonRef:
+        return PersonRef(self.actor.platform, self.actor.platform_user_id, self.actor.name, self.actor.email)
+
+
+def _not_now(case: CaseView, action: str) -> str:
+    if action in (can.RESOLVE, can.PROPOSE_RESOLUTION) and case.policy.executive_holds(case.current_stage):
+        return f"at Stage {case.current_stage} {case.policy.executive_name} decides."
+    if action == can.PROPOSE_RESOLUTION:
+        return "a proposed resolution is already waiting for an answer."
+    if action == can.ANSWER_PROPOSAL:
+        return "there is no proposed resolution waiting for an answer."
+    if action in (can.ESCALATE, can.ASK_TO_ESCALATE):
+        return "it is at the final stage."
+    if action == can.EXECUTIVE_DECISION:
+        return f"{case.policy.executive_name} decides only at their own stage."
+    if action in (can.REQUEST_CONSULTATION, can.RECORD_CONSULTATION):
+        return "a reflective group consultation is not open at this stage."
+    if action == can.NAME_HOLDER:
+        return "both sides have named their holder for this stage."
+    return "it does not apply."
 
 
 def _change(ctx: Context, reference: str, actor: PersonRef, action: str, version: int | None, apply) -> CaseView:
@@ -238,21 +350,15 @@ def _change(ctx: Context, reference: str, actor: PersonRef, action: str, version
 
     With apply=None nothing changes: the checks alone, for a front-end about to show a form.
     """
-    refused_id = None
     with ctx.db.transaction() as session:
         change = _Change(ctx, session, reference, actor, action, version)
-        if change.refused:
-            refused_id = change.escalation.id
-        else:
+        if change.refusal is None:
             if apply is not None:
                 apply(change)
-                _refresh_cards(session, ctx, change.escalation.id)
+                _tell(session, ctx, change.escalation.id, topics.CASE_UPDATED, topics.CARDS)
             view = load_case(session, change.escalation)
-    if refused_id is not None:
-        _refuse_and_audit(
-            ctx, refused_id, actor, action,
-            "Only the person who raised this escalation and the people holding its current stage can do that.",
-        )
+    if change.refusal is not None:
+        _refuse_and_audit(ctx, change.escalation.id, actor, action, change.refusal)
     if apply is not None:
         log.info("%s on %s", action, view.reference)
     return view
@@ -274,7 +380,7 @@ def _next_reference(session: Session, year: int) -> str:
 
 
 def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Escalation, number: int,
-                 holders: Iterable[Person], started_by: Person, reason: str = "") -> StageRecord:
+                 holders: dict[str, list[Person]], started_by: Person, reason: str = "") -> StageRecord:
     now = ctx.clock.now()
     stage_policy = policy.stage(number)
     stage = StageRecord(
@@ -288,46 +394,122 @@ def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Esc
     )
     session.add(stage)
     session.flush()
-    for person in _unique(holders):
-        session.add(StageHolder(stage_id=stage.id, person_id=person.id))
+    for side, people in holders.items():
+        for person in _unique(people):
+            session.add(StageHolder(stage_id=stage.id, person_id=person.id, side=side))
     session.flush()
     return stage
 
 
-def _end_stage(change: _Change, how: str, resolved: bool | None, *, outcome_kind: str = "",
-               decision_outcome: str = "", key_learning: str = "", outcome_date: date | None = None) -> None:
+def _check_new_holders(case: CaseView, side: str, people: list[PersonRef], field_name: str) -> list[PersonRef]:
+    """Nobody holds a stage above their own level on one case: not the other side's people, not someone who
+    already held a stage for this side (so the raiser is never their own manager)."""
+    if not people:
+        raise Refused("Name who holds this stage for your side.", field=field_name)
+    if len(people) > 10:
+        raise Refused("Name at most 10 people.", field=field_name)
+    people = [_validated_person(p, field_name) for p in people]
+    other = RECEIVING if side == RAISING else RAISING
+    for person in people:
+        name = person.name or "That person"
+        if case.side_of(person) == other:
+            raise Refused(f"{name} is on the other side of this escalation, so cannot hold a stage for yours.",
+                          field=field_name)
+        for stage in case.stages:
+            earlier = {p.key for p in stage.side(side)} | {p.key for s, p in stage.former if s == side}
+            if person.key in earlier:
+                raise Refused(f"{name} already held Stage {stage.number} for this side. Name the person at the "
+                              "next level of seniority.", field=field_name)
+    return people
+
+
+def _validated_actions(change: _Change, actions: list[ActionForm], nothing_outstanding: bool) -> list[ActionForm]:
+    """The policy asks for agreed outcomes and how outstanding issues will be pursued, in writing."""
+    today = change.policy.working_calendar.local_date(change.ctx.clock.now())
+    filled = [a for a in actions if (a.what or "").strip() or a.owner or a.due_on]
+    if not filled and not nothing_outstanding:
+        raise Refused("Say how any outstanding issues will be pursued (what, who, by when), "
+                      "or tick that nothing is outstanding.", field="action_1_what")
+    if filled and nothing_outstanding:
+        raise Refused("You ticked that nothing is outstanding but also gave an action: choose one.",
+                      field="nothing_outstanding")
+    clean = []
+    for number, action in enumerate(filled, start=1):
+        what = validation.required_text(action.what, f"action_{number}_what", "what will be done", 1000)
+        if action.owner is None:
+            raise Refused("Choose who will do it.", field=f"action_{number}_owner")
+        owner = _validated_person(action.owner, f"action_{number}_owner")
+        if action.due_on is None:
+            raise Refused("Choose by when.", field=f"action_{number}_due")
+        if action.due_on < today:
+            raise Refused("The date cannot be in the past.", field=f"action_{number}_due")
+        clean.append(ActionForm(what, owner, action.due_on))
+    return clean
+
+
+def _validated_outcome(change: _Change, outcome: OutcomeForm, *, with_actions: bool = True) -> dict[str, Any]:
+    calendar = change.policy.working_calendar
+    if outcome.outcome_kind not in OUTCOME_KINDS:
+        raise Refused("Choose what the outcome was.", field="outcome_kind")
+    number = change.escalation.current_stage
+    # The Executive's stage has its concerns in the request that brought the case to it.
+    formal = change.policy.stage(number).formal and not change.policy.executive_holds(number)
+    clean = dict(
+        outcome_kind=outcome.outcome_kind,
+        concerns=(validation.required_text(outcome.concerns, "concerns", "the concerns as they stand") if formal
+                  else validation.limited_text(outcome.concerns, "concerns", "the concerns")),
+        decision_outcome=validation.required_text(outcome.decision_outcome, "decision_outcome",
+                                                  "the decision or outcome"),
+        key_learning=validation.required_text(outcome.key_learning, "key_learning", "the key learning"),
+        outcome_date=validation.outcome_date(
+            outcome.outcome_date, calendar.local_date(change.ctx.clock.now()),
+            calendar.local_date(change.escalation.opened_at)
+        ),
+    )
+    if with_actions:
+        clean["actions"] = _validated_actions(change, outcome.actions, outcome.nothing_outstanding)
+    return clean
+
+
+def _end_stage(change: _Change, how: str, resolved: bool | None, *, agreed_with: Iterable[PersonRef] = (),
+               outcome_kind: str = "", concerns: str = "", decision_outcome: str = "", key_learning: str = "",
+               outcome_date: date | None = None) -> None:
     stage = change.stage
     stage.ended_at = change.ctx.clock.now()
     stage.ended_how = how
+    stage.ended_by_id = change.actor.id
+    stage.agreed_with_ids = [p.id for p in _unique(change.row(p) for p in agreed_with)]
     stage.resolved = resolved
     stage.outcome_kind = outcome_kind
+    stage.concerns = concerns
     stage.decision_outcome = decision_outcome
     stage.key_learning = key_learning
-    stage.outcome_date = outcome_date
+    stage.outcome_date = outcome_date if outcome_date else (
+        change.policy.working_calendar.local_date(stage.ended_at) if how == "escalated" else None)
     change.session.add(stage)
+    # A proposal not answered by the end of its stage lapses.
+    for proposal in change.session.exec(select(ResolutionProposal).where(
+            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == "pending")):
+        proposal.status = "lapsed"
+        change.session.add(proposal)
 
 
-def _validated_outcome(change: _Change, outcome_kind: str, decision_outcome: str, key_learning: str,
-                       outcome_date: date | None) -> dict[str, Any]:
-    calendar = change.policy.working_calendar
-    if outcome_kind not in OUTCOME_KINDS:
-        raise Refused("Choose what the outcome was.", field="outcome_kind")
-    return dict(
-        outcome_kind=outcome_kind,
-        decision_outcome=validation.required_text(decision_outcome, "decision_outcome", "the decision or outcome"),
-        key_learning=validation.required_text(key_learning, "key_learning", "the key learning"),
-        outcome_date=validation.outcome_date(
-            outcome_date, calendar.local_date(change.ctx.clock.now()), calendar.local_date(change.escalation.opened_at)
-        ),
-    )
+def _close_resolved(change: _Change, how: str, outcome: dict[str, Any], agreed_with: Iterable[PersonRef],
+                    topic: str) -> None:
+    actions = outcome.pop("actions", [])
+    _end_stage(change, how, True, agreed_with=agreed_with, **outcome)
+    for action in actions:
+        change.session.add(AgreedAction(escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
+                                        what=action.what, owner_id=change.row(action.owner).id,
+                                        due_on=action.due_on, created_at=change.ctx.clock.now()))
+    change.bump_version(status="resolved" if how == "resolved" else "closed", closed_at=change.ctx.clock.now())
+    change.audit(outcome_kind=outcome["outcome_kind"], resolved=True, actions=len(actions))
+    _tell_closed(change, topic)
 
 
 def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
-    session, ctx, esc = change.session, change.ctx, change.escalation
-    for person in change.involved_people():
-        _tell(session, ctx, esc.id, topic, "person", person, stage=esc.current_stage, **payload)
-    if change.policy.partnership_informed_at(esc.current_stage):
-        _tell(session, ctx, esc.id, topic, "partnership", stage=esc.current_stage, **payload)
+    change.tell(topic, change.case.people(), **payload)
+    change.tell_partnership(topic, **payload)
 
 
 # ---------------------------------------------------------------- the use cases
@@ -349,29 +531,7 @@ def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
             field="discussed_with_manager",
             reason="not_discussed",
         )
-    lists = policy.lists
-    clean = dict(
-        child_initials=validation.initials(form.child_initials),
-        child_case_reference=validation.case_reference(form.child_case_reference),
-        level_of_need=validation.one_of(form.level_of_need, lists.levels_of_need, "level_of_need", "the level of need"),
-        raiser_role=validation.required_text(form.raiser_role, "raiser_role", "your role", 200),
-        raiser_agency=validation.one_of(form.raiser_agency, lists.agencies, "raiser_agency", "your agency"),
-        other_agency=validation.one_of(form.other_agency, lists.agencies, "other_agency", "the other agency"),
-        themes=validation.some_of(form.themes, lists.themes, "themes", "area of disagreement"),
-        key_dates=validation.required_text(form.key_dates, "key_dates", "the key dates"),
-        evidence_of_need=validation.required_text(form.evidence_of_need, "evidence_of_need", "the evidence of need"),
-        decision_disagreed=validation.required_text(
-            form.decision_disagreed, "decision_disagreed", "the decision or action you disagree with"
-        ),
-        interventions_to_date=validation.required_text(
-            form.interventions_to_date, "interventions_to_date", "the interventions to date"
-        ),
-        outcome_wanted=validation.required_text(form.outcome_wanted, "outcome_wanted", "the outcome you want"),
-        age_band=validation.limited_text(form.age_band, "age_band", "the age band", 30),
-        gender=validation.limited_text(form.gender, "gender", "gender", 40),
-        ethnicity=validation.limited_text(form.ethnicity, "ethnicity", "ethnicity", 80),
-        send=validation.limited_text(form.send, "send", "SEND", 20),
-    )
+    clean = validated_details(policy, form)
     professionals = [_validated_person(p, "professionals") for p in form.professionals]
     if any(p.key == raiser.key for p in professionals):
         raise Refused("The professional you disagree with cannot be yourself.", field="professionals")
@@ -395,18 +555,64 @@ def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
         professional_rows = _unique(_person(session, p) for p in professionals)
         for person in professional_rows:
             session.add(EscalationProfessional(escalation_id=escalation.id, person_id=person.id))
-        # Stage 1 is the frontline practitioners talking directly: the raiser and the professionals hold it.
-        stage = _start_stage(session, ctx, policy, escalation, 1, [raiser_row, *professional_rows], raiser_row)
+        # Stage 1 is the frontline practitioners talking directly: the raiser for the raising side, the
+        # professionals for the receiving side.
+        stage = _start_stage(session, ctx, policy, escalation, 1,
+                             {RAISING: [raiser_row], RECEIVING: professional_rows}, raiser_row)
         _audit(session, ctx, escalation.id, raiser_row, "opened", stage=1, due_at=stage.due_at.isoformat(),
                fields=sorted(clean))
-        _tell(session, ctx, escalation.id, "escalation_opened", "person", raiser_row, stage=1)
+        _tell(session, ctx, escalation.id, topics.ESCALATION_OPENED, topics.PERSON, raiser_row, stage=1)
         for person in professional_rows:
-            _tell(session, ctx, escalation.id, "invited_to_talk", "person", person, stage=1)
+            _tell(session, ctx, escalation.id, topics.INVITED_TO_TALK, topics.PERSON, person, stage=1)
         if policy.partnership_informed_at(1):
-            _tell(session, ctx, escalation.id, "stage_started", "partnership", stage=1)
+            _tell(session, ctx, escalation.id, topics.STAGE_STARTED, topics.PARTNERSHIP, stage=1)
         view = load_case(session, escalation)
     log.info("opened %s", view.reference)
     return view
+
+
+# The details of the concern, as raised; the raiser may correct each later.
+CORRECTABLE = {
+    "child_initials": "Child's initials",
+    "child_case_reference": "Your agency's case reference",
+    "level_of_need": "Level of need",
+    "key_dates": "Key dates",
+    "evidence_of_need": "Evidence of need",
+    "decision_disagreed": "The decision or action disagreed with",
+    "interventions_to_date": "Summary of interventions to date",
+    "outcome_wanted": "The outcome wanted",
+}
+
+
+def _validated_detail(policy: Policy, name: str, value: Any) -> Any:
+    lists = policy.lists
+    checks = {
+        "child_initials": lambda v: validation.initials(v),
+        "child_case_reference": lambda v: validation.case_reference(v),
+        "level_of_need": lambda v: validation.one_of(v, lists.levels_of_need, name, "the level of need"),
+        "raiser_role": lambda v: validation.required_text(v, name, "your role", 200),
+        "raiser_agency": lambda v: validation.one_of(v, lists.agencies, name, "your agency"),
+        "other_agency": lambda v: validation.one_of(v, lists.agencies, name, "the other agency"),
+        "themes": lambda v: validation.some_of(v, lists.themes, name, "area of disagreement"),
+        "key_dates": lambda v: validation.required_text(v, name, "the key dates"),
+        "evidence_of_need": lambda v: validation.required_text(v, name, "the evidence of need"),
+        "decision_disagreed": lambda v: validation.required_text(v, name, "the decision or action you disagree with"),
+        "interventions_to_date": lambda v: validation.required_text(v, name, "the interventions to date"),
+        "outcome_wanted": lambda v: validation.required_text(v, name, "the outcome you want"),
+        "age_band": lambda v: validation.limited_text(v, name, "the age band", 30),
+        "gender": lambda v: validation.limited_text(v, name, "gender", 40),
+        "ethnicity": lambda v: validation.limited_text(v, name, "ethnicity", 80),
+        "send": lambda v: validation.limited_text(v, name, "SEND", 20),
+    }
+    return checks[name](value)
+
+
+def validated_details(policy: Policy, form: EscalationForm) -> dict[str, Any]:
+    """Every detail of the form checked, in the form's order; the first problem is refused at its field."""
+    names = ("child_initials", "child_case_reference", "level_of_need", "raiser_role", "raiser_agency",
+             "other_agency", "themes", "key_dates", "evidence_of_need", "decision_disagreed",
+             "interventions_to_date", "outcome_wanted", "age_band", "gender", "ethnicity", "send")
+    return {name: _validated_detail(policy, name, getattr(form, name)) for name in names}
 
 
 def add_note(ctx: Context, reference: str, actor: PersonRef, text: str, kind: str = "discussion") -> CaseView:
@@ -416,73 +622,214 @@ def add_note(ctx: Context, reference: str, actor: PersonRef, text: str, kind: st
     text = validation.required_text(text, "note_text", "the note")
 
     def apply(change: _Change) -> None:
-        change.session.add(
-            CaseNote(
-                escalation_id=change.escalation.id,
-                stage_number=change.escalation.current_stage,
-                author_id=change.actor.id,
-                kind=kind,
-                text=text,
-                created_at=change.ctx.clock.now(),
-            )
-        )
+        _add_note(change, kind, text)
         change.audit(kind=kind)
 
-    return _change(ctx, reference, actor, "note_added", None, apply)
+    return _change(ctx, reference, actor, can.NOTE, None, apply)
 
 
-def resolve(ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome_kind: str,
-            decision_outcome: str, key_learning: str, outcome_date: date | None) -> CaseView:
-    """The disagreement is resolved at the current stage; the case closes as resolved."""
+def _add_note(change: _Change, kind: str, text: str) -> None:
+    change.session.add(CaseNote(escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
+                                author_id=change.actor.id, kind=kind, text=text, created_at=change.ctx.clock.now()))
+
+
+def resolve(ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome: OutcomeForm) -> CaseView:
+    """The raising side records that its concern is resolved at this stage; the case closes as resolved."""
 
     def apply(change: _Change) -> None:
-        if change.escalation.current_stage == change.policy.final_stage:
-            raise Refused(
-                f"At Stage {change.policy.final_stage} the {change.policy.stage(change.policy.final_stage).name}'s "
-                "decision closes the case: record that instead.",
-                reason="invalid",
-            )
-        outcome = _validated_outcome(change, outcome_kind, decision_outcome, key_learning, outcome_date)
-        now = change.ctx.clock.now()
-        _end_stage(change, "resolved", True, **outcome)
-        change.bump_version(status="resolved", closed_at=now)
-        change.audit(outcome_kind=outcome_kind, resolved=True)
-        _tell_closed(change, "escalation_resolved")
+        clean = _validated_outcome(change, outcome)
+        _close_resolved(change, "resolved", clean, change.case.acting_holders(RECEIVING), topics.ESCALATION_RESOLVED)
 
-    return _change(ctx, reference, actor, "resolved", version, apply)
+    return _change(ctx, reference, actor, can.RESOLVE, version, apply)
+
+
+def propose_resolution(ctx: Context, reference: str, actor: PersonRef, *, version: int,
+                       outcome: OutcomeForm) -> CaseView:
+    """The receiving side proposes that the concern is resolved; the raising side is asked to accept it."""
+
+    def apply(change: _Change) -> None:
+        clean = _validated_outcome(change, outcome)
+        actions = clean.pop("actions")
+        stored = {**clean, "outcome_date": clean["outcome_date"].isoformat(),
+                  "actions": [{"what": a.what, "owner": change.row(a.owner).id, "due_on": a.due_on.isoformat()}
+                              for a in actions]}
+        change.session.add(ResolutionProposal(
+            escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
+            proposed_by_id=change.actor.id, proposed_at=change.ctx.clock.now(), outcome=stored))
+        change.bump_version()
+        change.audit()
+        change.tell(topics.RESOLUTION_PROPOSED, change.case.acting_holders(RAISING))
+
+    return _change(ctx, reference, actor, can.PROPOSE_RESOLUTION, version, apply)
+
+
+def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: int, accept: bool | None,
+                    reason: str = "") -> CaseView:
+    """The raising side accepts the proposed resolution (the case closes, with both names) or declines it."""
+    if accept is None:
+        raise Refused("Choose whether you accept the proposed resolution.", field="answer")
+    if not accept:
+        reason = validation.required_text(reason, "decline_reason", "why you do not accept it")
+
+    def apply(change: _Change) -> None:
+        proposal = change.session.exec(select(ResolutionProposal).where(
+            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == "pending")).one()
+        proposer = change.session.get(Person, proposal.proposed_by_id)
+        proposal.answered_by_id, proposal.answered_at = change.actor.id, change.ctx.clock.now()
+        change.session.add(proposal)
+        proposer_ref = PersonRef(proposer.platform, proposer.platform_user_id, proposer.name, proposer.email)
+        if not accept:
+            proposal.status, proposal.decline_reason = "declined", reason
+            change.bump_version()
+            change.audit(accepted=False)
+            change.tell(topics.PROPOSAL_DECLINED, [proposer_ref, *change.case.acting_holders(RECEIVING)])
+            return
+        proposal.status = "accepted"
+        stored = dict(proposal.outcome)
+        owners = {p.id: p for p in change.session.exec(select(Person).where(
+            Person.id.in_([a["owner"] for a in stored.get("actions", [])]))).all()}
+        outcome = dict(
+            outcome_kind=stored["outcome_kind"], concerns=stored.get("concerns", ""),
+            decision_outcome=stored["decision_outcome"], key_learning=stored["key_learning"],
+            outcome_date=date.fromisoformat(stored["outcome_date"]),
+            actions=[ActionForm(a["what"], PersonRef(owners[a["owner"]].platform, owners[a["owner"]].platform_user_id),
+                                date.fromisoformat(a["due_on"])) for a in stored.get("actions", [])],
+        )
+        _close_resolved(change, "resolved", outcome, [proposer_ref], topics.ESCALATION_RESOLVED)
+
+    return _change(ctx, reference, actor, can.ANSWER_PROPOSAL, version, apply)
 
 
 def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, reason: str,
-             next_holders: list[PersonRef], decision_outcome: str = "", key_learning: str = "") -> CaseView:
-    """Not resolved at this stage: move to the next one, held by `next_holders`. The time limit restarts."""
-    reason = validation.required_text(reason, "reason", "why this needs to go to the next stage")
-    decision_outcome = validation.limited_text(decision_outcome, "decision_outcome", "the decision or outcome")
-    key_learning = validation.limited_text(key_learning, "key_learning", "the key learning")
-    if not next_holders:
-        raise Refused("Name who holds the next stage.", field="next_holders")
-    holders = [_validated_person(p, "next_holders") for p in next_holders]
+             next_holders: list[PersonRef], other_side_holders: list[PersonRef] | None = None,
+             concerns: str = "", decision_outcome: str = "", key_learning: str = "") -> CaseView:
+    """Not resolved at this stage: move to the next one. The escalating side names its own next holder; the
+    other side is asked to name theirs. At the Executive's stage the configured Executive hold it."""
+    reason = validation.required_text(reason, "reason", "what was discussed and why it is not resolved")
 
     def apply(change: _Change) -> None:
-        esc, policy = change.escalation, change.policy
-        if esc.current_stage >= policy.final_stage:
-            raise Refused(
-                f"Stage {policy.final_stage} ({policy.stage(policy.final_stage).name}) is the final stage. "
-                "Record its decision to close the case.",
-            )
-        next_number = esc.current_stage + 1
-        _end_stage(change, "escalated", False, decision_outcome=decision_outcome, key_learning=key_learning)
-        holder_rows = [_person(change.session, p) for p in holders]
-        new_stage = _start_stage(change.session, change.ctx, policy, esc, next_number, holder_rows,
-                                 change.actor, reason)
-        change.bump_version(current_stage=next_number)
-        change.audit(from_stage=next_number - 1, to_stage=next_number, due_at=new_stage.due_at.isoformat(),
-                     holders=[f"{p.platform}:{p.platform_user_id}" for p in holder_rows])
-        for person in _unique(holder_rows):
-            _tell(change.session, change.ctx, esc.id, "stage_started", "person", person, stage=next_number)
-        if policy.partnership_informed_at(next_number):
-            _tell(change.session, change.ctx, esc.id, "stage_started", "partnership", stage=next_number)
+        esc, policy, case = change.escalation, change.policy, change.case
+        number = esc.current_stage + 1
+        formal = policy.stage(esc.current_stage).formal
+        # At a formal stage the notification form asks for the concerns, the outcome so far and the learning.
+        record = dict(
+            concerns=(validation.required_text if formal else validation.limited_text)(
+                concerns, "concerns", "the concerns as they stand"),
+            decision_outcome=(validation.required_text if formal else validation.limited_text)(
+                decision_outcome, "decision_outcome", "the decision or outcome so far"),
+            key_learning=(validation.required_text if formal else validation.limited_text)(
+                key_learning, "key_learning", "the key learning so far"),
+        )
+        side = change.own_side()
+        other = RECEIVING if side == RAISING else RAISING
+        rule = policy.stage(number).holders
+        if rule == "executive":
+            if not change.ctx.executive:
+                raise Refused(f"{policy.executive_name[0].upper()}{policy.executive_name[1:]} is not set up in the "
+                              "bot yet, so the case cannot go to them. Ask the partnership team. Nothing was done.")
+            holders = {PARTNERSHIP: [change.row(p) for p in change.ctx.executive]}
+        else:
+            holders = {side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders")]}
+            if rule == "escalating_side_names_both":
+                named = _check_new_holders(case, other, other_side_holders or [], "other_side_holders")
+                holders[other] = [change.row(p) for p in named]
+        _end_stage(change, "escalated", False, **record)
+        new_stage = _start_stage(change.session, change.ctx, policy, esc, number, holders, change.actor, reason)
+        change.bump_version(current_stage=number)
+        change.audit(from_stage=number - 1, to_stage=number, due_at=new_stage.due_at.isoformat())
+        everyone_named = [p for people in holders.values() for p in people]
+        for person in _unique(everyone_named):
+            _tell(change.session, change.ctx, esc.id, topics.STAGE_STARTED, topics.PERSON, person, stage=number)
+        if rule == "each_side":
+            # The other side's last holders are asked to name theirs; until then they act for their side.
+            change.tell(topics.NAME_YOUR_HOLDER, case.acting_holders(other), side=other)
+        if rule == "executive" and change.ctx.scrutineer is not None:
+            change.tell(topics.SCRUTINEER_INFORMED, [change.ctx.scrutineer])
+        change.tell_partnership(topics.STAGE_STARTED)
 
-    return _change(ctx, reference, actor, "escalated", version, apply)
+    return _change(ctx, reference, actor, can.ESCALATE, version, apply)
+
+
+def name_holder(ctx: Context, reference: str, actor: PersonRef, *, version: int | None,
+                holders: list[PersonRef], side: str | None = None) -> CaseView:
+    """A side names its holder for the current stage, when asked (the partnership may do it for a side)."""
+
+    def apply(change: _Change) -> None:
+        case = change.case
+        chosen = side
+        if chosen is None:
+            own = [s for s, role in can.SIDE_ROLE.items() if role in change.roles]
+            chosen = next((s for s in own if s in case.awaited_sides), own[0] if own else None)
+        if chosen not in case.awaited_sides:
+            raise Refused("That side's holder for this stage is already named.", field="side")
+        if can.SIDE_ROLE[chosen] not in change.roles and can.PARTNERSHIP_TEAM not in change.roles:
+            raise Refused("You can name your own side's holder only.", field="side", reason="not_allowed")
+        named = _check_new_holders(case, chosen, holders, "holders")
+        for person in _unique(change.row(p) for p in named):
+            change.session.add(StageHolder(stage_id=change.stage.id, person_id=person.id, side=chosen))
+            _tell(change.session, change.ctx, change.escalation.id, topics.STAGE_STARTED, topics.PERSON, person,
+                  stage=change.escalation.current_stage)
+        change.bump_version()
+        change.audit(side=chosen, named=len(named))
+        change.tell_partnership(topics.HOLDER_NAMED, side=chosen)
+
+    return _change(ctx, reference, actor, can.NAME_HOLDER, version, apply)
+
+
+def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | None, from_person: PersonRef,
+              to_person: PersonRef) -> CaseView:
+    """A holder passes their role at this stage to a colleague (leave, a change of job); both sides are told."""
+
+    def apply(change: _Change) -> None:
+        case = change.case
+        side = case.side_of(from_person) if from_person.key in {p.key for p in case.stage.holders} else None
+        if side is None:
+            raise Refused("Choose someone who holds this stage now.", field="from_person")
+        if can.SIDE_ROLE[side] not in change.roles and can.PARTNERSHIP_TEAM not in change.roles:
+            raise Refused("You can hand over your own side's role only.", field="from_person", reason="not_allowed")
+        if to_person.key in {p.key for p in case.stage.holders}:
+            raise Refused("They already hold this stage.", field="to_person")
+        (new,) = _check_new_holders(case, side, [to_person], "to_person")
+        old_row, new_row = change.row(from_person), change.row(new)
+        holder = change.session.exec(select(StageHolder).where(StageHolder.stage_id == change.stage.id,
+                                                               StageHolder.person_id == old_row.id)).one()
+        holder.handed_over_at = change.ctx.clock.now()
+        change.session.add(holder)
+        change.session.add(StageHolder(stage_id=change.stage.id, person_id=new_row.id, side=side))
+        change.bump_version()
+        change.audit(side=side)
+        payload = dict(side=side, from_id=old_row.id, to_id=new_row.id)
+        change.tell(topics.HANDED_OVER_TO_YOU, [new], **payload)
+        change.tell(topics.HANDED_OVER, [p for p in change.current_holders() if p.key != new.key] + [from_person],
+                    **payload)
+        change.tell_partnership(topics.HANDED_OVER, **payload)
+
+    return _change(ctx, reference, actor, can.HAND_OVER, version, apply)
+
+
+def ask_to_escalate(ctx: Context, reference: str, actor: PersonRef, *, reason: str) -> CaseView:
+    """The receiving side asks the raising side to take the case to the next stage."""
+    reason = validation.required_text(reason, "reason", "why it should go to the next stage")
+
+    def apply(change: _Change) -> None:
+        _add_note(change, ASKED_TO_ESCALATE_NOTE, reason)
+        change.audit()
+        change.tell(topics.ASKED_TO_ESCALATE, change.case.acting_holders(RAISING))
+
+    return _change(ctx, reference, actor, can.ASK_TO_ESCALATE, None, apply)
+
+
+def chase(ctx: Context, reference: str, actor: PersonRef, *, holder: PersonRef, message: str = "") -> CaseView:
+    """The partnership chases a stage holder with a direct message."""
+    message = validation.limited_text(message, "chase_message", "the message", 1000)
+
+    def apply(change: _Change) -> None:
+        if holder.key not in {p.key for p in change.current_holders()}:
+            raise Refused("Choose someone who holds this stage now.", field="holder")
+        change.audit(holder=change.row(holder).id)
+        change.tell(topics.CHASER, [holder], message=message, by=change.actor.id)
+
+    return _change(ctx, reference, actor, can.CHASE, None, apply)
 
 
 def withdraw(ctx: Context, reference: str, actor: PersonRef, *, version: int, reason: str) -> CaseView:
@@ -492,28 +839,20 @@ def withdraw(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
         _end_stage(change, "withdrawn", None)
         change.bump_version(status="withdrawn", closed_at=change.ctx.clock.now(), withdrawal_reason=reason)
         change.audit()
-        _tell_closed(change, "escalation_withdrawn")
+        _tell_closed(change, topics.ESCALATION_WITHDRAWN)
 
-    return _change(ctx, reference, actor, "withdrawn", version, apply)
+    return _change(ctx, reference, actor, can.WITHDRAW, version, apply)
 
 
-def record_executive_decision(ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome_kind: str,
-                              decision_outcome: str, key_learning: str, outcome_date: date | None) -> CaseView:
-    """At the final stage, the Executive's decision is recorded and the case closes."""
+def record_executive_decision(ctx: Context, reference: str, actor: PersonRef, *, version: int,
+                              outcome: OutcomeForm) -> CaseView:
+    """At the Executive's stage, their decision is recorded and the case closes."""
 
     def apply(change: _Change) -> None:
-        if change.escalation.current_stage != change.policy.final_stage:
-            raise Refused(
-                f"The Executive's decision is recorded at Stage {change.policy.final_stage}; "
-                f"this escalation is at Stage {change.escalation.current_stage}.",
-            )
-        outcome = _validated_outcome(change, outcome_kind, decision_outcome, key_learning, outcome_date)
-        _end_stage(change, "executive_decision", True, **outcome)
-        change.bump_version(status="closed", closed_at=change.ctx.clock.now())
-        change.audit(outcome_kind=outcome_kind)
-        _tell_closed(change, "executive_decision")
+        clean = _validated_outcome(change, outcome)
+        _close_resolved(change, "executive_decision", clean, [], topics.EXECUTIVE_DECISION)
 
-    return _change(ctx, reference, actor, "executive_decision", version, apply)
+    return _change(ctx, reference, actor, can.EXECUTIVE_DECISION, version, apply)
 
 
 def request_reflective_consultation(ctx: Context, reference: str, actor: PersonRef, *, version: int,
@@ -522,19 +861,61 @@ def request_reflective_consultation(ctx: Context, reference: str, actor: PersonR
     note = validation.limited_text(note, "consultation_note", "the note")
 
     def apply(change: _Change) -> None:
-        esc, policy = change.escalation, change.policy
-        if not policy.reflective_consultation_at(esc.current_stage):
-            raise Refused(f"A reflective group consultation is not offered at Stage {esc.current_stage}.")
-        if change.stage.reflective_consultation_requested_at is not None:
-            raise Refused("A reflective group consultation has already been requested at this stage.")
         change.stage.reflective_consultation_requested_at = change.ctx.clock.now()
         change.session.add(change.stage)
         change.bump_version()
         change.audit()
-        _tell(change.session, change.ctx, esc.id, "reflective_consultation_requested", "partnership",
-              stage=esc.current_stage, note=note)
+        _tell(change.session, change.ctx, change.escalation.id, topics.REFLECTIVE_CONSULTATION_REQUESTED,
+              topics.PARTNERSHIP, stage=change.escalation.current_stage, note=note)
 
-    return _change(ctx, reference, actor, "reflective_consultation_requested", version, apply)
+    return _change(ctx, reference, actor, can.REQUEST_CONSULTATION, version, apply)
+
+
+def record_consultation(ctx: Context, reference: str, actor: PersonRef, *, version: int | None,
+                        arranged_for: date | None = None, held_on: date | None = None,
+                        agreed_actions: str = "") -> CaseView:
+    """The partnership records the reflective group consultation: requested, arranged (date), held, actions."""
+    agreed_actions = validation.limited_text(agreed_actions, "consultation_actions", "the agreed actions")
+    if held_on is not None and not agreed_actions:
+        raise Refused("Record the actions the consultation agreed.", field="consultation_actions")
+
+    def apply(change: _Change) -> None:
+        stage, calendar = change.stage, change.policy.working_calendar
+        today = calendar.local_date(change.ctx.clock.now())
+        if held_on is not None and held_on > today:
+            raise Refused("A consultation cannot be held in the future: record the date it is arranged for.",
+                          field="consultation_held_on")
+        if arranged_for is not None and arranged_for < calendar.local_date(stage.started_at):
+            raise Refused("That date is before this stage started.", field="consultation_arranged_for")
+        if stage.reflective_consultation_requested_at is None:
+            stage.reflective_consultation_requested_at = change.ctx.clock.now()
+        if arranged_for is not None:
+            stage.consultation_arranged_for = arranged_for
+        if held_on is not None:
+            stage.consultation_held_on = held_on
+            stage.consultation_actions = agreed_actions
+        change.session.add(stage)
+        change.bump_version()
+        status = "held" if held_on else "arranged" if arranged_for else "requested"
+        change.audit(status=status)
+        change.tell(topics.CONSULTATION_RECORDED, change.current_holders(), status=status)
+        change.tell_partnership(topics.CONSULTATION_RECORDED, status=status)
+
+    return _change(ctx, reference, actor, can.RECORD_CONSULTATION, version, apply)
+
+
+def correct_details(ctx: Context, reference: str, actor: PersonRef, *, field_name: str, value: Any) -> CaseView:
+    """The raiser corrects a detail of the concern. The value is replaced; the audit says which field was
+    corrected, by whom and when, never the old value, so a name typed by mistake is gone."""
+    if field_name not in CORRECTABLE:
+        raise Refused("Choose which detail to correct.", field="field_name")
+
+    def apply(change: _Change) -> None:
+        clean = _validated_detail(change.policy, field_name, value)
+        change.bump_version(**{field_name: clean})
+        change.audit("corrected", field=field_name)
+
+    return _change(ctx, reference, actor, can.CORRECT_DETAILS, None, apply)
 
 
 def view_case(ctx: Context, reference: str, viewer: PersonRef) -> CaseView:
@@ -542,13 +923,20 @@ def view_case(ctx: Context, reference: str, viewer: PersonRef) -> CaseView:
     with ctx.db.transaction() as session:
         escalation = _find(session, reference)
         view = load_case(session, escalation)
-        # Stages only go up, so a case that has reached the partnership stays visible to it.
-        allowed = view.involved(viewer) or (
-            ctx.is_partnership_member(viewer) and view.policy.partnership_informed_at(view.current_stage)
-        )
-        if allowed:
+        roles = can.roles_of(view, viewer, ctx.is_partnership_member(viewer))
+        if can.permitted(view, can.DETAILS, roles):
             _audit(session, ctx, escalation.id, _person(session, viewer), "viewed")
             return view
-    _refuse_and_audit(ctx, view.id, viewer, "view",
-                      f"You are not part of {view.reference}, so you cannot see it.")
+    _refuse_and_audit(ctx, view.id, viewer, can.DETAILS, _not_found(reference))
     raise AssertionError("unreachable")
+
+
+def roles_on(ctx: Context, case: CaseView, person: PersonRef) -> frozenset[str]:
+    return can.roles_of(case, person, ctx.is_partnership_member(person))
+
+
+def actions_for(ctx: Context, case: CaseView, person: PersonRef | None) -> list[str]:
+    """The actions `person` may take on `case` now (None: the partnership team's shared post)."""
+    roles = frozenset({can.PARTNERSHIP_TEAM}) if person is None and case.partnership_informed \
+        else roles_on(ctx, case, person) if person is not None else frozenset()
+    return can.available_actions(case, roles)

@@ -11,9 +11,12 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.calendar import WorkingCalendar
+from flows.permissions import ACTIONS, ROLES
 
 
 class PolicyError(Exception):
@@ -30,6 +33,9 @@ class Stage(_Strict):
     held_by: str = Field(min_length=1)
     formal: bool
     working_days: int = Field(ge=1, le=60)
+    # Who holds it: each side names its own holder (the side that escalates names its own, the other is
+    # asked); or the side that escalates names both; or the partnership's Executive, as configured.
+    holders: Literal["each_side", "escalating_side_names_both", "executive"] = "each_side"
 
 
 class CalendarSettings(_Strict):
@@ -148,6 +154,24 @@ class Policy(_Strict):
     immediate_risk: Guidance
     whistleblowing: Guidance
     principles: list[str] = Field(min_length=1)
+    # Who decides at the Executive's stage, in words for cards and messages.
+    executive_name: str = "the CSCP Executive Group"
+    # Who may do what: action -> the roles that may take it (see flows/permissions.py).
+    permissions: dict[str, list[str]]
+
+    @field_validator("permissions")
+    @classmethod
+    def _known_actions_and_roles(cls, table: dict[str, list[str]]) -> dict[str, list[str]]:
+        for action, roles in table.items():
+            if action not in ACTIONS:
+                raise ValueError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
+            unknown = [r for r in roles if r not in ROLES]
+            if unknown:
+                raise ValueError(f"{action}: unknown role {unknown[0]!r}; the roles are {', '.join(ROLES)}")
+        missing = [a for a in ACTIONS if a not in table]
+        if missing:
+            raise ValueError(f"say who may take every action; missing: {', '.join(missing)}")
+        return table
 
     @model_validator(mode="after")
     def _stages_consistent(self) -> "Policy":
@@ -161,6 +185,12 @@ class Policy(_Strict):
         for number in self.reflective_consultation_stages:
             if not 1 <= number <= last:
                 raise ValueError(f"reflective_consultation_stages names stage {number}, which does not exist")
+        if self.stages[0].holders == "executive":
+            raise ValueError("stage 1 is the practitioners' own conversation; it cannot be held by the Executive")
+        for stage in self.stages[:-1]:
+            if stage.holders == "executive":
+                raise ValueError(f"stage {stage.number}: only the final stage can be held by the Executive, "
+                                 "whose decision closes the case")
         hours = (self.calendar.working_hours_start, self.calendar.working_hours_end)
         if not hours[0] <= self.reminders.send_at < hours[1]:
             raise ValueError("reminders.send_at must be within working hours")
@@ -182,6 +212,9 @@ class Policy(_Strict):
 
     def reflective_consultation_at(self, number: int) -> bool:
         return number in self.reflective_consultation_stages
+
+    def executive_holds(self, number: int) -> bool:
+        return self.stage(number).holders == "executive"
 
     @cached_property
     def working_calendar(self) -> WorkingCalendar:

@@ -7,12 +7,15 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from flows.people import PersonRef
+from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.policy import Policy
 from storage.models import (
+    AgreedAction,
     CaseNote,
     Escalation,
     EscalationProfessional,
     Person,
+    ResolutionProposal,
     StageHolder,
     StageRecord,
 )
@@ -28,7 +31,11 @@ class StageView:
     name: str
     held_by: str
     formal: bool
-    holders: tuple[PersonRef, ...]
+    # Who holds it now, by side; `former` handed the role to a colleague.
+    raising: tuple[PersonRef, ...]
+    receiving: tuple[PersonRef, ...]
+    executive: tuple[PersonRef, ...]
+    former: tuple[tuple[str, PersonRef], ...]  # (side, person)
     started_at: datetime
     due_at: datetime
     ended_at: datetime | None
@@ -40,6 +47,42 @@ class StageView:
     outcome_date: date | None
     escalation_reason: str
     reflective_consultation_requested_at: datetime | None
+    consultation_arranged_for: date | None
+    consultation_held_on: date | None
+    consultation_actions: str
+    concerns: str
+    ended_by: PersonRef | None
+    agreed_with: tuple[PersonRef, ...]
+
+    @property
+    def holders(self) -> tuple[PersonRef, ...]:
+        """Everyone holding the stage now, every side, each once."""
+        return tuple({p.key: p for p in (*self.raising, *self.receiving, *self.executive)}.values())
+
+    def side(self, side: str) -> tuple[PersonRef, ...]:
+        return {RAISING: self.raising, RECEIVING: self.receiving, PARTNERSHIP: self.executive}[side]
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    stage_number: int
+    proposed_by: PersonRef
+    proposed_at: datetime
+    outcome: dict
+    status: str
+    answered_by: PersonRef | None
+    decline_reason: str
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """An agreed action on an outstanding issue: what, who, by when."""
+
+    id: int
+    stage_number: int
+    what: str
+    owner: PersonRef
+    due_on: date
 
 
 @dataclass(frozen=True)
@@ -82,6 +125,8 @@ class CaseView:
     closed_at: datetime | None
     withdrawal_reason: str
     notes: tuple[NoteView, ...]
+    proposals: tuple[ProposalView, ...]
+    actions: tuple[ActionView, ...]
 
     @property
     def is_open(self) -> bool:
@@ -106,13 +151,48 @@ class CaseView:
     def deadline_status(self, now: datetime) -> "DeadlineStatus":
         return DeadlineStatus.of(self.policy, self.stage.due_at, now)
 
-    def may_act(self, person: PersonRef) -> bool:
-        return self.is_open and (person.key == self.raiser.key or person.key in {h.key for h in self.stage.holders})
+    @property
+    def pending_proposal(self) -> ProposalView | None:
+        pending = [p for p in self.proposals if p.status == "pending" and p.stage_number == self.current_stage]
+        return pending[-1] if pending else None
+
+    def acting_holders(self, side: str) -> tuple[PersonRef, ...]:
+        """The side's holders of the current stage; while its new holder is awaited, its last ones.
+        At the Executive's stage neither side holds it: the Executive decides."""
+        if self.policy.executive_holds(self.current_stage):
+            return ()
+        for stage in reversed(self.stages):
+            if stage.side(side):
+                return stage.side(side)
+        return ()
+
+    @property
+    def awaited_sides(self) -> tuple[str, ...]:
+        """Sides that have not yet named their holder for the current stage."""
+        if not self.is_open or self.policy.executive_holds(self.current_stage):
+            return ()
+        return tuple(side for side in (RAISING, RECEIVING) if not self.stage.side(side))
+
+    def side_of(self, person: PersonRef) -> str | None:
+        """The side `person` has held a stage on in this case, if any."""
+        for stage in self.stages:
+            for side in (RAISING, RECEIVING):
+                if person.key in {p.key for p in stage.side(side)}:
+                    return side
+            for side, former in stage.former:
+                if former.key == person.key and side in (RAISING, RECEIVING):
+                    return side
+        return None
+
+    def people(self) -> tuple[PersonRef, ...]:
+        """Everyone on the case: raiser, professionals, every holder so far (current and former), once each."""
+        found = [self.raiser, *self.professionals]
+        for stage in self.stages:
+            found += [*stage.raising, *stage.receiving, *stage.executive, *(p for _, p in stage.former)]
+        return tuple({p.key: p for p in found}.values())
 
     def involved(self, person: PersonRef) -> bool:
-        keys = {self.raiser.key, *(p.key for p in self.professionals)}
-        keys |= {h.key for s in self.stages for h in s.holders}
-        return person.key in keys
+        return person.key in {p.key for p in self.people()}
 
 
 @dataclass(frozen=True)
@@ -147,11 +227,16 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
     stage_rows = session.exec(
         select(StageRecord).where(StageRecord.escalation_id == escalation.id).order_by(StageRecord.number)
     ).all()
+    holder_rows = session.exec(
+        select(StageHolder).where(StageHolder.stage_id.in_([row.id for row in stage_rows])).order_by(StageHolder.id)
+    ).all()
     stages = []
     for row in stage_rows:
-        holder_ids = session.exec(
-            select(StageHolder.person_id).where(StageHolder.stage_id == row.id).order_by(StageHolder.id)
-        ).all()
+        mine = [h for h in holder_rows if h.stage_id == row.id]
+
+        def on(side: str) -> tuple[PersonRef, ...]:
+            return tuple(ref(h.person_id) for h in mine if h.side == side and h.handed_over_at is None)
+
         stage_policy = policy.stage(row.number)
         stages.append(
             StageView(
@@ -159,7 +244,10 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
                 name=row.name,
                 held_by=stage_policy.held_by,
                 formal=stage_policy.formal,
-                holders=tuple(ref(i) for i in holder_ids),
+                raising=on(RAISING),
+                receiving=on(RECEIVING),
+                executive=on(PARTNERSHIP),
+                former=tuple((h.side, ref(h.person_id)) for h in mine if h.handed_over_at is not None),
                 started_at=row.started_at,
                 due_at=row.due_at,
                 ended_at=row.ended_at,
@@ -171,6 +259,12 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
                 outcome_date=row.outcome_date,
                 escalation_reason=row.escalation_reason,
                 reflective_consultation_requested_at=row.reflective_consultation_requested_at,
+                consultation_arranged_for=row.consultation_arranged_for,
+                consultation_held_on=row.consultation_held_on,
+                consultation_actions=row.consultation_actions,
+                concerns=row.concerns,
+                ended_by=ref(row.ended_by_id) if row.ended_by_id else None,
+                agreed_with=tuple(ref(i) for i in row.agreed_with_ids or []),
             )
         )
     professional_ids = session.exec(
@@ -180,6 +274,13 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
     ).all()
     notes = session.exec(
         select(CaseNote).where(CaseNote.escalation_id == escalation.id).order_by(CaseNote.id)
+    ).all()
+    proposals = session.exec(
+        select(ResolutionProposal).where(ResolutionProposal.escalation_id == escalation.id)
+        .order_by(ResolutionProposal.id)
+    ).all()
+    actions = session.exec(
+        select(AgreedAction).where(AgreedAction.escalation_id == escalation.id).order_by(AgreedAction.id)
     ).all()
     return CaseView(
         id=escalation.id,
@@ -213,4 +314,10 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
         notes=tuple(
             NoteView(n.stage_number, ref(n.author_id), n.kind, n.text, n.created_at) for n in notes
         ),
+        proposals=tuple(
+            ProposalView(p.stage_number, ref(p.proposed_by_id), p.proposed_at, dict(p.outcome), p.status,
+                         ref(p.answered_by_id) if p.answered_by_id else None, p.decline_reason)
+            for p in proposals
+        ),
+        actions=tuple(ActionView(a.id, a.stage_number, a.what, ref(a.owner_id), a.due_on) for a in actions),
     )

@@ -10,16 +10,21 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import String
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from flows.context import Context
 from flows.policy import Policy
-from storage.models import Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
+from flows import topics
+from flows.permissions import PARTNERSHIP, SIDES
+from storage.models import AgreedAction, Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
 
 log = logging.getLogger(__name__)
 
 OVERDUE = "overdue"
+# Once a working day every open case's card is redrawn, so that the working days it states stay true.
+DAY_REFRESH = "day_refresh"
 
 
 @dataclass(frozen=True)
@@ -83,15 +88,29 @@ def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
                    if (escalation_id, stage.number, r.kind, r.due_on) not in sent]
             if not due:
                 continue
-            holders = session.exec(
-                select(StageHolder.person_id).where(StageHolder.stage_id == stage.id).order_by(StageHolder.id)
-            ).all()
-            recipients = list(dict.fromkeys([raiser_id, *holders]))
+            recipients = _current_holders(session, escalation_id, stage.number)
             first_overdue = calendar.next_working_day(calendar.local_date(stage.due_at) + timedelta(days=1))
             for reminder in due:
                 found.append(_Candidate(escalation_id, stage.number, reminder, recipients, first_overdue,
                                         policy.partnership_informed_at(stage.number)))
     return found
+
+
+def _current_holders(session, escalation_id: int, current_stage: int) -> list[int]:
+    """Who holds the current stage on each side (a side's last holders while its new one is awaited)."""
+    rows = session.exec(
+        select(StageRecord.number, StageHolder.side, StageHolder.person_id)
+        .join(StageHolder, StageHolder.stage_id == StageRecord.id)
+        .where(StageRecord.escalation_id == escalation_id, StageHolder.handed_over_at.is_(None))
+        .order_by(StageRecord.number, StageHolder.id)
+    ).all()
+    found = []
+    for side in SIDES:
+        numbers = [number for number, s, _ in rows if s == side]
+        if numbers:
+            found += [person for number, s, person in rows if s == side and number == max(numbers)]
+    found += [person for number, s, person in rows if s == PARTNERSHIP and number == current_stage]
+    return list(dict.fromkeys(found))
 
 
 def send_due_reminders(ctx: Context) -> int:
@@ -111,19 +130,80 @@ def send_due_reminders(ctx: Context) -> int:
                     person = session.get(Person, person_id)
                     if person.platform == "email":
                         continue
-                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic="reminder",
-                                              audience="person", recipient_id=person_id, payload=payload,
+                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic=topics.REMINDER,
+                                              audience=topics.PERSON, recipient_id=person_id, payload=payload,
                                               created_at=now))
-                if reminder.kind == OVERDUE:
-                    # The card's overdue flag changes with time, not with a change to the case.
-                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic="case_updated",
-                                              audience="cards", created_at=now))
-                    if candidate.tell_partnership and reminder.due_on == candidate.first_overdue_day:
-                        session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic="stage_overdue",
-                                                  audience="partnership", payload=payload, created_at=now))
+                if reminder.kind == OVERDUE and candidate.tell_partnership \
+                        and reminder.due_on == candidate.first_overdue_day:
+                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic=topics.STAGE_OVERDUE,
+                                              audience=topics.PARTNERSHIP, payload=payload, created_at=now))
         except IntegrityError:
             continue  # another instance recorded it first
         recorded += 1
         log.info("reminder %s for escalation id %s stage %s", reminder.kind, candidate.escalation_id,
                  candidate.stage_number)
     return recorded
+
+
+def _record_once(ctx: Context, escalation_id: int, stage_number: int, kind: str, due_on: date,
+                 messages: list[OutboxMessage]) -> bool:
+    """Write `messages` with their ledger row, unless any instance already did."""
+    try:
+        with ctx.db.transaction() as session:
+            session.add(ReminderSent(escalation_id=escalation_id, stage_number=stage_number, kind=kind,
+                                     due_on=due_on, recorded_at=ctx.clock.now()))
+            session.flush()
+            for message in messages:
+                session.add(message)
+    except IntegrityError:
+        return False
+    return True
+
+
+def refresh_cards_each_working_day(ctx: Context) -> int:
+    """Cards state working days left; once each working day, from its start, every open case's copies are
+    redrawn so that no card states a stale count."""
+    now, refreshed = ctx.clock.now(), 0
+    with ctx.db.transaction() as session:
+        rows = session.exec(
+            select(Escalation.id, Escalation.current_stage, Escalation.policy_snapshot)
+            .where(Escalation.status == "open")
+        ).all()
+        done = set(session.exec(select(ReminderSent.escalation_id, ReminderSent.due_on).where(
+            ReminderSent.kind == DAY_REFRESH, ReminderSent.due_on >= now.date() - timedelta(days=1))).all())
+    for escalation_id, stage_number, snapshot in rows:
+        calendar = Policy.from_snapshot(snapshot).working_calendar
+        today = calendar.local_date(now)
+        if (escalation_id, today) in done or not calendar.is_working_time(now):
+            continue
+        message = OutboxMessage(escalation_id=escalation_id, topic=topics.CASE_UPDATED, audience=topics.CARDS,
+                                created_at=now)
+        refreshed += _record_once(ctx, escalation_id, stage_number, DAY_REFRESH, today, [message])
+    return refreshed
+
+
+def remind_agreed_actions(ctx: Context) -> int:
+    """Each person named on an agreed action is reminded on the working morning of its date (once)."""
+    now, sent = ctx.clock.now(), 0
+    with ctx.db.transaction() as session:
+        rows = session.exec(
+            select(AgreedAction, Escalation.policy_snapshot)
+            .join(Escalation, Escalation.id == AgreedAction.escalation_id)
+            .join(Person, Person.id == AgreedAction.owner_id)
+            # People known only by e-mail cannot be messaged in chat.
+            .where(AgreedAction.due_on <= now.date() + timedelta(days=1), Person.platform != "email")
+            .where(~select(ReminderSent.id).where(
+                ReminderSent.escalation_id == AgreedAction.escalation_id,
+                ReminderSent.kind == "action_" + AgreedAction.id.cast(String)).exists())
+        ).all()
+    for action, snapshot in rows:
+        policy = Policy.from_snapshot(snapshot)
+        calendar = policy.working_calendar
+        send_at = calendar.at_local(calendar.next_working_day(action.due_on), policy.reminders.send_at)
+        if not calendar.is_working_time(now) or now < send_at:
+            continue
+        message = OutboxMessage(escalation_id=action.escalation_id, topic=topics.ACTION_DUE, audience=topics.PERSON,
+                                recipient_id=action.owner_id, payload={"action": action.id}, created_at=now)
+        sent += _record_once(ctx, action.escalation_id, action.stage_number, f"action_{action.id}", action.due_on,
+                             [message])
+    return sent

@@ -116,15 +116,60 @@ class StageRecord(SQLModel, table=True):
     key_learning: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     outcome_date: date | None = None
     reflective_consultation_requested_at: datetime | None = _when(default=None)
+    # The reflective group consultation as the partnership records it.
+    consultation_arranged_for: date | None = None
+    consultation_held_on: date | None = None
+    consultation_actions: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The notification form's "brief description of concerns" as they stand at the end of a formal stage.
+    concerns: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    ended_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # The other side's people named on the outcome: the proposer, or the receiving side's holders.
+    agreed_with_ids: list[int] = Field(default_factory=list, sa_type=JSON)
 
 
 class StageHolder(SQLModel, table=True):
+    """Who holds a stage, for which side: 'raising', 'receiving', or 'partnership' (the Executive)."""
+
     __tablename__ = "stage_holder"
     __table_args__ = (UniqueConstraint("stage_id", "person_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     stage_id: int = Field(foreign_key="stage.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
+    side: str = Field(default="raising", max_length=20)
+    # A holder who handed the role to a colleague stays on the record but no longer holds it.
+    handed_over_at: datetime | None = _when(default=None)
+
+
+class ResolutionProposal(SQLModel, table=True):
+    """The receiving side proposes that the concern is resolved; the raising side accepts or declines."""
+
+    __tablename__ = "resolution_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    stage_number: int
+    proposed_by_id: int = Field(foreign_key="person.id")
+    proposed_at: datetime = _when()
+    outcome: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", max_length=20)  # pending, accepted, declined
+    answered_by_id: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: datetime | None = _when(default=None)
+    decline_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class AgreedAction(SQLModel, table=True):
+    """How an outstanding issue will be pursued: what, who, by when (the policy asks for it in writing)."""
+
+    __tablename__ = "agreed_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    stage_number: int
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: int = Field(foreign_key="person.id")
+    due_on: date = Field(index=True)
+    created_at: datetime = _when()
 
 
 class CaseNote(SQLModel, table=True):

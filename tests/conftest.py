@@ -21,7 +21,10 @@ TEACHER_MANAGER = PersonRef("slack", "U0HEAD", "Hari Head", "hari@school.example
 MASH_MANAGER = PersonRef("slack", "U0MASHMGR", "Mo Manager", "mo@mash.example")
 SERVICE_MANAGER = PersonRef("slack", "U0SERVICE", "Sue Service", "sue@croydon.example")
 DIRECTOR = PersonRef("slack", "U0DIRECTOR", "Dee Director", "dee@croydon.example")
+MASH_SERVICE = PersonRef("slack", "U0MASHSM", "Mia Service", "mia@mash.example")
+MASH_DIRECTOR = PersonRef("slack", "U0MASHDIR", "Max Director", "max@mash.example")
 EXECUTIVE = PersonRef("teams", "29:exec", "Eve Executive", "eve@cscp.example")
+SCRUTINEER = PersonRef("slack", "U0SCRUT", "Ian Scrutineer", "ian@cscp.example")
 CSCP_MEMBER = PersonRef("slack", "U0CSCP", "Cat CSCP", "cat@cscp.example")
 STRANGER = PersonRef("slack", "U0STRANGER", "Stan Stranger", "stan@else.example")
 
@@ -66,4 +69,6 @@ def ctx(database, clock) -> Context:
         policy=load_policy(),
         clock=clock,
         partnership_members=frozenset({CSCP_MEMBER.key}),
+        executive=(EXECUTIVE,),
+        scrutineer=SCRUTINEER,
     )

@@ -12,8 +12,11 @@ from bot.outbox import DeliveryError, Pending
 from bot.slack import messages
 from bot.slack.home import AppHome
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
+from flows import topics
 from flows.context import Context
 from flows.digest import Digest
+from flows.escalations import actions_for
+from flows.people import PersonRef
 from flows.records import CaseView
 from storage.models import ChatMessage, Person
 
@@ -24,6 +27,8 @@ PLATFORM = "slack"
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
                     "team_is_limited"}
 GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
+# Short messages threaded under the person's card instead of a new copy of it.
+SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
 
 
 class SlackSender:
@@ -55,22 +60,38 @@ class SlackSender:
                                 transient=False)
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now)
-        if message.topic not in messages.CARD_TOPICS:
+        if message.topic in topics.CARD_TOPICS:
+            await self._post_card(message.case, recipient, lead)
+        elif message.topic in SHORT_TOPICS:
+            await self._threaded_under_card(message.case, recipient, lead)
+        else:
             await self.client.chat_postMessage(channel=recipient.user_id, text=lead)
-            return
-        text, blocks = messages.card_message(message.case, now, lead)
+
+    async def _post_card(self, case: CaseView, recipient: PersonRef, lead: str) -> tuple[str, str]:
+        text, blocks = messages.card_message(case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient), lead)
         response = await self.client.chat_postMessage(channel=recipient.user_id, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, message.case.id, "card", response["channel"], response["ts"],
+        await asyncio.to_thread(self._remember, case.id, "card", response["channel"], response["ts"],
                                 recipient.user_id, lead)
+        return response["channel"], response["ts"]
+
+    async def _threaded_under_card(self, case: CaseView, recipient: PersonRef, lead: str) -> None:
+        """A short message in the thread of the person's card, shown in the conversation too, with a link to
+        the card: the card is not posted again."""
+        cards = [(channel, ts) for kind, channel, ts, _, user in await asyncio.to_thread(self._all_posts, case.id)
+                 if kind == "card" and user == recipient.user_id]
+        channel, ts = cards[-1] if cards else await self._post_card(case, recipient, "")
+        link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+        await self.client.chat_postMessage(channel=channel, thread_ts=ts, reply_broadcast=True,
+                                           text=f"{lead} <{link}|Open the case card>")
 
     # ---------------------------------------------------------------- the partnership channel
 
     async def _to_partnership(self, message: Pending) -> None:
-        if message.topic == "digest":
+        if message.topic == topics.DIGEST:
             text, blocks = messages.digest_message(Digest.from_payload(message.payload))
             await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
             return
-        if message.topic == "delivery_failed":
+        if message.topic == topics.DELIVERY_FAILED:
             payload = message.payload
             await self.client.chat_postMessage(
                 channel=self.partnership_channel,
@@ -83,11 +104,13 @@ class SlackSender:
             channel=self.partnership_channel, thread_ts=thread_ts,
             text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
 
+    def _partnership_message(self, case: CaseView) -> tuple[str, list[dict]]:
+        return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None))
+
     async def _partnership_post(self, case: CaseView) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
-        now = self.ctx.clock.now()
-        text, blocks = messages.partnership_post(case, now)
-        posts = [(channel, ts) for kind, channel, ts, _ in await asyncio.to_thread(self._all_posts, case.id)
+        text, blocks = self._partnership_message(case)
+        posts = [(channel, ts) for kind, channel, ts, _, _ in await asyncio.to_thread(self._all_posts, case.id)
                  if kind == "partnership_post"]
         if posts:
             channel, ts = posts[0]
@@ -100,12 +123,15 @@ class SlackSender:
     # ---------------------------------------------------------------- every copy of the card
 
     async def _refresh(self, case: CaseView) -> None:
+        """Every copy, each with its own reader's buttons."""
         now = self.ctx.clock.now()
-        for kind, channel, ts, lead in await asyncio.to_thread(self._all_posts, case.id):
+        for kind, channel, ts, lead, user in await asyncio.to_thread(self._all_posts, case.id):
             if kind == "partnership_post":
-                text, blocks = messages.partnership_post(case, now)
+                text, blocks = self._partnership_message(case)
             else:
-                text, blocks = messages.card_message(case, now, lead)
+                reader = PersonRef(PLATFORM, user) if user else None
+                text, blocks = messages.card_message(case, now, actions_for(self.ctx, case, reader) if reader else [],
+                                                     lead)
             try:
                 await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             except SlackApiError as error:
@@ -127,10 +153,13 @@ class SlackSender:
             session.add(ChatMessage(escalation_id=escalation_id, platform=PLATFORM, kind=kind, channel=channel,
                                     message_id=ts, person_id=person_id, lead=lead))
 
-    def _all_posts(self, escalation_id: int) -> list[tuple[str, str, str, str]]:
+    def _all_posts(self, escalation_id: int) -> list[tuple[str, str, str, str, str | None]]:
+        """(kind, channel, ts, lead, the reader's Slack user id) of every copy of a case's messages."""
         with self.ctx.db.transaction() as session:
             rows = session.exec(
-                select(ChatMessage).where(ChatMessage.escalation_id == escalation_id,
-                                          ChatMessage.platform == PLATFORM).order_by(ChatMessage.id)
+                select(ChatMessage, Person.platform_user_id)
+                .join(Person, Person.id == ChatMessage.person_id, isouter=True)
+                .where(ChatMessage.escalation_id == escalation_id, ChatMessage.platform == PLATFORM)
+                .order_by(ChatMessage.id)
             ).all()
-            return [(r.kind, r.channel, r.message_id, r.lead) for r in rows]
+            return [(r.kind, r.channel, r.message_id, r.lead, user) for r, user in rows]

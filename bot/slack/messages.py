@@ -6,6 +6,7 @@ reads the database: each builder is given what it shows.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Iterable
 
@@ -27,46 +28,86 @@ from slack_sdk.models.blocks import (
     StaticMultiSelectElement,
     StaticSelectElement,
     UserMultiSelectElement,
+    UserSelectElement,
+    CheckboxesElement,
 )
 from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
+from flows import permissions as can
+from flows import topics
 from flows.digest import Digest
-from flows.escalations import NOTE_KINDS, OUTCOME_KINDS
+from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
 from flows.people import EMAIL_PLATFORM, PersonRef
+from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
-from flows.queries import HistoryEntry, MyCases
-from flows.records import CaseView, DeadlineStatus
+from flows.queries import CaseFilter, HistoryEntry, MyCases
+from flows.records import CaseView, DeadlineStatus, StageView
 
-# Callback ids of the views, and action ids of the buttons: the listeners register on these.
+# Callback ids of the views: the listeners register on these.
 GATE_VIEW = "escalate_gate"
 FORM_VIEW = "escalate_form"
-NOTE_VIEW, RESOLVE_VIEW, ESCALATE_VIEW = "case_note_view", "case_resolve_view", "case_escalate_view"
-WITHDRAW_VIEW, DECISION_VIEW, CONSULTATION_VIEW = "case_withdraw_view", "case_decision_view", "case_consult_view"
-CASE_ACTIONS = {
-    "case_note": NOTE_VIEW,
-    "case_resolve": RESOLVE_VIEW,
-    "case_escalate": ESCALATE_VIEW,
-    "case_withdraw": WITHDRAW_VIEW,
-    "case_decision": DECISION_VIEW,
-    "case_consultation": CONSULTATION_VIEW,
-}
 HISTORY_ACTION = "case_history"
 RAISE_ACTION = "home_raise"
+HOME_FILTERS = {"home_filter_stage": "stage", "home_filter_overdue": "overdue", "home_filter_agency": "agency",
+                "home_filter_theme": "theme"}
+
+# Each action on a case: its button (action id, label, style). The case's modal has callback id `<action_id>_view`.
+BUTTONS = {
+    can.NOTE: ("case_note", "Add note", None),
+    can.RESOLVE: ("case_resolve", "Resolved", "primary"),
+    can.PROPOSE_RESOLUTION: ("case_propose", "Propose a resolution", "primary"),
+    can.ANSWER_PROPOSAL: ("case_answer_proposal", "Answer the proposal", "primary"),
+    can.ESCALATE: ("case_escalate", "Escalate to Stage {next}", None),
+    can.ASK_TO_ESCALATE: ("case_ask_escalate", "Ask them to escalate", None),
+    can.NAME_HOLDER: ("case_name_holder", "Name the Stage {stage} holder", "primary"),
+    can.REQUEST_CONSULTATION: ("case_consultation", "Request reflective consultation", None),
+    can.RECORD_CONSULTATION: ("case_record_consultation", "Record consultation", None),
+    can.EXECUTIVE_DECISION: ("case_decision", "Record the decision", "primary"),
+    can.CHASE: ("case_chase", "Chase a holder", None),
+    can.HAND_OVER: ("case_hand_over", "Hand over", None),
+    can.WITHDRAW: ("case_withdraw", "Withdraw", "danger"),
+    can.CORRECT_DETAILS: ("case_correct", "Correct details", None),
+    can.DETAILS: ("case_details", "Details", None),
+}
+ACTION_OF_BUTTON = {button: action for action, (button, _, _) in BUTTONS.items()}
+ACTION_OF_BUTTON[HISTORY_ACTION] = can.DETAILS
+
+
+def view_id(action: str) -> str:
+    return BUTTONS[action][0] + "_view"
+
+
+ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS}
 
 AGE_BANDS = ["Under 5", "5 to 10", "11 to 15", "16 to 17", "18 or over"]
 GENDERS = ["Female", "Male", "Other", "Not known", "Prefer not to say"]
 ETHNICITIES = ["Asian or Asian British", "Black, Black British, Caribbean or African", "Mixed or multiple ethnic groups",
                "White", "Other ethnic group", "Not known", "Prefer not to say"]
 SEND_ANSWERS = ["Yes", "No", "Not known"]
+# Rows for agreed actions on a resolution form: what, who, by when.
+ACTION_ROWS = 3
 
 
 # ------------------------------------------------------------------ small pieces
 
 
+def escape(value: str) -> str:
+    """What a person typed, shown as they typed it: Slack reads &, < and > as markup (mentions, links)."""
+    return (value or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _text(value: str, limit: int = 3000) -> str:
     value = value or ""
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _user(value: str, limit: int = 3000) -> str:
+    """User text, escaped, within `limit` characters without cutting an escape in half."""
+    escaped = escape(value)
+    if len(escaped) <= limit:
+        return escaped
+    return re.sub(r"&[a-z]{0,3}$", "", escaped[: limit - 1]) + "…"
 
 
 def _md(value: str, limit: int = 3000) -> MarkdownTextObject:
@@ -94,8 +135,8 @@ def who(person: PersonRef) -> str:
     if person.platform == "slack":
         return f"<@{person.user_id}>"
     if person.platform == EMAIL_PLATFORM:
-        return f"{person.name} ({person.email})"
-    return person.name or person.email or person.user_id
+        return escape(f"{person.name} ({person.email})")
+    return escape(person.name or person.email or person.user_id)
 
 
 def people(persons: Iterable[PersonRef]) -> str:
@@ -106,10 +147,15 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
+def _when(status: DeadlineStatus, policy: Policy) -> str:
     local = policy.working_calendar.local(status.due_at)
     hour = local.strftime("%I:%M%p").lstrip("0").replace(":00", "").lower()
-    when = f"{long_date(status.due_on)}, {hour}"
+    return f"{long_date(status.due_on)}, {hour}"
+
+
+def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
+    """With working days left or over: only for messages that are redrawn each working day (cards, posts)."""
+    when = _when(status, policy)
     if status.overdue:
         over = status.working_days_over
         if over == 0:
@@ -119,6 +165,11 @@ def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
     if left == 0:
         return f"Due *today*, {when}"
     return f"Due {when} ({left} working day{'s' if left != 1 else ''} left)"
+
+
+def deadline_date_words(status: DeadlineStatus, policy: Policy) -> str:
+    """Dates only: for messages that are never redrawn, so they cannot go stale."""
+    return f"was due {_when(status, policy)}" if status.overdue else f"due {_when(status, policy)}"
 
 
 def stage_title(case: CaseView, number: int | None = None) -> str:
@@ -133,6 +184,8 @@ def _status_words(case: CaseView) -> str:
     last = case.stage
     if case.status == "withdrawn":
         return f"Withdrawn at Stage {last.number}"
+    if last.ended_how == "executive_decision":
+        return f"Decided at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}"
     return f"Resolved at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}"
 
 
@@ -146,195 +199,306 @@ def read_action_value(value: str) -> tuple[str, int | None]:
     return str(data.get("r", "")), data.get("v")
 
 
+SIDE_WORDS = {RAISING: "Raising side", RECEIVING: "Receiving side"}
+
+
+def _holders_words(case: CaseView) -> str:
+    """Who holds the stage on each side, and who is awaited."""
+    if case.stage.executive:
+        return f"{case.policy.executive_name[0].upper()}{case.policy.executive_name[1:]}: {people(case.stage.executive)}"
+    lines = []
+    for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
+        named = case.stage.side(side)
+        if named:
+            lines.append(f"{escape(agency)}: {people(named)}")
+        elif case.is_open:
+            lines.append(f"{escape(agency)}: _awaited_ (asked: {people(case.acting_holders(side))})")
+    return "\n".join(lines)
+
+
+def outcome_by_words(stage: StageView) -> str:
+    """The names an outcome carries: who recorded it, and the other side's people."""
+    if stage.ended_by is None:
+        return ""
+    words = f"Recorded by {who(stage.ended_by)}"
+    if stage.agreed_with:
+        words += f", agreed with {people(stage.agreed_with)}"
+    return words + "."
+
+
 # ------------------------------------------------------------------ the case card
 
 
-def case_card(case: CaseView, now: datetime) -> tuple[str, list[dict]]:
-    """The card: same for every copy, so one update refreshes them all."""
+def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
+    """The card, with the buttons of the reader whose copy it is (`actions`)."""
     status = case.deadline_status(now)
     fields = [
-        _md(f"*Child*\n{case.child_initials} · {case.raiser_agency} ref {case.child_case_reference}"),
-        _md(f"*Level of need*\n{case.level_of_need}"),
-        _md(f"*Raised by*\n{who(case.raiser)}, {case.raiser_role}, {case.raiser_agency}"),
-        _md(f"*With*\n{case.other_agency}" + (f": {people(case.professionals)}" if case.professionals else "")),
-        _md(f"*Held by*\n{people(case.stage.holders)}"),
+        _md(f"*Child*\n{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
+            f"{escape(case.child_case_reference)}"),
+        _md(f"*Level of need*\n{escape(case.level_of_need)}"),
+        _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
+        _md(f"*With*\n{escape(case.other_agency)}" + (f": {people(case.professionals)}" if case.professionals else "")),
+        _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
         _md(f"*Status*\n{_status_words(case)}"),
     ]
     blocks: list[Block] = [
         HeaderBlock(text=_plain(f"{case.reference} · {stage_title(case)}")),
         SectionBlock(fields=fields),
-        SectionBlock(text=_md(f"*Disagreement:* {_text(case.decision_disagreed, 600)}\n"
-                              f"*Themes:* {', '.join(case.themes)}")),
+        SectionBlock(text=_md(f"*Disagreement:* {_user(case.decision_disagreed, 600)}\n"
+                              f"*Themes:* {escape(', '.join(case.themes))}")),
     ]
+    proposal = case.pending_proposal
+    if proposal is not None:
+        blocks.append(SectionBlock(text=_md(
+            f"*Resolution proposed* by {who(proposal.proposed_by)}: "
+            f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
+            f"{_user(proposal.outcome.get('decision_outcome', ''), 600)}\n_Waiting for the raising side's answer._")))
     if case.is_open:
         blocks.append(ContextBlock(elements=[_md(deadline_words(status, case.policy))]))
-        blocks.append(ActionsBlock(block_id="case_actions", elements=_card_buttons(case)))
     else:
         closing = case.stage
         summary = case.withdrawal_reason if case.status == "withdrawn" else closing.decision_outcome
-        blocks.append(SectionBlock(text=_md(f"*{_status_words(case)}*\n{_text(summary, 1500)}")))
-        blocks.append(ActionsBlock(block_id="case_actions", elements=[
-            ButtonElement(text=_plain("History"), action_id=HISTORY_ACTION, value=action_value(case))]))
+        blocks.append(SectionBlock(text=_md(f"*{_status_words(case)}*\n{_user(summary, 1500)}\n"
+                                            f"{outcome_by_words(closing)}")))
+        if case.actions:
+            blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2500))))
+    buttons = _buttons(case, actions)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="case_actions", elements=buttons))
     text = f"{case.reference}: {stage_title(case)} ({_status_words(case).lower()})"
     return text, _json(blocks)
 
 
-def _card_buttons(case: CaseView) -> list[ButtonElement]:
+def _actions_words(case: CaseView, limit: int) -> str:
+    lines = [f"• {_user(a.what, 300)}: {who(a.owner)}, by {long_date(a.due_on)}" for a in case.actions]
+    return _text("\n".join(lines), limit)
+
+
+def _buttons(case: CaseView, actions: list[str]) -> list[ButtonElement]:
     value = action_value(case)
-    buttons = [ButtonElement(text=_plain("Add note"), action_id="case_note", value=value)]
-    if case.is_final_stage:
-        buttons.append(ButtonElement(text=_plain("Record the decision"), action_id="case_decision", value=value,
-                                     style="primary"))
-    else:
-        buttons.append(ButtonElement(text=_plain("Resolved"), action_id="case_resolve", value=value,
-                                     style="primary"))
-        buttons.append(ButtonElement(text=_plain(f"Escalate to Stage {case.current_stage + 1}"),
-                                     action_id="case_escalate", value=value))
-    if case.policy.reflective_consultation_at(case.current_stage) and \
-            case.stage.reflective_consultation_requested_at is None:
-        buttons.append(ButtonElement(text=_plain("Request reflective consultation"),
-                                     action_id="case_consultation", value=value))
-    buttons.append(ButtonElement(text=_plain("Withdraw"), action_id="case_withdraw", value=value, style="danger"))
-    buttons.append(ButtonElement(text=_plain("History"), action_id=HISTORY_ACTION, value=value))
+    buttons = []
+    for action in actions:
+        action_id, label, style = BUTTONS[action]
+        label = label.format(next=case.current_stage + 1, stage=case.current_stage)
+        buttons.append(ButtonElement(text=_plain(label), action_id=action_id, value=value, style=style))
+        if action == can.DETAILS:
+            buttons.append(ButtonElement(text=_plain("History"), action_id=HISTORY_ACTION, value=value))
     return buttons
 
 
 # ------------------------------------------------------------------ direct messages
 
 
-# Direct messages about these topics carry the case card, kept up to date in place.
-CARD_TOPICS = {"escalation_opened", "invited_to_talk", "stage_started", "reminder"}
-
-
-def card_message(case: CaseView, now: datetime, lead: str = "") -> tuple[str, list[dict]]:
+def card_message(case: CaseView, now: datetime, actions: list[str], lead: str = "") -> tuple[str, list[dict]]:
     """The card, with the words that introduced it in this direct message above it."""
-    card_text, card_blocks = case_card(case, now)
+    card_text, card_blocks = case_card(case, now, actions)
     if not lead:
         return card_text, card_blocks
     return lead, _json([SectionBlock(text=_md(lead)), DividerBlock()]) + card_blocks
 
 
+def _stage(case: CaseView, number: int) -> StageView:
+    return next(s for s in case.stages if s.number == number)
+
+
 def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str:
-    """What a direct message about `topic` says to the person."""
+    """What a direct message about `topic` says to the person. Dates only: these are never redrawn."""
     number = payload.get("stage", case.current_stage)
-    stage = case.policy.stage(number)
-    if topic == "escalation_opened":
+    stage_rule = case.policy.stage(number)
+    title = f"Stage {number} ({stage_rule.name}) of *{case.reference}*"
+    if topic == topics.ESCALATION_OPENED:
         return (f"You raised *{case.reference}*. It is at *Stage 1*, where the practitioners involved talk "
                 f"directly. Record each discussion with *Add note*; the deadline is on the card.")
-    if topic == "invited_to_talk":
-        return (f"{who(case.raiser)} ({case.raiser_role}, {case.raiser_agency}) disagrees with a decision or "
-                f"action of {case.other_agency} and has raised *{case.reference}* under the "
+    if topic == topics.INVITED_TO_TALK:
+        return (f"{who(case.raiser)} ({_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}) disagrees with a "
+                f"decision or action of {escape(case.other_agency)} and has raised *{case.reference}* under the "
                 f"{case.policy.partnership} Escalation and Resolution policy. The first step is a conversation: "
                 "please get in touch with them to understand each other's view. Most disagreements are resolved "
                 "this way.")
-    if topic == "stage_started":
-        reason = next((s.escalation_reason for s in case.stages if s.number == number), "")
-        return (f"You now hold *Stage {number} ({stage.name})* of *{case.reference}*, raised by {who(case.raiser)}. "
-                f"Why it was escalated: {_text(reason, 500)}")
-    if topic == "reminder":
+    if topic in (topics.STAGE_STARTED, topics.HANDED_OVER_TO_YOU):
+        reason = _stage(case, number).escalation_reason
+        lead = f"You now hold {title}, raised by {who(case.raiser)}."
+        if topic == topics.HANDED_OVER_TO_YOU:
+            lead = f"The holder's role at {title} was handed over to you."
+        return lead + (f" Why it was escalated: {_user(reason, 500)}" if reason else "")
+    if topic == topics.NAME_YOUR_HOLDER:
+        return (f"*{case.reference}* has gone to {title}. Each agency takes part at this level: please name "
+                f"who holds Stage {number} for {escape(_agency_of(case, payload.get('side', RECEIVING)))} with "
+                f"*Name the Stage {number} holder*. Until then, reminders come to you.")
+    if topic == topics.RESOLUTION_PROPOSED:
+        proposal = case.pending_proposal or case.proposals[-1]
+        return (f"{who(proposal.proposed_by)} proposes that *{case.reference}* is resolved: "
+                f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
+                f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}\n"
+                "The concern is your side's, so it is yours to accept or decline: *Answer the proposal*.")
+    if topic == topics.PROPOSAL_DECLINED:
+        proposal = case.proposals[-1]
+        return (f"The proposed resolution of *{case.reference}* was declined by "
+                f"{who(proposal.answered_by) if proposal.answered_by else 'the raising side'}: "
+                f"{_user(proposal.decline_reason, 1000)}")
+    if topic == topics.ASKED_TO_ESCALATE:
+        note = next((n for n in reversed(case.notes) if n.kind == ASKED_TO_ESCALATE_NOTE), None)
+        return (f"{who(note.author) if note else 'The receiving side'} asks you to escalate *{case.reference}* to "
+                f"Stage {number + 1}: {_user(note.text if note else '', 1000)}")
+    if topic == topics.HANDED_OVER:
+        return f"The holder's role at {title} was handed over. It is now held as the card shows."
+    if topic == topics.CHASER:
+        status = case.deadline_status(now)
+        message = payload.get("message") or ""
+        return (f"The {case.policy.partnership} team asks for an update on {title}, "
+                f"{deadline_date_words(status, case.policy)}." + (f" {_user(message, 1000)}" if message else ""))
+    if topic == topics.CONSULTATION_RECORDED:
+        return f"Reflective group consultation for *{case.reference}*: {_consultation_words(case.stage)}"
+    if topic == topics.SCRUTINEER_INFORMED:
+        return (f"For your information as Independent Scrutineer: *{case.reference}* ({escape(case.raiser_agency)} "
+                f"and {escape(case.other_agency)}) has reached {title}, for {case.policy.executive_name} to decide.")
+    if topic == topics.REMINDER:
         return reminder_lead(case, payload, now)
+    if topic == topics.ACTION_DUE:
+        action = next(a for a in case.actions if a.id == payload.get("action"))
+        return (f":alarm_clock: An action agreed on *{case.reference}* is yours, due {long_date(action.due_on)}: "
+                f"{_user(action.what, 1000)}")
     last = case.stage
-    if topic in ("escalation_resolved", "executive_decision"):
-        return (f"*{case.reference}* was resolved at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
-                f"{_text(last.decision_outcome, 1000)}\n*Key learning:* {_text(last.key_learning, 1000)}\n"
+    if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
+        verb = "decided" if topic == topics.EXECUTIVE_DECISION else "resolved"
+        actions = f"\n*Agreed actions*\n{_actions_words(case, 1500)}" if case.actions else ""
+        return (f"*{case.reference}* was {verb} at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
+                f"{_user(last.decision_outcome, 1000)}\n*Key learning:* {_user(last.key_learning, 1000)}\n"
+                f"{outcome_by_words(last)}{actions}\n"
                 "Please record the outcome on the child's record in your agency.")
-    if topic == "escalation_withdrawn":
-        return f"*{case.reference}* was withdrawn at Stage {last.number}: {_text(case.withdrawal_reason, 1000)}"
+    if topic == topics.ESCALATION_WITHDRAWN:
+        return f"*{case.reference}* was withdrawn at Stage {last.number}: {_user(case.withdrawal_reason, 1000)}"
     raise ValueError(f"no direct message for {topic}")
 
 
+def _agency_of(case: CaseView, side: str) -> str:
+    return case.raiser_agency if side == RAISING else case.other_agency
+
+
 def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
-    stage = next(s for s in case.stages if s.number == payload.get("stage", case.current_stage))
+    """A reminder: what is due and by when, short (it is threaded under the person's card)."""
+    stage = _stage(case, payload.get("stage", case.current_stage))
     status = DeadlineStatus.of(case.policy, stage.due_at, now)
     title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
     if payload.get("kind") == "overdue":
-        return (f":warning: {title} is past its deadline. {deadline_words(status, case.policy)}. "
-                "Please record the outcome with *Resolved*, or *Escalate* it to the next stage, now.")
-    return (f":alarm_clock: Reminder: {title}. {deadline_words(status, case.policy)}. "
-            "Record where things are with *Add note*, then *Resolved* or *Escalate*.")
+        return (f":warning: {title} {deadline_date_words(status, case.policy)}. "
+                "Please record the outcome or escalate it now.")
+    return f":alarm_clock: Reminder: {title} is {deadline_date_words(status, case.policy)}."
 
 
-def _stage_deadline_line(case: CaseView, now: datetime) -> str:
-    return deadline_words(case.deadline_status(now), case.policy) + "."
+def _consultation_words(stage: StageView) -> str:
+    if stage.consultation_held_on:
+        return (f"held {long_date(stage.consultation_held_on)}. Agreed actions: "
+                f"{_user(stage.consultation_actions, 1500)}")
+    if stage.consultation_arranged_for:
+        return f"arranged for {long_date(stage.consultation_arranged_for)}."
+    if stage.reflective_consultation_requested_at:
+        return "requested."
+    return "not requested."
 
 
 # ------------------------------------------------------------------ the partnership channel
 
 
-def partnership_post(case: CaseView, now: datetime) -> tuple[str, list[dict]]:
-    """The Escalation Notification Form summary for the partnership team. Never a child's name."""
+def partnership_post(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
+    """The Escalation Notification Form summary for the partnership team, with its actions. Never a name."""
     policy = case.policy
     rows = [
         HeaderBlock(text=_plain(f"Escalation notification: {case.reference}")),
         SectionBlock(fields=[
             _md(f"*Stage*\n{stage_title(case)}"),
             _md(f"*Status*\n{_status_words(case)}"),
-            _md(f"*Raised by*\n{who(case.raiser)}, {case.raiser_role}, {case.raiser_agency}"),
-            _md(f"*Disagreement with*\n{case.other_agency}"),
-            _md(f"*Level of need*\n{case.level_of_need}"),
-            _md(f"*Theme*\n{', '.join(case.themes)}"),
-            _md(f"*Held by*\n{people(case.stage.holders)}"),
+            _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
+            _md(f"*Disagreement with*\n{escape(case.other_agency)}"),
+            _md(f"*Level of need*\n{escape(case.level_of_need)}"),
+            _md(f"*Theme*\n{escape(', '.join(case.themes))}"),
+            _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
             _md(f"*Raised on*\n{long_date(policy.working_calendar.local_date(case.opened_at))}"),
         ]),
-        SectionBlock(text=_md(f"*Key dates*\n{_text(case.key_dates, 2900)}")),
-        SectionBlock(text=_md(f"*Evidence of need*\n{_text(case.evidence_of_need, 2900)}")),
-        SectionBlock(text=_md(f"*Decision or action disagreed with*\n{_text(case.decision_disagreed, 2900)}")),
-        SectionBlock(text=_md(f"*Interventions to date*\n{_text(case.interventions_to_date, 2900)}")),
+        SectionBlock(text=_md(f"*Key dates*\n{_user(case.key_dates, 2900)}")),
+        SectionBlock(text=_md(f"*Evidence of need*\n{_user(case.evidence_of_need, 2900)}")),
+        SectionBlock(text=_md(f"*Decision or action disagreed with*\n{_user(case.decision_disagreed, 2900)}")),
+        SectionBlock(text=_md(f"*Interventions to date*\n{_user(case.interventions_to_date, 2900)}")),
     ]
+    if policy.reflective_consultation_at(case.current_stage):
+        rows.append(SectionBlock(text=_md(f"*Reflective group consultation:* {_consultation_words(case.stage)}")))
     if case.is_open:
         rows.append(ContextBlock(elements=[_md(deadline_words(case.deadline_status(now), policy))]))
+    buttons = _buttons(case, actions)
+    if buttons:
+        rows.append(ActionsBlock(block_id="case_actions", elements=buttons))
     text = f"Escalation notification {case.reference}: {stage_title(case)}"
     return text, _json(rows)
 
 
+def _stage_record_words(stage: StageView, limit: int = 600) -> str:
+    """The notification form's questions for one stage: concerns, resolved, decision or outcome, learning."""
+    words = [f"Resolved: {'yes' if stage.resolved else 'no'}."]
+    if stage.concerns:
+        words.append(f"Concerns: {_user(stage.concerns, limit)}")
+    if stage.decision_outcome:
+        words.append(f"Decision or outcome: {_user(stage.decision_outcome, limit)}")
+    if stage.key_learning:
+        words.append(f"Key learning: {_user(stage.key_learning, limit)}")
+    return " ".join(words)
+
+
 def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) -> str:
+    """A reply in the case's thread. Dates only: replies are never redrawn."""
     number = payload.get("stage", case.current_stage)
-    if topic == "stage_started":
-        calendar = case.policy.working_calendar
-        stage = next(s for s in case.stages if s.number == number)
+    calendar = case.policy.working_calendar
+    if topic == topics.STAGE_STARTED:
+        stage = _stage(case, number)
         text = (f"*Stage {number} ({stage.name}) started* {long_date(calendar.local_date(stage.started_at))}. "
                 f"Held by {people(stage.holders)}. Due {long_date(calendar.local_date(stage.due_at))}."
-                + (f"\nWhy: {_text(stage.escalation_reason, 1200)}" if stage.escalation_reason else ""))
+                + (f"\nWhy: {_user(stage.escalation_reason, 1200)}" if stage.escalation_reason else ""))
         previous = next((s for s in case.stages if s.number == number - 1), None)
         # The notification form asks, for each stage, whether it was resolved and what was learnt.
-        if previous and (previous.decision_outcome or previous.key_learning):
-            text += (f"\n_Stage {previous.number} was not resolved._"
-                     + (f" Decision or outcome so far: {_text(previous.decision_outcome, 600)}"
-                        if previous.decision_outcome else "")
-                     + (f" Key learning: {_text(previous.key_learning, 600)}" if previous.key_learning else ""))
+        if previous:
+            text += f"\n_Stage {previous.number}:_ {_stage_record_words(previous)}"
         return text
-    if topic in ("escalation_resolved", "executive_decision"):
+    if topic == topics.HOLDER_NAMED:
+        side = payload.get("side", RECEIVING)
+        return (f"{escape(_agency_of(case, side))} named its Stage {number} holder: "
+                f"{people(_stage(case, number).side(side))}.")
+    if topic == topics.HANDED_OVER:
+        return f"Stage {number}: the holder's role was handed over. Now held by {people(_stage(case, number).holders)}."
+    if topic == topics.CONSULTATION_RECORDED:
+        return f"*Reflective group consultation:* {_consultation_words(_stage(case, number))}"
+    if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
         last = case.stage
-        return (f"*Resolved at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}.\n"
-                f"*Decision / outcome:* {_text(last.decision_outcome, 1200)}\n"
-                f"*Key learning:* {_text(last.key_learning, 1200)}")
-    if topic == "escalation_withdrawn":
-        return f"*Withdrawn at Stage {case.stage.number}.* {_text(case.withdrawal_reason, 1500)}"
-    if topic == "stage_overdue":
-        stage = next(s for s in case.stages if s.number == number)
+        verb = "Decided" if topic == topics.EXECUTIVE_DECISION else "Resolved"
+        return (f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. {outcome_by_words(last)}\n"
+                f"{_stage_record_words(last, 1200)}"
+                + (f"\n*Agreed actions*\n{_actions_words(case, 1200)}" if case.actions else ""))
+    if topic == topics.ESCALATION_WITHDRAWN:
+        return f"*Withdrawn at Stage {case.stage.number}.* {_user(case.withdrawal_reason, 1500)}"
+    if topic == topics.STAGE_OVERDUE:
+        stage = _stage(case, number)
         return (f":warning: *Stage {number} ({stage.name}) is overdue.* It was due "
-                f"{long_date(case.policy.working_calendar.local_date(stage.due_at))}; held by {people(stage.holders)}.")
-    if topic == "reflective_consultation_requested":
+                f"{long_date(calendar.local_date(stage.due_at))}; held by {people(stage.holders)}.")
+    if topic == topics.REFLECTIVE_CONSULTATION_REQUESTED:
         note = payload.get("note") or ""
         return ("*A multi-agency reflective group consultation is requested* for this case. "
-                f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead."
-                + (f"\n{_text(note, 1500)}" if note else ""))
+                f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead. "
+                "Record it with *Record consultation* on the post above."
+                + (f"\n{_user(note, 1500)}" if note else ""))
     raise ValueError(f"no partnership reply for {topic}")
 
 
 def digest_message(digest: Digest) -> tuple[str, list[dict]]:
-    """The weekly digest for the partnership channel."""
+    """The weekly digest for the partnership channel. Dates only: it is never redrawn."""
     def lines(items, over: bool) -> str:
         return "\n".join(
-            f"• *{i.reference}* Stage {i.stage} ({i.stage_name}), {i.raiser_agency} → {i.other_agency}: due "
-            f"{long_date(date.fromisoformat(i.due_on))}, {i.working_days} working day"
-            f"{'s' if i.working_days != 1 else ''} {'over' if over else 'left'}" for i in items[:25]) or "None."
+            f"• *{i.reference}* Stage {i.stage} ({i.stage_name}), {escape(i.raiser_agency)} → "
+            f"{escape(i.other_agency)}: {'was due' if over else 'due'} {long_date(date.fromisoformat(i.due_on))}"
+            for i in items[:25]) or "None."
 
     def counts(items) -> str:
-        return "\n".join(f"• {name}: {count}" for name, count in items[:15]) or "None."
+        return "\n".join(f"• {escape(name)}: {count}" for name, count in items[:15]) or "None."
 
     closed = "\n".join(
-        f"• *{c.reference}* at Stage {c.stage}: {c.outcome}" + (f"\n   _Key learning:_ {_text(c.key_learning, 300)}"
+        f"• *{c.reference}* at Stage {c.stage}: {c.outcome}" + (f"\n   _Key learning:_ {_user(c.key_learning, 300)}"
                                                              if c.key_learning else "")
         for c in digest.closed[:15]) or "None."
     stages = "\n".join(f"• Stage {n} ({name}): {count}" for n, name, count in digest.open_by_stage) or "None."
@@ -481,64 +645,150 @@ def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> d
 def raised_modal(case: CaseView, now: datetime) -> dict:
     return notice_modal(
         "Escalation raised",
-        f"*{case.reference}* is open at Stage 1. {_stage_deadline_line(case, now)}\n"
+        f"*{case.reference}* is open at Stage 1, {deadline_date_words(case.deadline_status(now), case.policy)}.\n"
         "Your case card is in your messages from the bot. Record each discussion on it.")
+
+
+def _case_intro(case: CaseView, extra: str = "") -> SectionBlock:
+    return SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}" + (f"\n{extra}" if extra else "")))
+
+
+def _people_input(block_id: str, label: str, *, many: bool = True, optional: bool = False, hint: str = "") -> InputBlock:
+    element = (UserMultiSelectElement(action_id=block_id, placeholder=_plain("Choose people"), max_selected_items=10)
+               if many else UserSelectElement(action_id=block_id, placeholder=_plain("Choose a person")))
+    return _input(block_id, label, element, optional, hint)
 
 
 def note_modal(case: CaseView) -> dict:
     blocks = [
-        SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}")),
+        _case_intro(case),
         _input("note_kind", "What was it?",
                StaticSelectElement(action_id="note_kind",
                                    options=[Option(text=_plain(v), value=k) for k, v in NOTE_KINDS.items()],
                                    initial_option=Option(text=_plain(NOTE_KINDS["discussion"]), value="discussion"))),
         _text_input("note_text", "What was discussed or agreed", multiline=True),
     ]
-    return _modal(NOTE_VIEW, "Add a note", blocks, private_metadata=action_value(case))
+    return _modal(view_id(can.NOTE), "Add a note", blocks, private_metadata=action_value(case))
 
 
-def outcome_modal(case: CaseView, today: date, *, decision: bool) -> dict:
-    intro = (f"Record the {case.policy.stage(case.current_stage).name}'s decision. This closes the case."
-             if decision else "Record how the disagreement was resolved at this stage. This closes the case.")
-    blocks = [
-        SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}\n{intro}")),
+def outcome_modal(case: CaseView, today: date, action: str) -> dict:
+    """Resolved, a proposed resolution, or the Executive's decision: the notification form's questions for the
+    stage, and how outstanding issues will be pursued (what, who, by when)."""
+    number = case.current_stage
+    intro = {
+        can.RESOLVE: "Record how the disagreement was resolved at this stage. This closes the case, and both "
+                     "sides are told.",
+        can.PROPOSE_RESOLUTION: "Propose that the disagreement is resolved. The raising side is asked to accept "
+                                "it; if they do, the case closes with both your names on the outcome.",
+        can.EXECUTIVE_DECISION: f"Record the decision of {case.policy.executive_name}. This closes the case.",
+    }[action]
+    blocks: list[Block] = [
+        _case_intro(case, intro),
         _input("outcome_kind", "Outcome",
                RadioButtonsElement(action_id="outcome_kind",
                                    options=[Option(text=_plain(v), value=k) for k, v in OUTCOME_KINDS.items()])),
+    ]
+    if case.policy.stage(number).formal and not case.policy.executive_holds(number):
+        blocks.append(_text_input("concerns", "The concerns, as they stand", multiline=True,
+                                  hint="Key dates, evidence of need, the key procedural issue or disagreement."))
+    blocks += [
         _text_input("decision_outcome", "Decision or outcome", multiline=True),
         _text_input("key_learning", "Summary of key learning", multiline=True),
         _input("outcome_date", "Date", DatePickerElement(action_id="outcome_date", initial_date=today.isoformat())),
+        DividerBlock(),
+        SectionBlock(text=_md("*How will outstanding issues be pursued?* What, who and by when. The people named "
+                              "are reminded on the date.")),
     ]
-    return _modal(DECISION_VIEW if decision else RESOLVE_VIEW, "Record the decision" if decision else "Resolved",
-                  blocks, private_metadata=action_value(case))
-
-
-def escalate_modal(case: CaseView) -> dict:
-    next_stage = case.policy.stage(case.current_stage + 1)
-    blocks = [
-        SectionBlock(text=_md(
-            f"*{case.reference}* moves from {stage_title(case)} to *Stage {next_stage.number}: {next_stage.name}*, "
-            f"held by {next_stage.held_by}. The {next_stage.working_days} working days start again.")),
-        _text_input("reason", "Your request to the Executive Group: the concerns, the supporting evidence and "
-                    "what you ask them to consider" if next_stage.number == case.stage_count
-                    else "Why it needs to go to the next stage", multiline=True),
-        _input("next_holders", f"Who holds Stage {next_stage.number}",
-               UserMultiSelectElement(action_id="next_holders", placeholder=_plain("Choose people"),
-                                      max_selected_items=10),
-               hint=f"Usually {next_stage.held_by}."),
-        _text_input("decision_outcome", "Decision or outcome at this stage, so far", multiline=True, optional=True),
-        _text_input("key_learning", "Key learning so far", multiline=True, optional=True),
-    ]
-    return _modal(ESCALATE_VIEW, f"Escalate to Stage {next_stage.number}", blocks, submit="Escalate",
+    for row in range(1, ACTION_ROWS + 1):
+        blocks += [
+            _text_input(f"action_{row}_what", f"Action {row}: what", optional=True, max_length=1000),
+            _people_input(f"action_{row}_owner", f"Action {row}: who", many=False, optional=True),
+            _input(f"action_{row}_due", f"Action {row}: by when",
+                   DatePickerElement(action_id=f"action_{row}_due"), optional=True),
+        ]
+    blocks.append(_input("nothing_outstanding", "Or", CheckboxesElement(action_id="nothing_outstanding", options=[
+        Option(text=_plain("Nothing is outstanding"), value="yes")]), optional=True))
+    title = {can.RESOLVE: "Resolved", can.PROPOSE_RESOLUTION: "Propose a resolution",
+             can.EXECUTIVE_DECISION: "Record the decision"}[action]
+    return _modal(view_id(action), title, blocks, submit="Record" if action != can.PROPOSE_RESOLUTION else "Propose",
                   private_metadata=action_value(case))
 
 
-def withdraw_modal(case: CaseView) -> dict:
+def answer_proposal_modal(case: CaseView) -> dict:
+    proposal = case.pending_proposal
+    outcome = proposal.outcome
+    actions = "\n".join(f"• {_user(a['what'], 300)}, by {long_date(date.fromisoformat(a['due_on']))}"
+                        for a in outcome.get("actions", [])) or "Nothing is outstanding."
     blocks = [
-        SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}\nWithdrawing closes the case.")),
-        _text_input("reason", "Why is it withdrawn?", multiline=True),
+        _case_intro(case, f"{who(proposal.proposed_by)} proposes that it is resolved."),
+        SectionBlock(text=_md(f"*Outcome:* {OUTCOME_KINDS.get(outcome.get('outcome_kind', ''), '')}\n"
+                              f"*Decision or outcome:* {_user(outcome.get('decision_outcome', ''), 1200)}\n"
+                              f"*Key learning:* {_user(outcome.get('key_learning', ''), 1000)}")),
+        SectionBlock(text=_md(f"*Agreed actions*\n{_text(actions, 1500)}")),
+        _input("answer", "Your answer", RadioButtonsElement(action_id="answer", options=[
+            Option(text=_plain("Accept: the concern is resolved"), value="accept"),
+            Option(text=_plain("Decline"), value="decline")])),
+        _text_input("decline_reason", "If you decline, why", multiline=True, optional=True),
     ]
-    return _modal(WITHDRAW_VIEW, "Withdraw", blocks, submit="Withdraw", private_metadata=action_value(case))
+    return _modal(view_id(can.ANSWER_PROPOSAL), "Answer the proposal", blocks, submit="Answer",
+                  private_metadata=action_value(case))
+
+
+def escalate_modal(case: CaseView, own_side: str) -> dict:
+    policy = case.policy
+    next_stage = policy.stage(case.current_stage + 1)
+    to_executive = next_stage.holders == "executive"
+    blocks: list[Block] = [_case_intro(case, (
+        f"Moves to *Stage {next_stage.number}: {next_stage.name}*, held by {next_stage.held_by}. "
+        f"The {next_stage.working_days} working days start again."))]
+    blocks.append(_text_input(
+        "reason", "Your request to the Executive Group: the concerns, the supporting evidence and what you ask "
+        "them to consider" if to_executive else "What was discussed at this stage, and why it is not resolved",
+        multiline=True))
+    if not to_executive:
+        other = RECEIVING if own_side == RAISING else RAISING
+        blocks.append(_people_input("next_holders", f"Who holds Stage {next_stage.number} for "
+                                    f"{_agency_of(case, own_side)}", hint=f"Usually {next_stage.held_by}."))
+        if next_stage.holders == "escalating_side_names_both":
+            blocks.append(_people_input("other_side_holders", f"Who holds Stage {next_stage.number} for "
+                                        f"{_agency_of(case, other)}"))
+        else:
+            blocks.append(SectionBlock(text=_md(
+                f"{escape(_agency_of(case, other))} will be asked to name their own Stage {next_stage.number} holder.")))
+    formal = policy.stage(case.current_stage).formal
+    blocks += [
+        _text_input("concerns", "The concerns, as they stand", multiline=True, optional=not formal),
+        _text_input("decision_outcome", "Decision or outcome at this stage, so far", multiline=True,
+                    optional=not formal),
+        _text_input("key_learning", "Key learning so far", multiline=True, optional=not formal),
+    ]
+    return _modal(view_id(can.ESCALATE), f"Escalate to Stage {next_stage.number}", blocks, submit="Escalate",
+                  private_metadata=action_value(case))
+
+
+def ask_to_escalate_modal(case: CaseView) -> dict:
+    blocks = [_case_intro(case, f"{escape(case.raiser_agency)} decides whether to escalate. Tell them why you "
+                                "think it should go to the next stage."),
+              _text_input("reason", "Why it should go to the next stage", multiline=True)]
+    return _modal(view_id(can.ASK_TO_ESCALATE), "Ask them to escalate", blocks, submit="Send",
+                  private_metadata=action_value(case))
+
+
+def name_holder_modal(case: CaseView, sides: list[str]) -> dict:
+    blocks: list[Block] = [_case_intro(case, "Name who holds this stage for the agency, at this stage's level: "
+                                             f"{case.policy.stage(case.current_stage).held_by}.")]
+    if len(sides) > 1:
+        blocks.append(_input("side", "For which agency", StaticSelectElement(action_id="side", options=[
+            Option(text=_plain(_agency_of(case, s), 75), value=s) for s in sides])))
+    blocks.append(_people_input("holders", f"Who holds Stage {case.current_stage}"))
+    metadata = json.dumps({"r": case.reference, "v": case.version, "side": sides[0] if len(sides) == 1 else None})
+    return _modal(view_id(can.NAME_HOLDER), f"Name the holder", blocks, submit="Name", private_metadata=metadata)
+
+
+def withdraw_modal(case: CaseView) -> dict:
+    blocks = [_case_intro(case, "Withdrawing closes the case."),
+              _text_input("reason", "Why is it withdrawn?", multiline=True)]
+    return _modal(view_id(can.WITHDRAW), "Withdraw", blocks, submit="Withdraw", private_metadata=action_value(case))
 
 
 def consultation_modal(case: CaseView) -> dict:
@@ -549,19 +799,138 @@ def consultation_modal(case: CaseView) -> dict:
             f"The request is posted to the {case.policy.partnership} team.")),
         _text_input("consultation_note", "Anything the facilitator should know", multiline=True, optional=True),
     ]
-    return _modal(CONSULTATION_VIEW, "Reflective consultation", blocks, submit="Request",
+    return _modal(view_id(can.REQUEST_CONSULTATION), "Reflective consultation", blocks, submit="Request",
                   private_metadata=action_value(case))
+
+
+def record_consultation_modal(case: CaseView) -> dict:
+    stage = case.stage
+    blocks = [
+        _case_intro(case, f"Reflective group consultation: {_consultation_words(stage)} Fill in what has happened; "
+                          "the stage holders are told."),
+        _input("consultation_arranged_for", "Arranged for", DatePickerElement(
+            action_id="consultation_arranged_for",
+            initial_date=stage.consultation_arranged_for.isoformat() if stage.consultation_arranged_for else None),
+            optional=True),
+        _input("consultation_held_on", "Held on", DatePickerElement(action_id="consultation_held_on"), optional=True),
+        _text_input("consultation_actions", "Actions agreed at the consultation", multiline=True, optional=True),
+    ]
+    return _modal(view_id(can.RECORD_CONSULTATION), "Record consultation", blocks, submit="Record",
+                  private_metadata=action_value(case))
+
+
+def _holder_select(block_id: str, label: str, holders: Iterable[PersonRef]) -> InputBlock:
+    options = [Option(text=_plain(p.name or p.email or p.user_id, 75), value=f"{p.platform}|{p.user_id}")
+               for p in holders]
+    return _input(block_id, label, StaticSelectElement(action_id=block_id, options=options,
+                                                       placeholder=_plain("Choose")))
+
+
+def chase_modal(case: CaseView, holders: list[PersonRef]) -> dict:
+    blocks = [_case_intro(case, "The holder gets a direct message asking for an update, with the deadline."),
+              _holder_select("holder", "Who to chase", holders),
+              _text_input("chase_message", "Your message (optional)", multiline=True, optional=True, max_length=1000)]
+    return _modal(view_id(can.CHASE), "Chase a holder", blocks, submit="Send", private_metadata=action_value(case))
+
+
+def hand_over_modal(case: CaseView, holders: list[PersonRef]) -> dict:
+    blocks = [_case_intro(case, "For leave or a change of job: the colleague takes over the holder's role at this "
+                                "stage. Both agencies are told."),
+              _holder_select("from_person", "Whose role", holders),
+              _people_input("to_person", "Hand over to", many=False)]
+    return _modal(view_id(can.HAND_OVER), "Hand over", blocks, submit="Hand over",
+                  private_metadata=action_value(case))
+
+
+def correct_modal(case: CaseView) -> dict:
+    blocks = [
+        _case_intro(case, "Correct a mistake, such as a name typed where initials belong. The new text replaces "
+                          "the old everywhere; the record shows that the detail was corrected, not what it said."),
+        _input("field_name", "Which detail", StaticSelectElement(action_id="field_name", options=[
+            Option(text=_plain(label, 75), value=name) for name, label in CORRECTABLE.items()])),
+        _text_input("value", "The correct text", multiline=True),
+    ]
+    return _modal(view_id(can.CORRECT_DETAILS), "Correct details", blocks, submit="Correct",
+                  private_metadata=action_value(case))
+
+
+def _section_chunks(title: str, lines: list[str]) -> list[SectionBlock]:
+    """Sections of at most ~2,900 characters (Slack's limit is 3,000)."""
+    blocks, chunk = [], f"*{title}*\n"
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(SectionBlock(text=_md(chunk)))
+            chunk = ""
+        chunk += line + "\n"
+    if chunk.strip():
+        blocks.append(SectionBlock(text=_md(chunk)))
+    return blocks
+
+
+def details_modal(case: CaseView) -> dict:
+    """The full concern as raised, every stage's record, the agreed actions and every note."""
+    calendar = case.policy.working_calendar
+    blocks: list[Block] = [
+        _case_intro(case, f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
+                          f"{escape(case.child_case_reference)} · {escape(case.level_of_need)}\n"
+                          f"*Themes:* {escape(', '.join(case.themes))}"),
+    ]
+    for label, value in (("Key dates", case.key_dates), ("Evidence of need", case.evidence_of_need),
+                         ("The decision or action disagreed with", case.decision_disagreed),
+                         ("Interventions to date", case.interventions_to_date),
+                         ("The outcome wanted", case.outcome_wanted)):
+        blocks.append(SectionBlock(text=_md(f"*{label}*\n{_user(value, 2900)}")))
+    blocks.append(DividerBlock())
+    for stage in case.stages:
+        lines = [f"Started {long_date(calendar.local_date(stage.started_at))}, due "
+                 f"{long_date(calendar.local_date(stage.due_at))}."]
+        for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
+            if stage.side(side):
+                lines.append(f"{escape(agency)}: {people(stage.side(side))}")
+        if stage.executive:
+            lines.append(f"{case.policy.executive_name}: {people(stage.executive)}")
+        if stage.former:
+            lines.append(f"Handed over by: {people(p for _, p in stage.former)}")
+        if stage.escalation_reason:
+            lines.append(f"Why it came to this stage: {_user(stage.escalation_reason, 1200)}")
+        if stage.reflective_consultation_requested_at:
+            lines.append(f"Reflective group consultation: {_consultation_words(stage)}")
+        if stage.ended_at:
+            lines.append(f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
+                         + _stage_record_words(stage, 900) + " " + outcome_by_words(stage))
+        blocks += _section_chunks(f"Stage {stage.number}: {stage.name}", lines)
+    if case.actions:
+        blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2800))))
+    for proposal in case.proposals:
+        blocks.append(SectionBlock(text=_md(_text(
+            f"*Proposed resolution* by {who(proposal.proposed_by)} ({proposal.status}): "
+            f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}"
+            + (f"\nDeclined because: {_user(proposal.decline_reason, 800)}" if proposal.decline_reason else ""),
+            2900))))
+    notes = [f"*{NOTE_WORDS.get(n.kind, n.kind)}*, Stage {n.stage_number}, "
+             f"{calendar.local(n.created_at):%d %b %Y %H:%M}, {who(n.author)}: {_user(n.text, 2000)}"
+             for n in case.notes]
+    blocks += _section_chunks("Notes", notes or ["None yet."])
+    return _modal("case_details_view", "Details", blocks[:100], submit=None, close="Close")
 
 
 HISTORY_WORDS = {
     "opened": "raised the escalation",
     "note_added": "added a note",
-    "escalated": "escalated it",
-    "resolved": "recorded it as resolved",
-    "withdrawn": "withdrew it",
-    "executive_decision": "recorded the decision",
-    "reflective_consultation_requested": "requested a reflective group consultation",
-    "viewed": "looked at it",
+    can.NOTE: "added a note",
+    can.ESCALATE: "escalated it",
+    can.RESOLVE: "recorded it as resolved",
+    can.PROPOSE_RESOLUTION: "proposed a resolution",
+    can.ANSWER_PROPOSAL: "answered the proposed resolution",
+    can.ASK_TO_ESCALATE: "asked the raising side to escalate",
+    can.NAME_HOLDER: "named a holder for the stage",
+    can.HAND_OVER: "handed a holder's role over",
+    can.CHASE: "chased a stage holder",
+    can.WITHDRAW: "withdrew it",
+    can.EXECUTIVE_DECISION: "recorded the decision",
+    can.REQUEST_CONSULTATION: "requested a reflective group consultation",
+    can.RECORD_CONSULTATION: "recorded the reflective group consultation",
+    "corrected": "corrected a detail",
     "refused": "tried an action they may not take",
 }
 
@@ -570,28 +939,15 @@ def history_modal(case: CaseView, entries: list[HistoryEntry]) -> dict:
     calendar = case.policy.working_calendar
     lines = []
     for entry in entries:
-        if entry.action == "viewed":
-            continue
         when = calendar.local(entry.at).strftime("%d %b %Y %H:%M")
         actor = who(entry.who) if entry.who else "The bot"
         extra = ""
-        if entry.action == "escalated":
+        if entry.action == can.ESCALATE:
             extra = f" (Stage {entry.detail.get('from_stage')} → {entry.detail.get('to_stage')})"
-        lines.append(f"{when} · {actor} {HISTORY_WORDS.get(entry.action, entry.action)}{extra}")
-    blocks: list[Block] = [SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}"))]
-    # A section holds 3,000 characters; long histories are split across sections (a modal holds 100 blocks).
-    chunk = ""
-    for line in lines[-300:]:
-        if len(chunk) + len(line) + 1 > 2900:
-            blocks.append(SectionBlock(text=_md(chunk)))
-            chunk = ""
-        chunk += line + "\n"
-    if chunk:
-        blocks.append(SectionBlock(text=_md(chunk)))
-    for note in case.notes[-20:]:
-        blocks.append(SectionBlock(text=_md(
-            f"*{NOTE_KINDS.get(note.kind, note.kind)}*, Stage {note.stage_number}, "
-            f"{calendar.local(note.created_at):%d %b %Y %H:%M}, {who(note.author)}\n{_text(note.text, 2500)}")))
+        if entry.action == "corrected":
+            extra = f" ({CORRECTABLE.get(entry.detail.get('field', ''), 'a detail').lower()})"
+        lines.append(f"{when} · {actor} {HISTORY_WORDS.get(entry.action, entry.action.replace('_', ' '))}{extra}")
+    blocks: list[Block] = [_case_intro(case)] + _section_chunks("History", lines[-300:])
     return _modal("case_history_view", "History", blocks[:100], submit=None, close="Close")
 
 
@@ -607,20 +963,26 @@ def help_blocks(policy: Policy) -> list[dict]:
         SectionBlock(text=_md(
             "Use `/escalate` when you disagree with another agency's decision or action about a child, and talking "
             "it through with your line manager or safeguarding lead has not settled it.")),
-        SectionBlock(text=_md(f"*The stages*\n{stages}\nThe {policy.partnership} team is told from Stage "
+        SectionBlock(text=_md(f"*The stages*\n{stages}\nAt each stage both agencies take part at the same level. "
+                              f"The {policy.partnership} team is told from Stage "
                               f"{policy.partnership_informed_from_stage}.")),
         SectionBlock(text=_md("*Principles*\n" + "\n".join(f"• {p}" for p in policy.principles))),
         SectionBlock(text=_md(f"*If a child is at immediate risk*\n{policy.immediate_risk.guidance}")),
         SectionBlock(text=_md(f"*Whistleblowing*\n{policy.whistleblowing.guidance}")),
-        ContextBlock(elements=[_md("`/escalate` raise · `/escalate list` your open cases · "
-                                   "`/escalate ESC-2026-0001` one case · `/escalate help` this")]),
+        ContextBlock(elements=[_md("`/escalate` raise · `/escalate list` your cases · "
+                                   "`/escalate ESC-2026-1` one case · `/escalate MOS-123456` by your agency's case "
+                                   "reference · `/escalate help` this")]),
     ]
     return _json(blocks)
 
 
 def _case_line(case: CaseView, now: datetime) -> SectionBlock:
+    if not case.is_open:
+        closed = long_date(case.policy.working_calendar.local_date(case.closed_at)) if case.closed_at else ""
+        return SectionBlock(text=_md(f"*{case.reference}* · {_status_words(case)} · {escape(case.other_agency)}\n"
+                                     f"Closed {closed}"))
     return SectionBlock(text=_md(
-        f"*{case.reference}* · {stage_title(case)} · {case.other_agency}\n"
+        f"*{case.reference}* · {stage_title(case)} · {escape(case.other_agency)}\n"
         f"{deadline_words(case.deadline_status(now), case.policy)} · held by {people(case.stage.holders)}"))
 
 
@@ -636,26 +998,55 @@ def list_blocks(mine: MyCases, now: datetime) -> list[dict]:
     return _json(blocks[:50])
 
 
+def cases_blocks(cases: list[CaseView], now: datetime, heading: str) -> list[dict]:
+    return _json([SectionBlock(text=_md(f"*{heading}*")), *(_case_line(c, now) for c in cases[:40])])
+
+
+def _filter_select(action_id: str, label: str, options: list[tuple[str, str]], current: str) -> StaticSelectElement:
+    choices = [Option(text=_plain(label_, 75), value=value) for value, label_ in [("", f"{label}: any"), *options]]
+    initial = next((o for o in choices if o.value == current), choices[0])
+    return StaticSelectElement(action_id=action_id, options=choices, initial_option=initial,
+                               placeholder=_plain(label))
+
+
 def home_view(mine: MyCases, now: datetime, partnership: list[CaseView] | None,
-              failures: list[tuple[str, str, str]]) -> dict:
+              failures: list[tuple[str, str, str]], policy: Policy, case_filter: CaseFilter = CaseFilter()) -> dict:
     blocks: list[Block] = [
         HeaderBlock(text=_plain("Escalations")),
         ActionsBlock(block_id="home_actions", elements=[
             ButtonElement(text=_plain("Raise an escalation"), action_id=RAISE_ACTION, style="primary")]),
     ]
-    for title, cases in (("Your open escalations", mine.raised), ("Stages you hold", mine.holding)):
+    for title, cases in (("Stages you hold", mine.holding), ("Your open escalations", mine.raised),
+                         ("Others you are part of", mine.involved)):
+        if not cases and title == "Others you are part of":
+            continue
         blocks.append(HeaderBlock(text=_plain(title)))
-        blocks.extend(_case_line(c, now) for c in cases[:20])
+        blocks.extend(_case_line(c, now) for c in cases[:15])
         if not cases:
             blocks.append(SectionBlock(text=_md("None.")))
+    if mine.closed:
+        blocks.append(HeaderBlock(text=_plain("Closed")))
+        blocks.extend(_case_line(c, now) for c in mine.closed[:10])
+    metadata = ""
     if partnership is not None:
         blocks.append(HeaderBlock(text=_plain("Open escalations with the partnership")))
-        blocks.extend(_case_line(c, now) for c in partnership[:30])
+        stage_options = [(str(s.number), f"Stage {s.number}") for s in policy.stages
+                         if policy.partnership_informed_at(s.number)]
+        blocks.append(ActionsBlock(block_id="home_filters", elements=[
+            _filter_select("home_filter_stage", "Stage", stage_options,
+                           str(case_filter.stage) if case_filter.stage else ""),
+            _filter_select("home_filter_overdue", "Overdue", [("yes", "Overdue only")],
+                           "yes" if case_filter.overdue else ""),
+            _filter_select("home_filter_agency", "Agency", [(a, a) for a in policy.lists.agencies], case_filter.agency),
+            _filter_select("home_filter_theme", "Theme", [(t, t) for t in policy.lists.themes], case_filter.theme),
+        ]))
+        blocks.extend(_case_line(c, now) for c in partnership[:25])
         if not partnership:
             blocks.append(SectionBlock(text=_md("None.")))
         if failures:
             blocks.append(HeaderBlock(text=_plain("Messages not delivered")))
             blocks.extend(SectionBlock(text=_md(delivery_failed_text(*f))) for f in failures[:10])
-    view = View(type="home", blocks=blocks[:100])
+        metadata = json.dumps(case_filter.__dict__)
+    view = View(type="home", blocks=blocks[:100], private_metadata=metadata)
     view.validate_json()
     return view.to_dict()

@@ -36,6 +36,8 @@ def read_values(view: dict) -> dict[str, Any]:
                 values[block_id] = [o["value"] for o in action.get("selected_options") or []]
             elif kind == "multi_users_select":
                 values[block_id] = list(action.get("selected_users") or [])
+            elif kind == "users_select":
+                values[block_id] = action.get("selected_user") or ""
             elif kind == "datepicker":
                 values[block_id] = action.get("selected_date")
             else:

@@ -21,6 +21,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
+    "chat.getPermalink": None,
     "views.open": None,
     "views.update": None,
     "views.push": None,
@@ -277,6 +278,13 @@ class SlackStandin:
         ts = f"{1700000000 + next(self._ts)}.000100"
         self.messages.append(Posted(channel, ts, text, blocks, thread_ts))
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "blocks": blocks}}
+
+    def _chat_getPermalink(self, args):
+        channel, ts = args.get("channel", ""), args.get("message_ts", "")
+        if not any(m.channel == channel and m.ts == ts for m in self.messages):
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel,
+                "permalink": f"https://standin.slack.example/archives/{channel}/p{ts.replace('.', '')}"}
 
     def _chat_postEphemeral(self, args):
         channel = self._resolve_channel(args.get("channel", ""))

@@ -6,7 +6,8 @@ from sqlmodel import select
 from flows import escalations as lifecycle
 from flows.digest import Digest, build_digest, digest_text, digest_week_due, record_due_digest
 from storage.models import DigestSent, OutboxMessage
-from tests.conftest import DIRECTOR, MASH_MANAGER, SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
+from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
+from tests.flows.steps import outcome, to_stage
 
 UTC = timezone.utc
 
@@ -16,28 +17,24 @@ def opened(ctx, **changes):
                                      discussed_with_manager=True)
 
 
-def up(ctx, case, *holders):
-    for holder in holders:
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=[holder])
-    return case
+def up(ctx, case, stages):
+    return to_stage(ctx, case, case.current_stage + stages)
 
 
 def known_cases(ctx, clock):
     """Five cases, opened Wednesday 1 April 2026 and moved on as the comments say."""
-    a = up(ctx, opened(ctx, themes=["Information sharing"]), TEACHER_MANAGER, SERVICE_MANAGER)  # Stage 3
+    a = up(ctx, opened(ctx, themes=["Information sharing"]), 2)  # Stage 3
     b = opened(ctx, raiser_agency="Health: GP", other_agency="Early Help",
                themes=["Information sharing", "Service provision"])
     d = opened(ctx, themes=["Criteria for referrals"])  # stays at Stage 1: not the partnership's
-    e = up(ctx, opened(ctx), TEACHER_MANAGER)
-    lifecycle.withdraw(ctx, e.reference, TEACHER, version=e.version, reason="Agreed.")  # withdrawn at Stage 2
+    e = up(ctx, opened(ctx), 1)
+    lifecycle.withdraw(ctx, e.reference, TEACHER_MANAGER, version=e.version, reason="Agreed.")  # withdrawn at Stage 2
     clock.set(datetime(2026, 4, 8, 10, 0, tzinfo=UTC))  # Wednesday 8 April
-    b = up(ctx, b, TEACHER_MANAGER, SERVICE_MANAGER, DIRECTOR)  # Stage 4, due Friday 17 April
-    c = up(ctx, opened(ctx, other_agency="Metropolitan Police", themes=["Timeliness of interventions"]),
-           TEACHER_MANAGER, MASH_MANAGER)
-    c = lifecycle.resolve(ctx, c.reference, MASH_MANAGER, version=c.version, outcome_kind="action_agreed",
-                          decision_outcome="Joint strategy meeting.", key_learning="Invite police early.",
-                          outcome_date=date(2026, 4, 8))
+    b = up(ctx, b, 3)  # Stage 4, due Friday 17 April
+    c = up(ctx, opened(ctx, other_agency="Metropolitan Police", themes=["Timeliness of interventions"]), 2)
+    c = lifecycle.resolve(ctx, c.reference, SERVICE_MANAGER, version=c.version, outcome=outcome(
+        3, decision_outcome="Joint strategy meeting.", key_learning="Invite police early.",
+        outcome_date=date(2026, 4, 8)))
     return a, b, c, d, e
 
 

@@ -7,7 +7,12 @@ from flows import escalations as lifecycle
 from flows.errors import Refused
 from flows.people import PersonRef
 from storage.models import AuditEvent, Escalation, OutboxMessage, StageRecord
+from flows.escalations import ActionForm
+from tests.flows.steps import HOLDERS, escalate, formal_record, open_case, outcome, to_stage
 from tests.conftest import (
+    MASH_DIRECTOR,
+    MASH_SERVICE,
+    SCRUTINEER,
     CSCP_MEMBER,
     DIRECTOR,
     EXECUTIVE,
@@ -21,12 +26,6 @@ from tests.conftest import (
 )
 
 UTC = timezone.utc
-
-
-def open_case(ctx, **changes):
-    return lifecycle.open_escalation(
-        ctx, TEACHER, a_form(**changes), child_at_immediate_risk=False, discussed_with_manager=True
-    )
 
 
 def rows(ctx, model):
@@ -44,41 +43,39 @@ def test_a_case_runs_from_stage_1_to_a_stage_5_decision_with_the_right_deadlines
     assert case.current_stage == 1 and case.status == "open"
     # Opened Wednesday 1 April 2026: due Tuesday 14 April at 17:00 BST (Good Friday and Easter Monday skipped).
     assert case.stage.due_at == datetime(2026, 4, 14, 16, 0, tzinfo=UTC)
-    assert {h.key for h in case.stage.holders} == {TEACHER.key, MASH_WORKER.key}
+    assert case.stage.raising == (TEACHER,) and case.stage.receiving == (MASH_WORKER,)
 
     lifecycle.add_note(ctx, case.reference, MASH_WORKER, "Call with the teacher; MASH will review.", "call")
 
     steps = [
-        # (when the stage is escalated, who escalates, next holders, expected deadline of the next stage)
-        (datetime(2026, 4, 10, 11, 0, tzinfo=UTC), TEACHER, [TEACHER_MANAGER, MASH_MANAGER],
-         datetime(2026, 4, 21, 16, 0, tzinfo=UTC)),
-        (datetime(2026, 4, 21, 9, 0, tzinfo=UTC), MASH_MANAGER, [SERVICE_MANAGER],
-         datetime(2026, 4, 30, 16, 0, tzinfo=UTC)),
+        # (when the stage is escalated, expected deadline of the next stage)
+        (datetime(2026, 4, 10, 11, 0, tzinfo=UTC), datetime(2026, 4, 21, 16, 0, tzinfo=UTC)),
+        (datetime(2026, 4, 21, 9, 0, tzinfo=UTC), datetime(2026, 4, 30, 16, 0, tzinfo=UTC)),
         # Started Thursday 30 April: May Day (Monday 4 May) falls in the count.
-        (datetime(2026, 4, 30, 15, 0, tzinfo=UTC), SERVICE_MANAGER, [DIRECTOR],
-         datetime(2026, 5, 12, 16, 0, tzinfo=UTC)),
+        (datetime(2026, 4, 30, 15, 0, tzinfo=UTC), datetime(2026, 5, 12, 16, 0, tzinfo=UTC)),
         # Started Friday 22 May: Spring bank holiday (Monday 25 May) falls in the count.
-        (datetime(2026, 5, 22, 10, 0, tzinfo=UTC), DIRECTOR, [EXECUTIVE],
-         datetime(2026, 6, 3, 16, 0, tzinfo=UTC)),
+        (datetime(2026, 5, 22, 10, 0, tzinfo=UTC), datetime(2026, 6, 3, 16, 0, tzinfo=UTC)),
     ]
-    for when, actor, holders, due in steps:
+    for when, due in steps:
         clock.set(when)
-        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version,
-                                  reason="Still not agreed.", next_holders=holders)
+        case = escalate(ctx, case)
         assert case.stage.due_at == due, case.current_stage
         assert case.stage.started_at == when
-        assert {h.key for h in case.stage.holders} == {h.key for h in holders}
+        if case.current_stage < 5:
+            assert (case.stage.raising, case.stage.receiving) == tuple((h,) for h in HOLDERS[case.current_stage])
 
-    assert case.current_stage == 5
+    assert case.current_stage == 5 and case.stage.executive == (EXECUTIVE,)
     clock.set(datetime(2026, 6, 2, 10, 0, tzinfo=UTC))
     case = lifecycle.record_executive_decision(
-        ctx, case.reference, EXECUTIVE, version=case.version, outcome_kind="decision_changed",
-        decision_outcome="A Child and Family assessment will start.", key_learning="Share threshold reasons in writing.",
-        outcome_date=date(2026, 6, 2),
-    )
+        ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(
+            5, outcome_kind="decision_changed", decision_outcome="A Child and Family assessment will start.",
+            key_learning="Share threshold reasons in writing.", outcome_date=date(2026, 6, 2)))
     assert case.status == "closed"
     assert [s.ended_how for s in case.stages] == ["escalated"] * 4 + ["executive_decision"]
     assert case.stages[-1].key_learning == "Share threshold reasons in writing."
+    # Each formal stage keeps the notification form's answers for it.
+    assert [bool(s.concerns) for s in case.stages] == [False, False, True, True, False]
+    assert case.stages[2].resolved is False and case.stages[2].outcome_date == date(2026, 4, 30)
     assert case.closed_at == datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
     assert [n.kind for n in case.notes] == ["call"]
 
@@ -94,30 +91,27 @@ def test_every_change_appends_an_audit_event_and_writes_its_messages(ctx):
         ("escalation_opened", "person"), ("invited_to_talk", "person")]
 
     case = lifecycle.add_note(ctx, case.reference, TEACHER, "Spoke to Sam.")
-    case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="No change.",
-                              next_holders=[TEACHER_MANAGER, MASH_MANAGER])
-    case = lifecycle.escalate(ctx, case.reference, TEACHER_MANAGER, version=case.version, reason="Still stuck.",
-                              next_holders=[SERVICE_MANAGER])
+    case = to_stage(ctx, case, 3)
     case = lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version,
                                                      note="Case is stuck.")
-    case = lifecycle.resolve(ctx, case.reference, SERVICE_MANAGER, version=case.version,
-                             outcome_kind="action_agreed", decision_outcome="Joint visit agreed.",
-                             key_learning="Talk before deciding.", outcome_date=date(2026, 4, 1))
+    case = lifecycle.resolve(ctx, case.reference, SERVICE_MANAGER, version=case.version, outcome=outcome(3))
     assert [a.action for a in rows(ctx, AuditEvent)] == [
-        "opened", "note_added", "escalated", "escalated", "reflective_consultation_requested", "resolved"]
+        "opened", "note", "escalate", "name_holder", "escalate", "name_holder", "request_consultation", "resolve"]
     audit = rows(ctx, AuditEvent)
     assert audit[2].detail["from_stage"] == 1 and audit[2].detail["to_stage"] == 2
 
     topics = [(m.topic, m.audience) for m in rows(ctx, OutboxMessage)]
     # Each change refreshes every copy of the card.
-    assert topics.count(("case_updated", "cards")) == 5
-    # Stage 2 holders are told; the partnership is told from Stage 3, not before.
-    assert topics.count(("stage_started", "person")) == 3
+    assert topics.count(("case_updated", "cards")) == 7
+    # Each side's new holder is told; the other side is asked to name theirs; the partnership from Stage 3.
+    assert topics.count(("stage_started", "person")) == 4
+    assert topics.count(("name_your_holder", "person")) == 2
     assert topics.count(("stage_started", "partnership")) == 1
+    assert ("holder_named", "partnership") in topics
     assert ("reflective_consultation_requested", "partnership") in topics
     assert ("escalation_resolved", "partnership") in topics
-    # Everyone in the case with a chat account hears of the resolution: teacher, MASH worker, 2 managers, SM.
-    assert topics.count(("escalation_resolved", "person")) == 5
+    # Everyone in the case with a chat account hears of the resolution: 2 practitioners, 4 managers, 2 SMs.
+    assert topics.count(("escalation_resolved", "person")) == 6
 
 
 def test_immediate_risk_stores_nothing_and_gives_the_guidance(ctx):
@@ -184,18 +178,22 @@ def test_references_count_up_within_the_year(ctx, clock):
 
 
 class TestRefusedTransitions:
-    def test_a_stranger_can_neither_act_nor_see_and_the_attempt_is_audited(self, ctx):
+    def test_a_stranger_can_neither_act_nor_see_and_learns_nothing(self, ctx):
         case = open_case(ctx)
         before = counts(ctx)
         with pytest.raises(Refused) as refused:
             lifecycle.escalate(ctx, case.reference, STRANGER, version=case.version, reason="x",
                                next_holders=[STRANGER])
-        assert refused.value.reason == "not_allowed"
+        assert refused.value.reason == "not_found"
         with pytest.raises(Refused):
             lifecycle.add_note(ctx, case.reference, STRANGER, "hello")
-        with pytest.raises(Refused) as refused:
+        with pytest.raises(Refused) as seen:
             lifecycle.view_case(ctx, case.reference, STRANGER)
-        assert refused.value.reason == "not_allowed"
+        with pytest.raises(Refused) as missing:
+            lifecycle.view_case(ctx, "ESC-2026-0404", STRANGER)
+        # A case that exists but is not yours gets the same answer as one that does not exist.
+        assert seen.value.message.replace("0001", "0404") == missing.value.message
+        assert seen.value.reason == missing.value.reason == "not_found"
         after = counts(ctx)
         assert after["AuditEvent"] == before["AuditEvent"] + 3
         assert {a.action for a in rows(ctx, AuditEvent)[-3:]} == {"refused"}
@@ -206,26 +204,24 @@ class TestRefusedTransitions:
         case = open_case(ctx)
         with pytest.raises(Refused):
             lifecycle.view_case(ctx, case.reference, CSCP_MEMBER)
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=[TEACHER_MANAGER])
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=[SERVICE_MANAGER])
+        case = to_stage(ctx, case, 3)
         assert lifecycle.view_case(ctx, case.reference, CSCP_MEMBER).current_stage == 3
         assert rows(ctx, AuditEvent)[-1].action == "viewed"
 
-    def test_a_previous_stage_holder_may_see_but_no_longer_act(self, ctx):
-        case = open_case(ctx)
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=[TEACHER_MANAGER])
+    def test_an_earlier_holder_may_see_and_add_notes_but_not_decide(self, ctx):
+        case = to_stage(ctx, open_case(ctx), 2)
         assert lifecycle.view_case(ctx, case.reference, MASH_WORKER).reference == case.reference
+        lifecycle.add_note(ctx, case.reference, MASH_WORKER, "note")
+        before = counts(ctx)
         with pytest.raises(Refused) as refused:
-            lifecycle.add_note(ctx, case.reference, MASH_WORKER, "note")
+            lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome())
         assert refused.value.reason == "not_allowed"
+        assert "raising side's holder" in refused.value.message
+        assert counts(ctx)["OutboxMessage"] == before["OutboxMessage"]
 
     def test_a_stale_click_changes_nothing(self, ctx):
         case = open_case(ctx)
-        lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                           next_holders=[TEACHER_MANAGER])
+        escalate(ctx, case, name_other_side=False)
         before = counts(ctx)
         with pytest.raises(Refused) as refused:
             lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="again",
@@ -242,9 +238,7 @@ class TestRefusedTransitions:
             lambda: lifecycle.add_note(ctx, case.reference, TEACHER, "late note"),
             lambda: lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
                                        next_holders=[TEACHER_MANAGER]),
-            lambda: lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version,
-                                      outcome_kind="action_agreed", decision_outcome="d", key_learning="k",
-                                      outcome_date=date(2026, 4, 1)),
+            lambda: lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome()),
             lambda: lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="r"),
         ):
             with pytest.raises(Refused) as refused:
@@ -253,35 +247,46 @@ class TestRefusedTransitions:
         assert counts(ctx) == before
 
     def test_no_escalation_past_the_final_stage_and_no_plain_resolve_there(self, ctx):
-        case = open_case(ctx)
-        for holder in (TEACHER_MANAGER, SERVICE_MANAGER, DIRECTOR, EXECUTIVE):
-            case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                      next_holders=[holder])
+        case = to_stage(ctx, open_case(ctx), 5)
         before = counts(ctx)
-        with pytest.raises(Refused, match="final stage"):
-            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+        with pytest.raises(Refused):
+            lifecycle.escalate(ctx, case.reference, DIRECTOR, version=case.version, reason="r",
                                next_holders=[EXECUTIVE])
-        with pytest.raises(Refused, match="decision closes the case"):
-            lifecycle.resolve(ctx, case.reference, EXECUTIVE, version=case.version, outcome_kind="action_agreed",
-                              decision_outcome="d", key_learning="k", outcome_date=date(2026, 4, 1))
-        assert counts(ctx) == before
+        with pytest.raises(Refused):
+            lifecycle.resolve(ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(5))
+        assert counts(ctx)["Escalation"] == before["Escalation"]
+        assert rows(ctx, Escalation)[0].version == case.version
 
-    def test_the_executive_decision_only_at_the_final_stage(self, ctx):
+    def test_the_executive_alone_decides_at_stage_5(self, ctx):
         case = open_case(ctx)
-        with pytest.raises(Refused, match="Stage 5"):
+        with pytest.raises(Refused):
             lifecycle.record_executive_decision(ctx, case.reference, TEACHER, version=case.version,
-                                                outcome_kind="decision_upheld", decision_outcome="d",
-                                                key_learning="k", outcome_date=date(2026, 4, 1))
+                                                outcome=outcome())
+        case = to_stage(ctx, case, 5)
+        for party in (TEACHER, DIRECTOR, MASH_DIRECTOR, CSCP_MEMBER):
+            with pytest.raises(Refused) as refused:
+                lifecycle.record_executive_decision(ctx, case.reference, party, version=case.version,
+                                                    outcome=outcome(5))
+            assert refused.value.reason == "not_allowed", party
+        assert lifecycle.record_executive_decision(ctx, case.reference, EXECUTIVE, version=case.version,
+                                                   outcome=outcome(5)).status == "closed"
+
+    def test_the_scrutineer_is_told_when_a_case_reaches_stage_5(self, ctx):
+        case = to_stage(ctx, open_case(ctx), 5)
+        with ctx.db.transaction() as session:
+            from storage.models import Person
+            told = [session.get(Person, m.recipient_id).platform_user_id for m in session.exec(
+                select(OutboxMessage).where(OutboxMessage.topic == "scrutineer_informed")).all()]
+        assert told == [SCRUTINEER.user_id]
+        assert case.stage.executive == (EXECUTIVE,)
 
     def test_a_reflective_consultation_only_at_stage_3_and_once(self, ctx):
         case = open_case(ctx)
-        with pytest.raises(Refused, match="not offered at Stage 1"):
+        with pytest.raises(Refused, match="consultation is not open"):
             lifecycle.request_reflective_consultation(ctx, case.reference, TEACHER, version=case.version)
-        for holder in (TEACHER_MANAGER, SERVICE_MANAGER):
-            case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                      next_holders=[holder])
-        case = lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version)
-        with pytest.raises(Refused, match="already been requested"):
+        case = to_stage(ctx, case, 3)
+        case = lifecycle.request_reflective_consultation(ctx, case.reference, MASH_SERVICE, version=case.version)
+        with pytest.raises(Refused, match="consultation is not open"):
             lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version)
 
     @pytest.mark.parametrize(
@@ -293,20 +298,24 @@ class TestRefusedTransitions:
             ({"outcome_date": None}, "outcome_date"),
             ({"outcome_date": date(2026, 4, 2)}, "outcome_date"),  # in the future
             ({"outcome_date": date(2026, 3, 31)}, "outcome_date"),  # before the case was opened
+            ({"nothing_outstanding": False}, "action_1_what"),  # how outstanding issues are pursued, in writing
+            ({"nothing_outstanding": False, "actions": [ActionForm("Joint visit", None, date(2026, 4, 8))]},
+             "action_1_owner"),
+            ({"nothing_outstanding": False, "actions": [ActionForm("Joint visit", MASH_WORKER, None)]},
+             "action_1_due"),
+            ({"nothing_outstanding": False, "actions": [ActionForm("Visit", MASH_WORKER, date(2026, 3, 31))]},
+             "action_1_due"),
         ],
     )
     def test_a_resolution_needs_its_fields(self, ctx, changes, field):
         case = open_case(ctx)
         before = counts(ctx)
-        values = dict(outcome_kind="action_agreed", decision_outcome="d", key_learning="k",
-                      outcome_date=date(2026, 4, 1))
-        values.update(changes)
         with pytest.raises(Refused) as refused:
-            lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, **values)
+            lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome(**changes))
         assert refused.value.field == field
         assert counts(ctx) == before
 
-    def test_escalation_needs_a_reason_and_a_next_holder(self, ctx):
+    def test_escalation_needs_an_account_and_a_next_holder(self, ctx):
         case = open_case(ctx)
         with pytest.raises(Refused) as refused:
             lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="",
@@ -316,10 +325,24 @@ class TestRefusedTransitions:
             lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r", next_holders=[])
         assert refused.value.field == "next_holders"
 
+    def test_a_formal_stage_is_escalated_with_the_notification_forms_answers(self, ctx):
+        case = to_stage(ctx, open_case(ctx), 3)
+        for missing in ("concerns", "decision_outcome", "key_learning"):
+            record = {**formal_record(3), missing: ""}
+            with pytest.raises(Refused) as refused:
+                lifecycle.escalate(ctx, case.reference, SERVICE_MANAGER, version=case.version, reason="r",
+                                   next_holders=[DIRECTOR], **record)
+            assert refused.value.field == missing
+
     def test_an_unknown_reference(self, ctx):
         with pytest.raises(Refused) as refused:
             lifecycle.view_case(ctx, "ESC-2026-9999", TEACHER)
         assert refused.value.reason == "not_found"
+
+    def test_a_reference_is_found_however_it_is_typed(self, ctx):
+        case = open_case(ctx)
+        assert lifecycle.view_case(ctx, "esc-2026-1", TEACHER).reference == case.reference
+        assert lifecycle.view_case(ctx, " ESC-2026-00001 ", TEACHER).reference == case.reference
 
 
 def test_the_audit_trail_cannot_be_changed(ctx):
@@ -339,6 +362,5 @@ def test_the_audit_trail_cannot_be_changed(ctx):
 def test_a_later_stage_started_after_a_delay_still_counts_from_its_own_start(ctx, clock):
     case = open_case(ctx)
     clock.advance(timedelta(days=20))  # Tuesday 21 April 2026
-    case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                              next_holders=[TEACHER_MANAGER])
+    case = escalate(ctx, case)
     assert case.stage.due_at == datetime(2026, 4, 30, 16, 0, tzinfo=UTC)

@@ -6,7 +6,8 @@ from flows import escalations as lifecycle
 from flows.context import Context
 from flows.errors import Refused
 from flows.policy import PolicyError, default_policy_text, load_policy, parse_policy
-from tests.conftest import MASH_MANAGER, SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
+from tests.conftest import EXECUTIVE, MASH_MANAGER, SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
+from tests.flows.steps import outcome
 
 UTC = timezone.utc
 
@@ -18,10 +19,12 @@ def four_stage_policy_text() -> str:
     text = text.replace("notification_form_from_stage = 3", "notification_form_from_stage = 2")
     text = text.replace("reflective_consultation_stages = [3]", "reflective_consultation_stages = [2]")
     text = text.replace("working_days = 7", "working_days = 5")
-    # Drop Stage 5.
+    # Drop Stage 5; the Executive decides at Stage 4.
     start = text.index("[[stages]]\nnumber = 5")
-    end = text.index("[calendar]")
-    return text[:start] + text[end:]
+    end = text.index("[permissions]")
+    text = text[:start] + text[end:]
+    return text.replace('held_by = "directors, assistant directors or designated safeguarding partners"',
+                        'held_by = "the partnership Executive"\nholders = "executive"')
 
 
 def test_the_croydon_policy_is_the_default():
@@ -39,7 +42,7 @@ def test_the_croydon_policy_is_the_default():
 def test_a_four_stage_scheme_works_by_changing_the_file_alone(tmp_path, database, clock):
     path = tmp_path / "other.toml"
     path.write_text(four_stage_policy_text())
-    ctx = Context(db=database, policy=load_policy(path), clock=clock)
+    ctx = Context(db=database, policy=load_policy(path), clock=clock, executive=(EXECUTIVE,))
     case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
                                      discussed_with_manager=True)
     # 5 working days from Wednesday 1 April 2026, Easter skipped: Friday 10 April.
@@ -48,17 +51,17 @@ def test_a_four_stage_scheme_works_by_changing_the_file_alone(tmp_path, database
     case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
                               next_holders=[TEACHER_MANAGER])
     assert case.partnership_informed
-    case = lifecycle.request_reflective_consultation(ctx, case.reference, TEACHER, version=case.version)
-    for holder in (SERVICE_MANAGER, MASH_MANAGER):
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=[holder])
-    assert case.current_stage == 4 and case.is_final_stage
-    with pytest.raises(Refused, match="final stage"):
-        lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+    case = lifecycle.request_reflective_consultation(ctx, case.reference, TEACHER_MANAGER, version=case.version)
+    case = lifecycle.escalate(ctx, case.reference, TEACHER_MANAGER, version=case.version, reason="r",
+                              next_holders=[SERVICE_MANAGER])
+    case = lifecycle.escalate(ctx, case.reference, SERVICE_MANAGER, version=case.version, reason="r",
+                              next_holders=[], concerns="c", decision_outcome="d", key_learning="k")
+    assert case.current_stage == 4 and case.is_final_stage and case.stage.executive == (EXECUTIVE,)
+    with pytest.raises(Refused):
+        lifecycle.escalate(ctx, case.reference, SERVICE_MANAGER, version=case.version, reason="r",
                            next_holders=[MASH_MANAGER])
-    case = lifecycle.record_executive_decision(ctx, case.reference, MASH_MANAGER, version=case.version,
-                                               outcome_kind="decision_upheld", decision_outcome="Upheld.",
-                                               key_learning="k", outcome_date=date(2026, 4, 1))
+    case = lifecycle.record_executive_decision(ctx, case.reference, EXECUTIVE, version=case.version,
+                                               outcome=outcome(4, outcome_kind="decision_upheld"))
     assert case.status == "closed"
 
 

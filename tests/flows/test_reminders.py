@@ -10,6 +10,7 @@ from flows.context import Context
 from flows.reminders import send_due_reminders
 from storage.db import Database
 from storage.models import OutboxMessage, ReminderSent
+from tests.flows.steps import escalate, outcome
 from tests.conftest import (
     DIRECTOR,
     EXECUTIVE,
@@ -72,27 +73,25 @@ def test_a_case_opened_on_1_april_2026_is_reminded_on_the_right_mornings_around_
 def test_a_whole_case_through_five_stages_counts_every_reminder(ctx, clock):
     case = open_case(ctx)
     plan = [
-        # (escalate at, next holder). Stage 1 due Tue 14 Apr; escalated on the day, after its due_today.
-        (datetime(2026, 4, 14, 12, 0, tzinfo=UTC), [TEACHER_MANAGER, MASH_MANAGER]),
+        # Stage 1 due Tue 14 Apr; escalated on the day, after its due_today.
+        datetime(2026, 4, 14, 12, 0, tzinfo=UTC),
         # Stage 2 started 14 Apr: due Thu 23 Apr; escalated Wed 22 Apr after due_soon (Tue 21).
-        (datetime(2026, 4, 22, 12, 0, tzinfo=UTC), [SERVICE_MANAGER]),
+        datetime(2026, 4, 22, 12, 0, tzinfo=UTC),
         # Stage 3 due Fri 1 May (Wed 22 Apr + 7); left two days overdue (Mon 4 May is a bank holiday).
-        (datetime(2026, 5, 6, 12, 0, tzinfo=UTC), [DIRECTOR]),
+        datetime(2026, 5, 6, 12, 0, tzinfo=UTC),
         # Stage 4 due Fri 15 May; escalated at once, before any reminder.
-        (datetime(2026, 5, 7, 12, 0, tzinfo=UTC), [EXECUTIVE]),
+        datetime(2026, 5, 7, 12, 0, tzinfo=UTC),
     ]
     sent = []
     clock.set(datetime(2026, 4, 1, 9, 45, tzinfo=UTC))
-    for when, holders in plan:
+    for when in plan:
         sent += run_hourly(ctx, clock, when)
         clock.set(when)
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                  next_holders=holders)
+        case = escalate(ctx, case)
     # Stage 5 (started Thu 7 May, due Mon 18 May) resolved on Friday 15 May at noon.
     sent += run_hourly(ctx, clock, datetime(2026, 5, 15, 12, 0, tzinfo=UTC))
     lifecycle.record_executive_decision(ctx, case.reference, EXECUTIVE, version=case.version,
-                                        outcome_kind="decision_upheld", decision_outcome="d", key_learning="k",
-                                        outcome_date=date(2026, 5, 15))
+                                        outcome=outcome(5, outcome_date=date(2026, 5, 15)))
     sent += run_hourly(ctx, clock, datetime(2026, 5, 25, 12, 0, tzinfo=UTC))  # closed: nothing more
     assert [(s[1], s[2], s[3]) for s in sent] == [
         (1, "due_soon", date(2026, 4, 10)), (1, "due_today", date(2026, 4, 14)),

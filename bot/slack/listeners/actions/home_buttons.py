@@ -1,7 +1,10 @@
+import json
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import messages
 from bot.slack.services import SlackServices
+from flows.queries import CaseFilter
 
 
 def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
@@ -9,3 +12,17 @@ def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
     async def raise_escalation(ack, body, client):
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=messages.gate_modal(services.ctx.policy))
+
+    async def filter_changed(ack, body, action):
+        """The partnership's App Home filters: the choice is kept in the view and the Home is redrawn."""
+        await ack()
+        current = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+        chosen = (action.get("selected_option") or {}).get("value", "")
+        key = messages.HOME_FILTERS[action["action_id"]]
+        current[key] = {"stage": int(chosen) if chosen.isdigit() else None, "overdue": chosen == "yes"}.get(
+            key, chosen)
+        fields = {k: v for k, v in current.items() if k in CaseFilter.__dataclass_fields__}
+        await services.home.publish(body["user"]["id"], CaseFilter(**fields))
+
+    for action_id in messages.HOME_FILTERS:
+        app.action(action_id)(filter_changed)

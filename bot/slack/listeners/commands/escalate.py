@@ -1,4 +1,4 @@
-"""/escalate, /escalate help, /escalate list, /escalate ESC-2026-0001."""
+"""/escalate, /escalate help, /escalate list, /escalate ESC-2026-1, /escalate <your agency's case reference>."""
 from __future__ import annotations
 
 import re
@@ -8,10 +8,11 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack import messages
 from bot.slack.services import SlackServices
 from flows.errors import Refused
-from flows.escalations import view_case
-from flows.queries import my_open_cases
+from flows.escalations import actions_for, is_reference, view_case
+from flows.queries import cases_with_agency_reference, my_cases
 
-REFERENCE = re.compile(r"^ESC-\d{4}-\d{1,6}$", re.IGNORECASE)
+# What an agency's own case reference looks like (the form accepts the same).
+AGENCY_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,59}$")
 
 
 def register_escalate(app: AsyncApp, services: SlackServices) -> None:
@@ -29,17 +30,31 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
             await ack(text="How escalation works", blocks=messages.help_blocks(ctx.policy))
             return
         person = await services.directory.person(user_id, command.get("user_name", ""))
+        now = ctx.clock.now()
         if word == "list":
-            mine = await services.call(my_open_cases, person)
-            await ack(text="Your open escalations", blocks=messages.list_blocks(mine, ctx.clock.now()))
+            mine = await services.call(my_cases, person)
+            await ack(text="Your open escalations", blocks=messages.list_blocks(mine, now))
             return
-        if REFERENCE.match(text):
+        if is_reference(text):
             try:
-                case = await services.call(view_case, text.upper(), person)
+                case = await services.call(view_case, text, person)
             except Refused as refused:
                 await ack(text=refused.message)
                 return
-            card_text, blocks = messages.case_card(case, ctx.clock.now())
+            card_text, blocks = messages.case_card(case, now, actions_for(ctx, case, person))
             await ack(text=card_text, blocks=blocks)
+            return
+        if AGENCY_REFERENCE.match(text):
+            cases = await services.call(cases_with_agency_reference, text, person)
+            if len(cases) == 1:
+                card_text, blocks = messages.case_card(cases[0], now, actions_for(ctx, cases[0], person))
+                await ack(text=card_text, blocks=blocks)
+            elif cases:
+                await ack(text=f"Escalations with the case reference {text}",
+                          blocks=messages.cases_blocks(cases, now, f"Escalations with the case reference "
+                                                                  f"{messages.escape(text)}"))
+            else:
+                await ack(text=f"There is no escalation you can see with the case reference {text}, and it is not "
+                               "one of ours (ESC-2026-1). Type `/escalate help` for what I understand.")
             return
         await ack(text="I did not understand that. Type `/escalate` to raise an escalation, or `/escalate help`.")
