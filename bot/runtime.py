@@ -40,7 +40,8 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
     upgrade(database)  # safe to run again: applies only what is missing
     ctx = Context(db=database, policy=policy, clock=clock or SystemClock())
     client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
-    directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id)
+    directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id,
+                               settings.cscp_executive_ids, settings.cscp_scrutineer.strip())
     home = AppHome(ctx, client, directory)
     outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home))
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)

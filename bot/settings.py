@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # The CSCP team: Slack user ids, comma-separated, and/or a user group whose members count.
     cscp_members: str = ""
     cscp_usergroup_id: str = ""
+    # Who holds the Executive's stage (Slack user ids, comma-separated) and the Independent Scrutineer.
+    cscp_executive: str = ""
+    cscp_scrutineer: str = ""
     policy_file: str = ""
     # Kept as text so that a bad value is reported with the others rather than on its own.
     port: str = "3000"
@@ -41,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def cscp_member_ids(self) -> list[str]:
         return [part.strip() for part in self.cscp_members.split(",") if part.strip()]
+
+    @property
+    def cscp_executive_ids(self) -> list[str]:
+        return [part.strip() for part in self.cscp_executive.split(",") if part.strip()]
 
     @property
     def socket_mode(self) -> bool:
@@ -64,6 +71,10 @@ class Settings(BaseSettings):
         bad_members = [m for m in self.cscp_member_ids if not re.match(r"^[UW][A-Z0-9]{2,}$", m)]
         if bad_members:
             problems.append("CSCP_MEMBERS should be Slack user ids such as U0123ABCD, separated by commas")
+        bad_executive = [m for m in [*self.cscp_executive_ids, *filter(None, [self.cscp_scrutineer.strip()])]
+                         if not re.match(r"^[UW][A-Z0-9]{2,}$", m)]
+        if bad_executive:
+            problems.append("CSCP_EXECUTIVE and CSCP_SCRUTINEER should be Slack user ids such as U0123ABCD")
         if self.cscp_usergroup_id and not re.match(r"^S[A-Z0-9]{2,}$", self.cscp_usergroup_id):
             problems.append("CSCP_USERGROUP_ID should be a user group id such as S0123ABCD")
         if not re.match(r"^https?://\S+$", self.slack_api_url):

@@ -16,7 +16,7 @@ from importlib import resources
 from aiohttp import web
 
 from bot.runtime import SlackBot, build_slack_bot
-from bot.sandbox.workspace import CSCP_CHANNEL, CSCP_CHANNEL_NAME, CSCP_MEMBERS, PEOPLE
+from bot.sandbox.workspace import CSCP_CHANNEL, CSCP_CHANNEL_NAME, CSCP_EXECUTIVE, CSCP_MEMBERS, PEOPLE
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import BOT_SCOPES
@@ -73,7 +73,8 @@ async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
     settings = Settings(
         _env_file=None, slack_bot_token=standin.token_expected, slack_signing_secret=secret,
         slack_api_url=f"http://127.0.0.1:{standin_port}/api/", database_url=database_url,
-        cscp_channel_id=CSCP_CHANNEL, cscp_members=",".join(CSCP_MEMBERS))
+        cscp_channel_id=CSCP_CHANNEL, cscp_members=",".join(CSCP_MEMBERS),
+        cscp_executive=",".join(CSCP_EXECUTIVE))
     bot = build_slack_bot(settings, policy, clock=clock)
     await bot.directory.refresh_partnership()
     bot_runner, bot_port = await _serve(bot.app.web_app(path="/slack/events"))

@@ -11,5 +11,9 @@ PEOPLE = [
     StandinUser("U04MASHTM", "Dan Hughes", "dan.hughes@mash.example", "MASH team manager"),
     StandinUser("U05SERVICE", "Maria Costa", "maria.costa@croydon.example", "Service manager, Children's Social Care"),
     StandinUser("U06CSCP", "Sam Patel", "sam.patel@cscp.example", "CSCP business unit"),
+    StandinUser("U07MASHSM", "Ola Bello", "ola.bello@mash.example", "Service manager, MASH"),
+    StandinUser("U08EXEC", "Ruth Evans", "ruth.evans@cscp.example", "Chair, CSCP Executive Group"),
 ]
 CSCP_MEMBERS = ["U06CSCP"]
+# Who holds Stage 5, as the deployment sets it up.
+CSCP_EXECUTIVE = ["U08EXEC"]

@@ -21,11 +21,16 @@ LOOKUP_SECONDS = 1.0
 
 
 class SlackDirectory:
-    def __init__(self, client: AsyncWebClient, ctx: Context, member_ids: list[str], usergroup_id: str = ""):
+    def __init__(self, client: AsyncWebClient, ctx: Context, member_ids: list[str], usergroup_id: str = "",
+                 executive_ids: list[str] = (), scrutineer_id: str = ""):
         self.client, self.ctx = client, ctx
         self.member_ids, self.usergroup_id = list(member_ids), usergroup_id
+        self.executive_ids, self.scrutineer_id = list(executive_ids), scrutineer_id
         self._cache: dict[str, tuple[float, PersonRef]] = {}
         ctx.partnership_members = frozenset((PLATFORM, m) for m in self.member_ids)
+        # Names are filled in by refresh_partnership; permissions need only the ids.
+        ctx.executive = tuple(PersonRef(PLATFORM, m) for m in self.executive_ids)
+        ctx.scrutineer = PersonRef(PLATFORM, scrutineer_id) if scrutineer_id else None
 
     async def person(self, user_id: str, fallback_name: str = "") -> PersonRef:
         cached = self._cache.get(user_id)
@@ -46,7 +51,11 @@ class SlackDirectory:
         return person
 
     async def refresh_partnership(self) -> None:
-        """The CSCP team: the configured user ids plus the members of the configured user group."""
+        """The CSCP team: the configured user ids plus the members of the configured user group; and the
+        Executive and the Scrutineer, with their names."""
+        self.ctx.executive = tuple([await self.person(m) for m in self.executive_ids])
+        if self.scrutineer_id:
+            self.ctx.scrutineer = await self.person(self.scrutineer_id)
         members = set(self.member_ids)
         if self.usergroup_id:
             try:

@@ -381,9 +381,9 @@ def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
     status = DeadlineStatus.of(case.policy, stage.due_at, now)
     title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
     if payload.get("kind") == "overdue":
-        return (f":warning: {title} {deadline_date_words(status, case.policy)}. "
+        return (f":warning: {title} is past its deadline: it {deadline_date_words(status, case.policy)}. "
                 "Please record the outcome or escalate it now.")
-    return f":alarm_clock: Reminder: {title} is {deadline_date_words(status, case.policy)}."
+    return f":alarm_clock: Reminder: {title}, {deadline_date_words(status, case.policy)}."
 
 
 def _consultation_words(stage: StageView) -> str:

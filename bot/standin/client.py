@@ -176,6 +176,8 @@ def fill(view: dict, answers: dict) -> dict:
             state = {"type": kind, "selected_options": options}
         elif kind == "multi_users_select":
             state = {"type": kind, "selected_users": list(answer or [])}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": answer}
         elif kind == "datepicker":
             state = {"type": kind, "selected_date": answer}
         else:

@@ -93,8 +93,8 @@ def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
     ctx = Context(db=database)  # the real clock, as the command uses
     case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
                                      discussed_with_manager=True)
-    for holder in (TEACHER_MANAGER, SERVICE_MANAGER):
-        case = lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
+    for actor, holder in ((TEACHER, TEACHER_MANAGER), (TEACHER_MANAGER, SERVICE_MANAGER)):
+        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version, reason="r",
                                   next_holders=[holder])
     with database.transaction() as session:
         outbox_before = len(session.exec(select(OutboxMessage)).all())

@@ -68,6 +68,16 @@ async def escalate_as(page, name, message_words, next_stage, reason, holders):
     await page.wait_for_selector("#overlay", state="hidden")
 
 
+async def name_holder_as(page, name, message_words, holders):
+    await be(page, name)
+    await page.wait_for_selector(f"#feed :text('{message_words}')")
+    await page.click("#feed button[data-action='case_name_holder'] >> nth=-1")
+    await page.wait_for_selector("#modal-title:has-text('Name the holder')")
+    await page.select_option("#in-holders", holders)
+    await page.click("#modal-submit")
+    await page.wait_for_selector("#overlay", state="hidden")
+
+
 async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, page, tmp_path):
     await be(page, "Priya Shah")
     await command(page, "/escalate")
@@ -106,11 +116,13 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.wait_for_selector("#feed .blk-header:has-text('ESC-2026-0001')")
     await shot(page, "2-the-case-card", tmp_path)
 
-    # Tom, the MASH social worker, was invited to talk; talking has not settled it, so he escalates.
-    await escalate_as(page, "Tom Reid", "get in touch", 2, "We talked; MASH stands by its decision.",
-                      ["U03HEAD", "U04MASHTM"])
-    # Grace, the headteacher, now holds Stage 2 and takes it to Stage 3.
+    # Priya talked with Tom (MASH); it has not settled it, so she escalates and names her own line manager.
+    await escalate_as(page, "Priya Shah", "You raised", 2, "We talked; MASH stands by its decision.", ["U03HEAD"])
+    # MASH is asked to name its own Stage 2 holder: Tom names his team manager.
+    await name_holder_as(page, "Tom Reid", "please name who holds Stage 2", ["U04MASHTM"])
+    # Grace, the headteacher, now holds Stage 2 for the school and takes it to Stage 3; Dan names MASH's.
     await escalate_as(page, "Grace Okafor", "You now hold", 3, "The line managers could not agree.", ["U05SERVICE"])
+    await name_holder_as(page, "Dan Hughes", "please name who holds Stage 3", ["U07MASHSM"])
 
     # The CSCP team sees the notification in their channel, and the case on their App Home.
     await be(page, "Sam Patel")
@@ -136,6 +148,8 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.check("input[name='in-outcome_kind'][value='decision_changed']")
     await page.fill("#in-decision_outcome", "MASH will start a Child and Family assessment.")
     await page.fill("#in-key_learning", "Explain threshold decisions to referrers in writing.")
+    await page.fill("#in-concerns", "Threshold for a Child and Family assessment.")
+    await page.check("input[name='in-nothing_outstanding'][value='yes']")
     assert await page.input_value("#in-outcome_date") == "2026-04-10"  # today on the bot's clock (Friday)
     await page.click("#modal-submit")
     await page.wait_for_selector("#overlay", state="hidden")

@@ -26,6 +26,11 @@ PEOPLE = {
     "head": StandinUser("U0HEAD", "Hari Head", "hari@school.example"),
     "mash_manager": StandinUser("U0MASHMGR", "Mo Manager", "mo@mash.example"),
     "service_manager": StandinUser("U0SERVICE", "Sue Service", "sue@croydon.example"),
+    "mash_service": StandinUser("U0MASHSM", "Mia Service", "mia@mash.example"),
+    "director": StandinUser("U0DIRECTOR", "Dee Director", "dee@croydon.example"),
+    "mash_director": StandinUser("U0MASHDIR", "Max Director", "max@mash.example"),
+    "executive": StandinUser("U0EXEC", "Eve Executive", "eve@cscp.example"),
+    "scrutineer": StandinUser("U0SCRUT", "Ian Scrutineer", "ian@cscp.example"),
     "cscp": StandinUser("U0CSCP", "Cat CSCP", "cat@cscp.example"),
     "stranger": StandinUser("U0STRANGER", "Stan Stranger", "stan@else.example"),
 }
@@ -85,6 +90,8 @@ async def running(tmp_path):
         database_url=f"sqlite:///{tmp_path / 'bot.db'}",
         cscp_channel_id=CSCP_CHANNEL,
         cscp_members=PEOPLE["cscp"].id,
+        cscp_executive=PEOPLE["executive"].id,
+        cscp_scrutineer=PEOPLE["scrutineer"].id,
     )
     bot = build_slack_bot(settings, load_policy(), clock=clock,
                           retry_interval=FixedValueRetryIntervalCalculator(0))

@@ -36,7 +36,8 @@ async def run_case_to_resolution(running):
         await deliver_everything(running)
     await press(running, "service_manager", "case_resolve", {
         "outcome_kind": "decision_upheld", "decision_outcome": "Upheld after a joint meeting.",
-        "key_learning": "Meet early.", "outcome_date": "2026-04-01"})
+        "key_learning": "Meet early.", "outcome_date": "2026-04-01", "concerns": "Thresholds.",
+        "nothing_outstanding": ["yes"]})
     await deliver_everything(running)
 
 
@@ -50,9 +51,10 @@ async def test_with_30_percent_of_calls_failing_everything_arrives_exactly_once(
     assert len(running.cscp_posts()) == 1
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
     assert len(thread) == 2  # Stage 3 started; resolved
-    # Raiser: card + resolution notice; MASH worker: invitation card + notice; each holder: card + notice.
-    for who in ("teacher", "mash", "head", "service_manager"):
-        assert len(running.dms(who)) == 2, who
+    # Raiser: card + resolution notice; each holder: card + notice; the MASH worker: invitation card, two
+    # requests to name MASH's holder (Stages 2 and 3, never named here) + notice.
+    for who, count in (("teacher", 2), ("mash", 4), ("head", 2), ("service_manager", 2)):
+        assert len(running.dms(who)) == count, who
     # Every copy of the card shows the final state despite the failures.
     for who in ("teacher", "mash", "head", "service_manager"):
         assert "Resolved at Stage 3" in str(running.dms(who)[0].blocks), who
@@ -64,8 +66,8 @@ async def test_the_same_case_without_failures_sends_the_same_messages(running):
     await run_case_to_resolution(running)
     assert running.standin.failures_injected == 0
     assert len(running.cscp_posts()) == 1
-    for who in ("teacher", "mash", "head", "service_manager"):
-        assert len(running.dms(who)) == 2, who
+    for who, count in (("teacher", 2), ("mash", 4), ("head", 2), ("service_manager", 2)):
+        assert len(running.dms(who)) == count, who
 
 
 async def test_a_permanent_failure_is_recorded_and_shown_to_the_cscp_team(running):

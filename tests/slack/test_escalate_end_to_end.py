@@ -53,65 +53,119 @@ async def press(running, who, action_id, answers):
     return reply, view
 
 
-async def test_a_case_from_escalate_to_a_resolution_at_stage_3(running):
+def buttons(message) -> set[str]:
+    return {e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]}
+
+
+FORMAL = {"concerns": "No assessment yet.", "decision_outcome": "MASH upholds its decision.",
+          "key_learning": "Agree thresholds language early."}
+
+
+async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_decision(running):
     reply = await raise_case(running)
     assert reply.body["response_action"] == "update"
     assert "ESC-2026-0001" in str(reply.body["view"])
 
-    # The raiser has the card; the MASH worker is invited to talk first.
+    # The raiser has the card; the MASH worker is invited to talk first. Each copy has its reader's buttons.
     teacher_card = card_in(running.dms("teacher"))
     assert "ESC-2026-0001 · Stage 1 of 5: Frontline practitioners" in str(teacher_card.blocks)
     assert "Tuesday 14 April 2026, 5pm" in str(teacher_card.blocks)
+    assert {"case_resolve", "case_escalate", "case_withdraw"} <= buttons(teacher_card)
+    mash_card = card_in(running.dms("mash"))
     assert "get in touch" in running.dms("mash")[0].text
+    assert {"case_propose", "case_ask_escalate", "case_note"} <= buttons(mash_card)
+    assert not {"case_resolve", "case_escalate", "case_withdraw"} & buttons(mash_card)
     assert not running.cscp_posts()
 
-    # Stage 1 → 2, by the raiser, naming both line managers.
+    # Stage 1 → 2: the raising side names its own line manager; MASH is asked to name theirs.
     reply, view = await press(running, "teacher", "case_escalate", {
-        "reason": "We talked; MASH stands by its decision.",
-        "next_holders": [PEOPLE["head"].id, PEOPLE["mash_manager"].id]})
+        "reason": "We talked; MASH stands by its decision.", "next_holders": [PEOPLE["head"].id]})
     assert view["callback_id"] == "case_escalate_view"
     assert reply.status == 200 and not reply.body.get("response_action")
-    assert "You now hold *Stage 2 (Line managers)*" in running.dms("head")[0].text
-    # Every copy of the card shows Stage 2: the raiser's, the MASH worker's.
-    for who in ("teacher", "mash"):
-        assert "Stage 2 of 5: Line managers" in str(card_in(running.dms(who)).blocks), who
-    assert not running.cscp_posts()
+    assert "You now hold Stage 2 (Line managers)" in running.dms("head")[0].text
+    assert "please name who holds Stage 2" in running.dms("mash")[-1].text
+    assert "awaited" in str(card_in(running.dms("teacher")).blocks)
+    # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions.
+    assert buttons(card_in(running.dms("teacher"))) == {"case_note", "case_correct", "case_details", "case_history"}
+    await press(running, "mash", "case_name_holder", {"holders": [PEOPLE["mash_manager"].id]})
+    assert "You now hold Stage 2 (Line managers)" in running.dms("mash_manager")[0].text
+    assert "awaited" not in str(card_in(running.dms("head")).blocks)
 
-    # Stage 2 → 3 by a line manager: the CSCP team is told.
+    # Stage 2 → 3: the CSCP team is told, with the partnership's own buttons on its post.
     await press(running, "head", "case_escalate", {
         "reason": "Managers could not agree.", "next_holders": [PEOPLE["service_manager"].id],
         "key_learning": "Agree thresholds language early."})
+    await press(running, "mash_manager", "case_name_holder", {"holders": [PEOPLE["mash_service"].id]})
     posts = running.cscp_posts()
     assert len(posts) == 1
     post = posts[0]
     assert "Escalation notification: ESC-2026-0001" in str(post.blocks)
     assert "Stage 3 of 5: Service managers" in str(post.blocks)
     assert "MASH closed the referral" in str(post.blocks)
+    assert buttons(post) == {"case_note", "case_record_consultation", "case_chase", "case_hand_over",
+                             "case_details", "case_history"}
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert [m.text.split("*")[1] for m in thread] == ["Stage 3 (Service managers) started"]
-    assert "Stage 2 was not resolved._ Key learning: Agree thresholds language early." in thread[0].text
+    assert thread[0].text.startswith("*Stage 3 (Service managers) started*")
+    assert "Key learning: Agree thresholds language early." in thread[0].text
 
-    # At Stage 3 the card offers a reflective group consultation; the request goes to the thread.
-    await press(running, "service_manager", "case_consultation", {"consultation_note": "Stuck on thresholds."})
-    thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert "reflective group consultation is requested" in thread[-1].text
-    assert "Request reflective consultation" not in str(card_in(running.dms("service_manager")).blocks)
+    # Either side's Stage 3 holder may request a reflective consultation; the CSCP team records it.
+    await press(running, "mash_service", "case_consultation", {"consultation_note": "Stuck on thresholds."})
+    assert "reflective group consultation is requested" in running.standin.messages_in(
+        CSCP_CHANNEL, thread_ts=post.ts)[-1].text
+    user = PEOPLE["cscp"].id
+    await running.slack.click(user, running.cscp_posts()[0].blocks, "case_record_consultation")
+    await running.slack.submit(user, {"consultation_arranged_for": "2026-04-01"})
+    await running.deliver()
+    assert "arranged for Wednesday 1 April 2026" in running.dms("service_manager")[-1].text
 
-    # Resolved at Stage 3.
-    await press(running, "service_manager", "case_resolve", {
+    # Stage 3 → 4 asks for the notification form's answers; Stage 4 → 5 goes to the configured Executive.
+    await press(running, "service_manager", "case_escalate", {
+        "reason": "Still stuck.", "next_holders": [PEOPLE["director"].id], **FORMAL})
+    await press(running, "mash_service", "case_name_holder", {"holders": [PEOPLE["mash_director"].id]})
+    await press(running, "director", "case_escalate", {"reason": "We ask the Executive to decide.", **FORMAL})
+    assert "Independent Scrutineer" in running.dms("scrutineer")[-1].text
+    exec_card = card_in(running.dms("executive"))
+    assert "Stage 5 of 5: CSCP Executive" in str(exec_card.blocks)
+    assert "case_decision" in buttons(exec_card)
+    for party in ("teacher", "director", "mash_director"):
+        assert "case_decision" not in buttons(card_in(running.dms(party))), party
+
+    await press(running, "executive", "case_decision", {
         "outcome_kind": "decision_changed", "decision_outcome": "MASH will start a Child and Family assessment.",
-        "key_learning": "Explain threshold decisions to referrers in writing.", "outcome_date": "2026-04-01"})
+        "key_learning": "Explain threshold decisions to referrers in writing.", "outcome_date": "2026-04-01",
+        "action_1_what": "Start the assessment", "action_1_owner": PEOPLE["mash_director"].id,
+        "action_1_due": "2026-04-08"})
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert "Resolved at Stage 3" in thread[-1].text
-    assert "Explain threshold decisions" in thread[-1].text
-    assert "Resolved at Stage 3" in str(running.cscp_posts()[0].blocks)  # the post itself updated in place
-    assert "was resolved at Stage 3" in running.dms("teacher")[-1].text
-    teacher_card = card_in(running.dms("teacher"))
-    assert "case_escalate" not in str(teacher_card.blocks)  # no actions left but History
+    assert "Decided at Stage 5" in thread[-1].text and "Start the assessment" in thread[-1].text
+    assert "Decided at Stage 5" in str(running.cscp_posts()[0].blocks)  # the post itself updated in place
+    everyone = ("teacher", "mash", "head", "mash_manager", "service_manager", "mash_service", "director",
+                "mash_director", "executive")
+    for person in everyone:
+        assert "was decided at Stage 5" in running.dms(person)[-1].text, person
+        # Closed: every copy keeps only the details and history.
+        assert buttons(card_in(running.dms(person))) <= {"case_details", "case_history", "case_correct"}, person
 
     with running.ctx.db.transaction() as session:
-        assert session.exec(select(Escalation)).one().status == "resolved"
+        assert session.exec(select(Escalation)).one().status == "closed"
         assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
+
+
+async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_both_names(running):
+    await raise_case(running)
+    await press(running, "mash", "case_propose", {
+        "outcome_kind": "action_agreed", "decision_outcome": "MASH will review the referral with the school.",
+        "key_learning": "Call the referrer before closing.", "outcome_date": "2026-04-01",
+        "nothing_outstanding": ["yes"]})
+    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text or \
+        "proposes that" in str(running.dms("teacher")[-1].blocks)
+    with running.ctx.db.transaction() as session:
+        assert session.exec(select(Escalation)).one().status == "open"
+    await press(running, "teacher", "case_answer_proposal", {"answer": "accept"})
+    with running.ctx.db.transaction() as session:
+        assert session.exec(select(Escalation)).one().status == "resolved"
+    last = running.dms("mash")[-1].text
+    assert "was resolved at Stage 1" in last
+    assert "Recorded by <@U0TEACHER>, agreed with <@U0MASH>" in last
 
 
 async def test_nothing_about_a_child_is_written_to_the_logs(running, caplog):
@@ -119,6 +173,7 @@ async def test_nothing_about_a_child_is_written_to_the_logs(running, caplog):
     await raise_case(running)
     await press(running, "teacher", "case_escalate", {"reason": "Still disagree.", "next_holders": [PEOPLE["head"].id]})
     await press(running, "head", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["service_manager"].id]})
+    await press(running, "mash", "case_name_holder", {"holders": [PEOPLE["mash_service"].id]})
     assert "ESC-2026-0001" in caplog.text  # cases are logged, by reference
     for words in ("J.S.", "MOS-123456", "disclosures", "MASH closed the referral", "Child and Family"):
         assert words not in caplog.text

@@ -61,11 +61,11 @@ async def test_someone_not_in_the_workspace_is_named_by_email(running):
     [
         ("case_escalate", {"reason": "", "next_holders": [PEOPLE["head"].id]}, "reason"),
         ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "Agreed.", "key_learning": "k",
-                          "outcome_date": "2026-04-02"}, "outcome_date"),
+                          "outcome_date": "2026-04-02", "nothing_outstanding": ["yes"]}, "outcome_date"),
         ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "", "key_learning": "k",
-                          "outcome_date": "2026-04-01"}, "decision_outcome"),
+                          "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]}, "decision_outcome"),
         ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "d", "key_learning": "",
-                          "outcome_date": "2026-04-01"}, "key_learning"),
+                          "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]}, "key_learning"),
         ("case_withdraw", {"reason": "  "}, "reason"),
         ("case_note", {"note_kind": "call", "note_text": ""}, "note_text"),
     ],
@@ -84,7 +84,9 @@ async def test_a_stranger_can_neither_see_nor_act_and_is_refused_politely(runnin
     await raise_case(running)
     stranger = PEOPLE["stranger"].id
     reply = await running.slack.command(stranger, "ESC-2026-0001")
-    assert "You are not part of ESC-2026-0001" in reply.body["text"]
+    # The same words as for a case that does not exist: strangers learn nothing.
+    missing = await running.slack.command(stranger, "ESC-2026-0404")
+    assert reply.body["text"] == missing.body["text"].replace("0404", "0001")
     assert "blocks" not in reply.body
 
     # A card's button pressed by someone not in the case (say, a forwarded card).
@@ -93,21 +95,22 @@ async def test_a_stranger_can_neither_see_nor_act_and_is_refused_politely(runnin
     await running.slack.click(stranger, card.blocks, "case_escalate")
     refusal = running.standin.open_view(stranger)
     assert refusal["title"]["text"] == "Nothing was done"
-    assert "Only the person who raised this escalation" in str(refusal["blocks"])
+    assert "There is no escalation ESC-2026-0001 that you can see" in str(refusal["blocks"])
 
     # The escalate form itself, filled in and submitted by the stranger, changes nothing either.
     await running.slack.click(PEOPLE["teacher"].id, card.blocks, "case_escalate")
     running.standin.view_stacks[stranger] = list(running.standin.view_stacks[PEOPLE["teacher"].id])
     reply = await running.slack.submit(stranger, {"reason": "Mine now.", "next_holders": [stranger]})
     assert reply.body["response_action"] == "update"
-    assert "Only the person who raised" in str(reply.body["view"])
+    assert "There is no escalation ESC-2026-0001 that you can see" in str(reply.body["view"])
     assert _count(running, StageRecord) == versions
 
     await running.slack.click(stranger, card.blocks, "case_history")
-    assert "You are not part of" in str(running.standin.open_view(stranger)["blocks"])
+    assert "that you can see" in str(running.standin.open_view(stranger)["blocks"])
 
     with running.ctx.db.transaction() as session:
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == "refused")).all()
+    # The look-up by reference, the button, the submitted form, the history.
     assert len(refused) == 4
 
 
@@ -133,7 +136,12 @@ async def test_list_help_and_a_case_by_reference(running):
     helped = await running.slack.command(teacher, "help")
     for words in ("Whistleblowing", "020 8726 6400", "Restorative in approach", "Stage 3: Service managers"):
         assert words in str(helped.body["blocks"])
-    assert "did not understand" in (await running.slack.command(teacher, "banana")).body["text"]
+    assert "did not understand" in (await running.slack.command(teacher, "what is this?")).body["text"]
+    # By the agency's own case reference: the cases this person may see with it; nothing for others.
+    found = await running.slack.command(teacher, "mos-123456")
+    assert "ESC-2026-0001" in str(found.body["blocks"])
+    assert "no escalation you can see" in (await running.slack.command(PEOPLE["stranger"].id, "MOS-123456")).body[
+        "text"]
 
 
 async def test_app_home_shows_my_cases_and_the_cscp_view(running):

@@ -30,9 +30,15 @@ async def test_reminders_arrive_as_direct_messages_with_the_actions(running):
     for who in ("teacher", "mash"):
         sent = reminders_to(running, who)
         assert len(sent) == 1, who
-        assert "Due Tuesday 14 April 2026, 5pm (2 working days left)" in sent[0].text
-        buttons = str(sent[0].blocks)
-        assert "case_note" in buttons and "case_resolve" in buttons and "case_escalate" in buttons
+        # Short, dated (it is never redrawn), threaded under the person's own card, with a link to it.
+        card = card_in(running.dms(who))
+        assert sent[0].thread_ts == card.ts and not sent[0].blocks
+        assert "due Tuesday 14 April 2026, 5pm" in sent[0].text and "working days" not in sent[0].text
+        assert "|Open the case card>" in sent[0].text
+        call = [c for c in running.standin.ok_calls("chat.postMessage") if c.args.get("thread_ts") == card.ts][0]
+        assert call.args.get("reply_broadcast") in (True, "true", "1")
+    # The card itself is not posted again.
+    assert len([m for m in running.dms("teacher") if m.blocks]) == 1
 
 
 async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thread(running):
@@ -43,8 +49,11 @@ async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thre
     running.clock.set(datetime(2026, 4, 16, 9, 0, tzinfo=UTC))
     await due_work(running)
     prompt = reminders_to(running, "service_manager")[-1]
-    assert "past its deadline" in prompt.text and "Escalate" in prompt.text
-    assert "past its deadline" in reminders_to(running, "teacher")[-1].text  # the raiser is copied in
+    assert "past its deadline" in prompt.text and "escalate it now" in prompt.text
+    # The receiving side has not named its Stage 3 holder: its last holder is reminded meanwhile.
+    assert "past its deadline" in reminders_to(running, "mash")[-1].text
+    assert not reminders_to(running, "teacher")  # the raiser is an earlier holder now: not copied in
+    # Cards state working days, so each working day redraws them: no card states a stale count.
     card = str(card_in(running.dms("teacher")).blocks)
     assert "*Overdue* by 2 working days" in card
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
@@ -61,9 +70,9 @@ async def test_with_30_percent_of_calls_failing_every_reminder_arrives_exactly_o
         await due_work(running)
     assert running.standin.failures_injected > 0
     for who in ("teacher", "mash"):
-        texts = [m.text for m in reminders_to(running, who)]
-        assert len(texts) == 4, (who, texts)  # due soon, due today, overdue on 15 and 16 April
-        assert len(set(texts)) == len(texts)
+        sent = reminders_to(running, who)
+        assert len(sent) == 4, (who, [m.text for m in sent])  # due soon, due today, overdue on 15 and 16 April
+        assert len({m.ts for m in sent}) == 4
 
 
 async def test_the_weekly_digest_is_posted_to_the_cscp_channel_once(running):
@@ -100,5 +109,17 @@ async def test_the_scheduler_runs_one_job_by_id_at_start_and_catches_up(running)
     finally:
         scheduler.shutdown(wait=False)
     with running.ctx.db.transaction() as session:
-        kinds = sorted(r.kind for r in session.exec(select(ReminderSent)).all())
+        kinds = sorted(r.kind for r in session.exec(select(ReminderSent)).all() if r.kind != "day_refresh")
     assert kinds == ["due_soon", "due_today"]
+
+
+async def test_no_card_states_a_stale_count_after_the_working_day_changes(running):
+    await raise_case(running)
+    card = card_in(running.dms("teacher"))
+    assert "(9 working days left)" not in str(card.blocks)
+    assert "(7 working days left)" in str(card.blocks)
+    for day, left in ((2, 6), (7, 5)):  # Thursday 2 April; Tuesday 7 April, after the Easter weekend
+        running.clock.set(datetime(2026, 4, day, 8, 1, tzinfo=UTC))  # 09:01 BST
+        await due_work(running)
+        for who in ("teacher", "mash"):
+            assert f"({left} working days left)" in str(card_in(running.dms(who)).blocks), (who, day)
