@@ -364,3 +364,72 @@ def test_a_later_stage_started_after_a_delay_still_counts_from_its_own_start(ctx
     clock.advance(timedelta(days=20))  # Tuesday 21 April 2026
     case = escalate(ctx, case)
     assert case.stage.due_at == datetime(2026, 4, 30, 16, 0, tzinfo=UTC)
+
+
+def test_a_correction_erases_the_old_value_from_every_table(ctx):
+    from sqlalchemy import inspect
+
+    case = open_case(ctx, key_dates="Referral 20 March 2026 about Jennifer Smithson.")
+    lifecycle.add_note(ctx, case.reference, MASH_WORKER, "Discussed the referral.")
+    case = lifecycle.correct_details(ctx, case.reference, TEACHER, field_name="key_dates",
+                                     value="Referral 20 March 2026 about J.S.")
+    assert case.key_dates == "Referral 20 March 2026 about J.S."
+    with ctx.db.engine.connect() as connection:
+        for table in inspect(ctx.db.engine).get_table_names():
+            for row in connection.exec_driver_sql(f"SELECT * FROM {table}").all():
+                assert "Jennifer" not in repr(row), table
+    # The audit says which field was corrected, by whom and when: never what it said.
+    corrected = rows(ctx, AuditEvent)[-1]
+    assert corrected.action == "corrected" and corrected.detail == {"field": "key_dates", "stage": 1}
+    # Only the raiser corrects, and the new value is checked as at raising.
+    with pytest.raises(Refused) as refused:
+        lifecycle.correct_details(ctx, case.reference, TEACHER, field_name="child_initials", value="Jane Smith")
+    assert refused.value.field == "child_initials"
+    with pytest.raises(Refused) as refused:
+        lifecycle.correct_details(ctx, case.reference, MASH_WORKER, field_name="key_dates", value="x")
+    assert refused.value.reason == "not_allowed"
+
+
+def test_agreed_actions_show_on_the_case_and_their_owners_are_reminded_on_the_date(ctx, clock):
+    from flows.reminders import remind_agreed_actions
+
+    case = open_case(ctx)
+    case = lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome(
+        nothing_outstanding=False, actions=[ActionForm("Joint home visit", MASH_WORKER, date(2026, 4, 8))]))
+    assert [(a.what, a.owner.key, a.due_on) for a in case.actions] == [
+        ("Joint home visit", MASH_WORKER.key, date(2026, 4, 8))]
+    assert case.stage.agreed_with == (MASH_WORKER,) and case.stage.ended_by == TEACHER
+    clock.set(datetime(2026, 4, 7, 9, 0, tzinfo=UTC))
+    assert remind_agreed_actions(ctx) == 0  # not yet
+    clock.set(datetime(2026, 4, 8, 8, 45, tzinfo=UTC))  # 09:45 BST on the day
+    assert remind_agreed_actions(ctx) == 1
+    assert remind_agreed_actions(ctx) == 0  # once
+    due = [m for m in rows(ctx, OutboxMessage) if m.topic == "action_due"]
+    assert len(due) == 1 and due[0].payload == {"action": case.actions[0].id}
+
+
+def test_a_hand_over_passes_the_role_and_tells_both_sides(ctx):
+    case = to_stage(ctx, open_case(ctx), 2)
+    colleague = PersonRef("slack", "U0COVER", "Cora Cover", "cora@mash.example")
+    case = lifecycle.hand_over(ctx, case.reference, MASH_MANAGER, version=case.version, from_person=MASH_MANAGER,
+                               to_person=colleague)
+    assert case.stage.receiving == (colleague,) and case.stage.former == (("receiving", MASH_MANAGER),)
+    told = {(m.topic, m.recipient_id) for m in rows(ctx, OutboxMessage)[-4:]}
+    assert {t for t, _ in told} >= {"handed_over_to_you", "handed_over"}
+    # Nobody holds a stage above their level on one case: not the raiser as their own manager, not the other side.
+    case = to_stage(ctx, case, 2)
+    with pytest.raises(Refused) as refused:
+        lifecycle.hand_over(ctx, case.reference, TEACHER_MANAGER, version=case.version,
+                            from_person=TEACHER_MANAGER, to_person=TEACHER)
+    assert refused.value.field == "to_person" and "already held Stage 1" in refused.value.message
+    with pytest.raises(Refused) as refused:
+        lifecycle.hand_over(ctx, case.reference, TEACHER_MANAGER, version=case.version,
+                            from_person=TEACHER_MANAGER, to_person=MASH_WORKER)
+    assert "other side" in refused.value.message
+
+
+def test_the_raiser_cannot_be_their_own_manager(ctx):
+    case = open_case(ctx)
+    with pytest.raises(Refused) as refused:
+        lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r", next_holders=[TEACHER])
+    assert refused.value.field == "next_holders" and "already held Stage 1" in refused.value.message
