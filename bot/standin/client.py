@@ -102,6 +102,22 @@ class SlackSide:
             payload["channel"] = {"id": channel}
         return await self._interaction(payload)
 
+    async def choose(self, user_id: str, view: dict, action_id: str, value: str) -> Reply:
+        """Pick `value` in a select menu of a published view (App Home), as Slack sends it."""
+        element = next(e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
+                       if e["action_id"] == action_id)
+        option = next(o for o in element["options"] if o["value"] == value)
+        payload = {
+            "type": "block_actions", "team": {"id": self.standin.team_id},
+            "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
+            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
+            "actions": [{"type": "static_select", "action_id": action_id, "block_id": "home_filters",
+                         "selected_option": option, "action_ts": str(time.time())}],
+            "container": {"type": "view", "view_id": "home"},
+            "view": {"type": "home", "private_metadata": view.get("private_metadata", ""), "blocks": view["blocks"]},
+        }
+        return await self._interaction(payload)
+
     async def submit(self, user_id: str, answers: dict) -> Reply:
         """Fill in the modal the person has open with `answers` (by block id) and submit it."""
         view = self.standin.open_view(user_id)

@@ -162,3 +162,45 @@ async def test_app_home_shows_my_cases_and_the_cscp_view(running):
     home = running.standin.home[PEOPLE["teacher"].id]
     await running.slack.click(PEOPLE["teacher"].id, home["blocks"], "home_raise")
     assert running.standin.open_view(PEOPLE["teacher"].id)["callback_id"] == "escalate_gate"
+
+
+async def test_app_home_lists_closed_cases_and_the_partnership_filters_its_cases(running):
+    from tests.slack.test_escalate_end_to_end import FORM
+
+    await raise_case(running)
+    await raise_case(running, form={**FORM, "other_agency": "Metropolitan Police", "themes": ["Information sharing"]})
+    for reference in ("ESC-2026-0001", "ESC-2026-0002"):
+        for who, holder in (("teacher", "head"), ("head", "service_manager")):
+            await running.slack.click(PEOPLE[who].id, _card_of(running, who, reference).blocks, "case_escalate")
+            await running.slack.submit(PEOPLE[who].id, {"reason": "r", "next_holders": [PEOPLE[holder].id]})
+            await running.deliver()
+    cscp = PEOPLE["cscp"].id
+    home = await running.slack.open_home(cscp)
+    assert "ESC-2026-0001" in str(home["blocks"]) and "ESC-2026-0002" in str(home["blocks"])
+    reply = await running.slack.choose(cscp, home, "home_filter_agency", "Metropolitan Police")
+    assert reply.status == 200
+    await running.standin.wait_for(lambda: "Metropolitan Police" in running.standin.home[cscp]["private_metadata"])
+    filtered = str(running.standin.home[cscp]["blocks"])
+    assert "ESC-2026-0002" in filtered and "ESC-2026-0001" not in filtered
+    await running.slack.choose(cscp, running.standin.home[cscp], "home_filter_theme",
+                               "Levels of safeguarding or protection need")
+    await running.standin.wait_for(lambda: "Levels" in running.standin.home[cscp]["private_metadata"])
+    assert "ESC-2026-000" not in str(running.standin.home[cscp]["blocks"])  # both filters apply together
+    # A closed case moves under its own heading on App Home.
+    head = PEOPLE["head"].id
+    assert "Closed" not in str((await running.slack.open_home(head))["blocks"])
+    await running.slack.click(PEOPLE["service_manager"].id,
+                              _card_of(running, "service_manager", "ESC-2026-0001").blocks, "case_withdraw")
+    await running.slack.submit(PEOPLE["service_manager"].id, {"reason": "Agreed at a meeting."})
+    await running.deliver()
+    blocks = [b for b in (await running.slack.open_home(head))["blocks"]]
+    headings = [b["text"]["text"] for b in blocks if b["type"] == "header"]
+    assert "Closed" in headings
+    closed = str(blocks[headings.index("Closed") and [b["type"] == "header" and b["text"]["text"] for b in blocks]
+                        .index("Closed") + 1])
+    assert "ESC-2026-0001" in closed and "Withdrawn at Stage 3" in closed
+
+
+def _card_of(running, who, reference):
+    return [m for m in running.dms(who) if any(b.get("block_id") == "case_actions" for b in m.blocks)
+            and reference in str(m.blocks)][-1]
