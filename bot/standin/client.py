@@ -89,15 +89,19 @@ class SlackSide:
                        if e["action_id"] == action_id)
         return await self.press_button(user_id, action_id, element.get("value", ""), channel)
 
-    async def press_button(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> Reply:
-        payload = {
+    def _block_actions(self, user_id: str, action: dict, container: dict) -> dict:
+        """A block_actions payload as Slack sends it, for one action by `user_id`."""
+        return {
             "type": "block_actions", "team": {"id": self.standin.team_id},
             "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
             "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "case_actions",
-                         "value": value, "action_ts": str(time.time())}],
-            "container": {"type": "message", "channel_id": channel or "D" + user_id},
+            "actions": [{**action, "action_ts": str(time.time())}], "container": container,
         }
+
+    async def press_button(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> Reply:
+        payload = self._block_actions(
+            user_id, {"type": "button", "action_id": action_id, "block_id": "case_actions", "value": value},
+            {"type": "message", "channel_id": channel or "D" + user_id})
         if channel:
             payload["channel"] = {"id": channel}
         return await self._interaction(payload)
@@ -107,15 +111,11 @@ class SlackSide:
         element = next(e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
                        if e["action_id"] == action_id)
         option = next(o for o in element["options"] if o["value"] == value)
-        payload = {
-            "type": "block_actions", "team": {"id": self.standin.team_id},
-            "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
-            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
-            "actions": [{"type": "static_select", "action_id": action_id, "block_id": "home_filters",
-                         "selected_option": option, "action_ts": str(time.time())}],
-            "container": {"type": "view", "view_id": "home"},
-            "view": {"type": "home", "private_metadata": view.get("private_metadata", ""), "blocks": view["blocks"]},
-        }
+        payload = self._block_actions(
+            user_id, {"type": "static_select", "action_id": action_id, "block_id": "home_filters",
+                      "selected_option": option}, {"type": "view", "view_id": "home"})
+        payload["view"] = {"type": "home", "private_metadata": view.get("private_metadata", ""),
+                           "blocks": view["blocks"]}
         return await self._interaction(payload)
 
     async def submit(self, user_id: str, answers: dict) -> Reply:
