@@ -208,3 +208,14 @@ async def test_not_yet_discussed_with_a_manager_explains_that_comes_first(runnin
     assert "line manager or safeguarding lead" in str(reply.body["view"])
     with running.ctx.db.transaction() as session:
         assert not session.exec(select(Escalation)).all()
+
+
+async def test_what_people_type_is_shown_as_they_typed_it(running):
+    hostile = "<!channel> see <https://evil.example|the form> & <@U0CSCP>"
+    await raise_case(running, form={**FORM, "key_dates": hostile, "decision_disagreed": hostile})
+    await press(running, "teacher", "case_escalate", {"reason": hostile, "next_holders": [PEOPLE["head"].id]})
+    await press(running, "head", "case_escalate", {"reason": hostile, "next_holders": [PEOPLE["service_manager"].id]})
+    shown = str(running.cscp_posts()[0].blocks) + str(card_in(running.dms("teacher")).blocks) + "".join(
+        m.text for m in running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts))
+    assert "<!channel>" not in shown and "<https://evil" not in shown and "<@U0CSCP>" not in shown
+    assert "&lt;!channel&gt; see &lt;https://evil.example|the form&gt; &amp; &lt;@U0CSCP&gt;" in shown
