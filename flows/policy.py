@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.calendar import WorkingCalendar
+from flows.identifiers import domain_name
 
 
 class PolicyError(Exception):
@@ -148,6 +149,13 @@ class Policy(_Strict):
     immediate_risk: Guidance
     whistleblowing: Guidance
     principles: list[str] = Field(min_length=1)
+    # E-mail addresses at these domains (and their subdomains) may appear in free text; any other is refused.
+    professional_email_domains: list[str] = []
+
+    @field_validator("professional_email_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return [domain_name(value) for value in values]
 
     @model_validator(mode="after")
     def _stages_consistent(self) -> "Policy":

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Iterable
 
+from flows import identifiers
 from flows.errors import Refused
 
 # Slack's plain-text input allows 3,000 characters; Teams is no tighter a limit in practice.
@@ -12,6 +14,21 @@ LONG_TEXT = 3000
 _INITIALS_ALLOWED = re.compile(r"^[A-Za-z.\s]+$")
 _CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# The professional e-mail domains of the running policy (flows/context.py sets them), used when a
+# check is given none: the lifecycle's calls need not pass the policy to every check.
+_professional_email_domains: tuple[str, ...] = ()
+
+
+def use_professional_email_domains(domains: Iterable[str]) -> None:
+    global _professional_email_domains
+    _professional_email_domains = tuple(domains)
+
+
+def no_identifiers(text: str, field: str, domains: Iterable[str] | None = None) -> str:
+    """`text` unless it holds a child's identifier (flows/identifiers.py): free text and references."""
+    identifiers.refuse_identifiers(text, field, _professional_email_domains if domains is None else domains)
+    return text
 
 
 def initials(value: str, field: str = "child_initials") -> str:
@@ -30,7 +47,7 @@ def initials(value: str, field: str = "child_initials") -> str:
     return re.sub(r"\s+", " ", text).upper()
 
 
-def case_reference(value: str, field: str = "child_case_reference") -> str:
+def case_reference(value: str, field: str = "child_case_reference", domains: Iterable[str] | None = None) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused("Enter your agency's case reference for the child.", field=field)
@@ -40,21 +57,23 @@ def case_reference(value: str, field: str = "child_case_reference") -> str:
         raise Refused(
             "A case reference can only contain letters, numbers, spaces and . / _ -", field=field
         )
-    return text
+    return no_identifiers(text, field, domains)
 
 
-def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
+                  domains: Iterable[str] | None = None) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused(f"Please fill in {what}.", field=field)
-    return limited_text(text, field, what, limit)
+    return limited_text(text, field, what, limit, domains)
 
 
-def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
+                 domains: Iterable[str] | None = None) -> str:
     text = (value or "").strip()
     if len(text) > limit:
         raise Refused(f"{what[0].upper()}{what[1:]} can be at most {limit:,} characters.", field=field)
-    return text
+    return no_identifiers(text, field, domains)
 
 
 def one_of(value: str, choices: list[str], field: str, what: str) -> str:
