@@ -63,11 +63,11 @@ REFUSED = {
 
 # What only looks like an identifier, by why it passes.
 PASSES = {
-    "ten digits failing the check digit are another reference": [
+    "ten digits failing the check, or not written as one number, are another reference": [
         "943 476 5910", "9434765918", "401-023-2130",
         # 1234567890: the first nine digits give a check of 10, so no last digit makes it an NHS number.
         *[f"123456789{d}" for d in range(10)],
-        "19434765919", "94347659190", "MOS-123456 2026-04-01",
+        "19434765919", "94347659190", "MOS-000370 2006-01-01", "MOS-000370 2006 review",
     ],
     "postcode shapes outside the postcode areas, and Section numbers": [
         "Y7 2nd term", "Year 10 (Y10) 1st half term", "KS2 SATs", "KS2 1st", "A1 2BB", "P5 3rd",
