@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flows import validation
 from flows.clock import Clock, SystemClock
 from flows.policy import Policy, load_policy
 from flows.people import PersonRef
@@ -20,6 +21,11 @@ class Context:
     # Set up by the deployment (each front-end contributes its own people), never by a party to a case.
     executive: tuple[PersonRef, ...] = ()
     scrutineer: PersonRef | None = None
+
+    @property
+    def checks(self) -> validation.Checks:
+        """Free text is checked against the professional e-mail domains of the policy in force."""
+        return validation.Checks(self.policy.professional_email_domains)
 
     def is_partnership_member(self, person: PersonRef) -> bool:
         return person.key in self.partnership_members

@@ -128,12 +128,12 @@ def _unique(people: Iterable[Person]) -> list[Person]:
     return list({person.id: person for person in people}.values())
 
 
-def _validated_person(ref: PersonRef, field_name: str) -> PersonRef:
+def _validated_person(ref: PersonRef, field_name: str, check: validation.Checks) -> PersonRef:
     if not ref.user_id:
         raise Refused("Choose a person.", field=field_name)
     if ref.platform == EMAIL_PLATFORM:
         # Someone outside the workspace is given as a name and an email: each has its own field.
-        validation.required_text(ref.name, f"{field_name}_name", "their name", 200)
+        check.required_text(ref.name, f"{field_name}_name", "their name", 200)
         validation.email(ref.email or ref.user_id, f"{field_name}_email")
     return ref
 
@@ -401,14 +401,15 @@ def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Esc
     return stage
 
 
-def _check_new_holders(case: CaseView, side: str, people: list[PersonRef], field_name: str) -> list[PersonRef]:
+def _check_new_holders(case: CaseView, side: str, people: list[PersonRef], field_name: str,
+                       check: validation.Checks) -> list[PersonRef]:
     """Nobody holds a stage above their own level on one case: not the other side's people, not someone who
     already held a stage for this side (so the raiser is never their own manager)."""
     if not people:
         raise Refused("Name who holds this stage for your side.", field=field_name)
     if len(people) > 10:
         raise Refused("Name at most 10 people.", field=field_name)
-    people = [_validated_person(p, field_name) for p in people]
+    people = [_validated_person(p, field_name, check) for p in people]
     other = RECEIVING if side == RAISING else RAISING
     for person in people:
         name = person.name or "That person"
@@ -435,10 +436,10 @@ def _validated_actions(change: _Change, actions: list[ActionForm], nothing_outst
                       field="nothing_outstanding")
     clean = []
     for number, action in enumerate(filled, start=1):
-        what = validation.required_text(action.what, f"action_{number}_what", "what will be done", 1000)
+        what = change.ctx.checks.required_text(action.what, f"action_{number}_what", "what will be done", 1000)
         if action.owner is None:
             raise Refused("Choose who will do it.", field=f"action_{number}_owner")
-        owner = _validated_person(action.owner, f"action_{number}_owner")
+        owner = _validated_person(action.owner, f"action_{number}_owner", change.ctx.checks)
         if action.due_on is None:
             raise Refused("Choose by when.", field=f"action_{number}_due")
         if action.due_on < today:
@@ -454,13 +455,13 @@ def _validated_outcome(change: _Change, outcome: OutcomeForm, *, with_actions: b
     number = change.escalation.current_stage
     # The Executive's stage has its concerns in the request that brought the case to it.
     formal = change.policy.stage(number).formal and not change.policy.executive_holds(number)
+    check = change.ctx.checks
     clean = dict(
         outcome_kind=outcome.outcome_kind,
-        concerns=(validation.required_text(outcome.concerns, "concerns", "the concerns as they stand") if formal
-                  else validation.limited_text(outcome.concerns, "concerns", "the concerns")),
-        decision_outcome=validation.required_text(outcome.decision_outcome, "decision_outcome",
-                                                  "the decision or outcome"),
-        key_learning=validation.required_text(outcome.key_learning, "key_learning", "the key learning"),
+        concerns=(check.required_text(outcome.concerns, "concerns", "the concerns as they stand") if formal
+                  else check.limited_text(outcome.concerns, "concerns", "the concerns")),
+        decision_outcome=check.required_text(outcome.decision_outcome, "decision_outcome", "the decision or outcome"),
+        key_learning=check.required_text(outcome.key_learning, "key_learning", "the key learning"),
         outcome_date=validation.outcome_date(
             outcome.outcome_date, calendar.local_date(change.ctx.clock.now()),
             calendar.local_date(change.escalation.opened_at)
@@ -531,8 +532,8 @@ def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
             field="discussed_with_manager",
             reason="not_discussed",
         )
-    clean = validated_details(policy, form)
-    professionals = [_validated_person(p, "professionals") for p in form.professionals]
+    clean = validated_details(policy, ctx.checks, form)
+    professionals = [_validated_person(p, "professionals", ctx.checks) for p in form.professionals]
     if any(p.key == raiser.key for p in professionals):
         raise Refused("The professional you disagree with cannot be yourself.", field="professionals")
     if len(professionals) > 10:
@@ -584,42 +585,42 @@ CORRECTABLE = {
 }
 
 
-def _validated_detail(policy: Policy, name: str, value: Any) -> Any:
+def _validated_detail(policy: Policy, check: validation.Checks, name: str, value: Any) -> Any:
     lists = policy.lists
     checks = {
         "child_initials": lambda v: validation.initials(v),
-        "child_case_reference": lambda v: validation.case_reference(v),
+        "child_case_reference": lambda v: check.case_reference(v),
         "level_of_need": lambda v: validation.one_of(v, lists.levels_of_need, name, "the level of need"),
-        "raiser_role": lambda v: validation.required_text(v, name, "your role", 200),
+        "raiser_role": lambda v: check.required_text(v, name, "your role", 200),
         "raiser_agency": lambda v: validation.one_of(v, lists.agencies, name, "your agency"),
         "other_agency": lambda v: validation.one_of(v, lists.agencies, name, "the other agency"),
         "themes": lambda v: validation.some_of(v, lists.themes, name, "area of disagreement"),
-        "key_dates": lambda v: validation.required_text(v, name, "the key dates"),
-        "evidence_of_need": lambda v: validation.required_text(v, name, "the evidence of need"),
-        "decision_disagreed": lambda v: validation.required_text(v, name, "the decision or action you disagree with"),
-        "interventions_to_date": lambda v: validation.required_text(v, name, "the interventions to date"),
-        "outcome_wanted": lambda v: validation.required_text(v, name, "the outcome you want"),
-        "age_band": lambda v: validation.limited_text(v, name, "the age band", 30),
-        "gender": lambda v: validation.limited_text(v, name, "gender", 40),
-        "ethnicity": lambda v: validation.limited_text(v, name, "ethnicity", 80),
-        "send": lambda v: validation.limited_text(v, name, "SEND", 20),
+        "key_dates": lambda v: check.required_text(v, name, "the key dates"),
+        "evidence_of_need": lambda v: check.required_text(v, name, "the evidence of need"),
+        "decision_disagreed": lambda v: check.required_text(v, name, "the decision or action you disagree with"),
+        "interventions_to_date": lambda v: check.required_text(v, name, "the interventions to date"),
+        "outcome_wanted": lambda v: check.required_text(v, name, "the outcome you want"),
+        "age_band": lambda v: check.limited_text(v, name, "the age band", 30),
+        "gender": lambda v: check.limited_text(v, name, "gender", 40),
+        "ethnicity": lambda v: check.limited_text(v, name, "ethnicity", 80),
+        "send": lambda v: check.limited_text(v, name, "SEND", 20),
     }
     return checks[name](value)
 
 
-def validated_details(policy: Policy, form: EscalationForm) -> dict[str, Any]:
+def validated_details(policy: Policy, check: validation.Checks, form: EscalationForm) -> dict[str, Any]:
     """Every detail of the form checked, in the form's order; the first problem is refused at its field."""
     names = ("child_initials", "child_case_reference", "level_of_need", "raiser_role", "raiser_agency",
              "other_agency", "themes", "key_dates", "evidence_of_need", "decision_disagreed",
              "interventions_to_date", "outcome_wanted", "age_band", "gender", "ethnicity", "send")
-    return {name: _validated_detail(policy, name, getattr(form, name)) for name in names}
+    return {name: _validated_detail(policy, check, name, getattr(form, name)) for name in names}
 
 
 def add_note(ctx: Context, reference: str, actor: PersonRef, text: str, kind: str = "discussion") -> CaseView:
     """Record a discussion, call or meeting on the case. Notes never conflict, so no version is asked."""
     if kind not in NOTE_KINDS:
         raise Refused("Choose what kind of note this is.", field="note_kind")
-    text = validation.required_text(text, "note_text", "the note")
+    text = ctx.checks.required_text(text, "note_text", "the note")
 
     def apply(change: _Change) -> None:
         _add_note(change, kind, text)
@@ -669,7 +670,7 @@ def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: 
     if accept is None:
         raise Refused("Choose whether you accept the proposed resolution.", field="answer")
     if not accept:
-        reason = validation.required_text(reason, "decline_reason", "why you do not accept it")
+        reason = ctx.checks.required_text(reason, "decline_reason", "why you do not accept it")
 
     def apply(change: _Change) -> None:
         proposal = change.session.exec(select(ResolutionProposal).where(
@@ -705,19 +706,20 @@ def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
              concerns: str = "", decision_outcome: str = "", key_learning: str = "") -> CaseView:
     """Not resolved at this stage: move to the next one. The escalating side names its own next holder; the
     other side is asked to name theirs. At the Executive's stage the configured Executive hold it."""
-    reason = validation.required_text(reason, "reason", "what was discussed and why it is not resolved")
+    reason = ctx.checks.required_text(reason, "reason", "what was discussed and why it is not resolved")
 
     def apply(change: _Change) -> None:
         esc, policy, case = change.escalation, change.policy, change.case
         number = esc.current_stage + 1
         formal = policy.stage(esc.current_stage).formal
+        check = change.ctx.checks
         # At a formal stage the notification form asks for the concerns, the outcome so far and the learning.
         record = dict(
-            concerns=(validation.required_text if formal else validation.limited_text)(
+            concerns=(check.required_text if formal else check.limited_text)(
                 concerns, "concerns", "the concerns as they stand"),
-            decision_outcome=(validation.required_text if formal else validation.limited_text)(
+            decision_outcome=(check.required_text if formal else check.limited_text)(
                 decision_outcome, "decision_outcome", "the decision or outcome so far"),
-            key_learning=(validation.required_text if formal else validation.limited_text)(
+            key_learning=(check.required_text if formal else check.limited_text)(
                 key_learning, "key_learning", "the key learning so far"),
         )
         side = change.own_side()
@@ -729,9 +731,9 @@ def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
                               "bot yet, so the case cannot go to them. Ask the partnership team. Nothing was done.")
             holders = {PARTNERSHIP: [change.row(p) for p in change.ctx.executive]}
         else:
-            holders = {side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders")]}
+            holders = {side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders", check)]}
             if rule == "escalating_side_names_both":
-                named = _check_new_holders(case, other, other_side_holders or [], "other_side_holders")
+                named = _check_new_holders(case, other, other_side_holders or [], "other_side_holders", check)
                 holders[other] = [change.row(p) for p in named]
         _end_stage(change, "escalated", False, **record)
         new_stage = _start_stage(change.session, change.ctx, policy, esc, number, holders, change.actor, reason)
@@ -764,7 +766,7 @@ def name_holder(ctx: Context, reference: str, actor: PersonRef, *, version: int 
             raise Refused("That side's holder for this stage is already named.", field="side")
         if can.SIDE_ROLE[chosen] not in change.roles and can.PARTNERSHIP_TEAM not in change.roles:
             raise Refused("You can name your own side's holder only.", field="side", reason="not_allowed")
-        named = _check_new_holders(case, chosen, holders, "holders")
+        named = _check_new_holders(case, chosen, holders, "holders", change.ctx.checks)
         for person in _unique(change.row(p) for p in named):
             change.session.add(StageHolder(stage_id=change.stage.id, person_id=person.id, side=chosen))
             _tell(change.session, change.ctx, change.escalation.id, topics.STAGE_STARTED, topics.PERSON, person,
@@ -789,7 +791,7 @@ def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | 
             raise Refused("You can hand over your own side's role only.", field="from_person", reason="not_allowed")
         if to_person.key in {p.key for p in case.stage.holders}:
             raise Refused("They already hold this stage.", field="to_person")
-        (new,) = _check_new_holders(case, side, [to_person], "to_person")
+        (new,) = _check_new_holders(case, side, [to_person], "to_person", change.ctx.checks)
         old_row, new_row = change.row(from_person), change.row(new)
         holder = change.session.exec(select(StageHolder).where(StageHolder.stage_id == change.stage.id,
                                                                StageHolder.person_id == old_row.id)).one()
@@ -809,7 +811,7 @@ def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | 
 
 def ask_to_escalate(ctx: Context, reference: str, actor: PersonRef, *, reason: str) -> CaseView:
     """The receiving side asks the raising side to take the case to the next stage."""
-    reason = validation.required_text(reason, "reason", "why it should go to the next stage")
+    reason = ctx.checks.required_text(reason, "reason", "why it should go to the next stage")
 
     def apply(change: _Change) -> None:
         _add_note(change, ASKED_TO_ESCALATE_NOTE, reason)
@@ -821,7 +823,7 @@ def ask_to_escalate(ctx: Context, reference: str, actor: PersonRef, *, reason: s
 
 def chase(ctx: Context, reference: str, actor: PersonRef, *, holder: PersonRef, message: str = "") -> CaseView:
     """The partnership chases a stage holder with a direct message."""
-    message = validation.limited_text(message, "chase_message", "the message", 1000)
+    message = ctx.checks.limited_text(message, "chase_message", "the message", 1000)
 
     def apply(change: _Change) -> None:
         if holder.key not in {p.key for p in change.current_holders()}:
@@ -833,7 +835,7 @@ def chase(ctx: Context, reference: str, actor: PersonRef, *, holder: PersonRef, 
 
 
 def withdraw(ctx: Context, reference: str, actor: PersonRef, *, version: int, reason: str) -> CaseView:
-    reason = validation.required_text(reason, "reason", "why the escalation is withdrawn")
+    reason = ctx.checks.required_text(reason, "reason", "why the escalation is withdrawn")
 
     def apply(change: _Change) -> None:
         _end_stage(change, "withdrawn", None)
@@ -858,7 +860,7 @@ def record_executive_decision(ctx: Context, reference: str, actor: PersonRef, *,
 def request_reflective_consultation(ctx: Context, reference: str, actor: PersonRef, *, version: int,
                                     note: str = "") -> CaseView:
     """Ask the partnership for a multi-agency reflective group consultation (offered at Stage 3 in Croydon)."""
-    note = validation.limited_text(note, "consultation_note", "the note")
+    note = ctx.checks.limited_text(note, "consultation_note", "the note")
 
     def apply(change: _Change) -> None:
         change.stage.reflective_consultation_requested_at = change.ctx.clock.now()
@@ -875,7 +877,7 @@ def record_consultation(ctx: Context, reference: str, actor: PersonRef, *, versi
                         arranged_for: date | None = None, held_on: date | None = None,
                         agreed_actions: str = "") -> CaseView:
     """The partnership records the reflective group consultation: requested, arranged (date), held, actions."""
-    agreed_actions = validation.limited_text(agreed_actions, "consultation_actions", "the agreed actions")
+    agreed_actions = ctx.checks.limited_text(agreed_actions, "consultation_actions", "the agreed actions")
     if held_on is not None and not agreed_actions:
         raise Refused("Record the actions the consultation agreed.", field="consultation_actions")
 
@@ -911,7 +913,7 @@ def correct_details(ctx: Context, reference: str, actor: PersonRef, *, field_nam
         raise Refused("Choose which detail to correct.", field="field_name")
 
     def apply(change: _Change) -> None:
-        clean = _validated_detail(change.policy, field_name, value)
+        clean = _validated_detail(change.policy, change.ctx.checks, field_name, value)
         change.bump_version(**{field_name: clean})
         change.audit("corrected", field=field_name)
 

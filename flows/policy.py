@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.calendar import WorkingCalendar
+from flows.identifiers import domain_name
 from flows.permissions import ACTIONS, ROLES
 
 
@@ -172,6 +173,14 @@ class Policy(_Strict):
         if missing:
             raise ValueError(f"say who may take every action; missing: {', '.join(missing)}")
         return table
+
+    # E-mail addresses at these domains (and their subdomains) may appear in free text; any other is refused.
+    professional_email_domains: list[str] = []
+
+    @field_validator("professional_email_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return [domain_name(value) for value in values]
 
     @model_validator(mode="after")
     def _stages_consistent(self) -> "Policy":

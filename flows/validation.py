@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Iterable
 
+from flows import identifiers
 from flows.errors import Refused
 
 # Slack's plain-text input allows 3,000 characters; Teams is no tighter a limit in practice.
@@ -12,6 +14,14 @@ LONG_TEXT = 3000
 _INITIALS_ALLOWED = re.compile(r"^[A-Za-z.\s]+$")
 _CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+
+def no_identifiers(text: str, field: str, domains: Iterable[str] = ()) -> str:
+    """`text` unless it holds a child's identifier (flows/identifiers.py): free text and references.
+    `domains`: the professionals' own e-mail domains, the only addresses allowed (none, if not given)."""
+    identifiers.refuse_identifiers(text, field, domains)
+    return text
 
 
 def initials(value: str, field: str = "child_initials") -> str:
@@ -30,7 +40,7 @@ def initials(value: str, field: str = "child_initials") -> str:
     return re.sub(r"\s+", " ", text).upper()
 
 
-def case_reference(value: str, field: str = "child_case_reference") -> str:
+def case_reference(value: str, field: str = "child_case_reference", domains: Iterable[str] = ()) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused("Enter your agency's case reference for the child.", field=field)
@@ -40,21 +50,23 @@ def case_reference(value: str, field: str = "child_case_reference") -> str:
         raise Refused(
             "A case reference can only contain letters, numbers, spaces and . / _ -", field=field
         )
-    return text
+    return no_identifiers(text, field, domains)
 
 
-def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
+                  domains: Iterable[str] = ()) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused(f"Please fill in {what}.", field=field)
-    return limited_text(text, field, what, limit)
+    return limited_text(text, field, what, limit, domains)
 
 
-def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
+                 domains: Iterable[str] = ()) -> str:
     text = (value or "").strip()
     if len(text) > limit:
         raise Refused(f"{what[0].upper()}{what[1:]} can be at most {limit:,} characters.", field=field)
-    return text
+    return no_identifiers(text, field, domains)
 
 
 def one_of(value: str, choices: list[str], field: str, what: str) -> str:
@@ -87,3 +99,19 @@ def outcome_date(value: date | None, today: date, opened: date, field: str = "ou
     if value < opened:
         raise Refused("The date cannot be before the escalation was raised.", field=field)
     return value
+
+
+class Checks:
+    """The text checks with the e-mail domains of the policy in force, so no call forgets them."""
+
+    def __init__(self, domains: Iterable[str]):
+        self.domains = tuple(domains)
+
+    def required_text(self, value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+        return required_text(value, field, what, limit, self.domains)
+
+    def limited_text(self, value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
+        return limited_text(value, field, what, limit, self.domains)
+
+    def case_reference(self, value: str, field: str = "child_case_reference") -> str:
+        return case_reference(value, field, self.domains)

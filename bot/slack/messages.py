@@ -603,7 +603,8 @@ def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> d
     blocks = [
         SectionBlock(text=_md(
             "*About the child.* Use initials and your agency's case reference only: never a name or address. "
-            "The full record stays on your agency's system.")),
+            "The full record stays on your agency's system. Postcodes, dates of birth, NHS and phone numbers "
+            "are refused, but a name cannot be spotted automatically: never type one, here or below.")),
         _text_input("child_initials", "Child's initials", max_length=12, placeholder="J.S."),
         _text_input("child_case_reference", "Your agency's case reference for the child", max_length=60),
         _select("level_of_need", "Level of need", lists.levels_of_need),
