@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -109,24 +110,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_digest(args: argparse.Namespace) -> int:
-    """The weekly digest as it stands now, printed; nothing is posted or recorded."""
+@contextlib.contextmanager
+def _engine_context():
+    """The engine on the configured database, for a one-off command; None (after saying why) if it cannot."""
     from flows.clock import SystemClock
     from flows.context import Context
+
+    try:
+        settings, policy = _settings_and_policy()
+    except (SettingsError, PolicyError) as exc:
+        _fail(str(exc))
+        yield None
+        return
+    database = Database(settings.database_url)
+    upgrade(database)
+    try:
+        yield Context(db=database, policy=policy, clock=SystemClock())
+    finally:
+        database.dispose()
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """The weekly digest as it stands now, printed; nothing is posted or recorded."""
     from flows.digest import build_digest, digest_covers_from, digest_text
 
     if not args.print:
         return _fail("Use `escalation-bot digest --print`: the running bot posts the digest itself.")
-    try:
-        settings, policy = _settings_and_policy()
-    except (SettingsError, PolicyError) as exc:
-        return _fail(str(exc))
-    database = Database(settings.database_url)
-    upgrade(database)
-    ctx = Context(db=database, policy=policy, clock=SystemClock())
-    now = ctx.clock.now()
-    print(digest_text(build_digest(ctx, digest_covers_from(ctx, now), now)))
-    database.dispose()
+    with _engine_context() as ctx:
+        if ctx is None:
+            return 2
+        now = ctx.clock.now()
+        print(digest_text(build_digest(ctx, digest_covers_from(ctx, now), now)))
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """The retention rule: --dry-run lists what would be erased, --apply erases it (the bot also does, daily)."""
+    from flows.retention import due_for_erasure, erase
+
+    if args.dry_run == args.apply:
+        return _fail("Say --dry-run to list what would be erased, or --apply to erase it.")
+    with _engine_context() as ctx:
+        if ctx is None:
+            return 2
+        due = due_for_erasure(ctx)
+        for case in due:
+            print(f"{case.reference}  closed {case.closed_on:%d %b %Y}, due for erasure {case.erase_on:%d %b %Y}: "
+                  "the child's initials, the agency's case reference and all free text")
+        if args.apply:
+            erased = erase(ctx, due)
+            print(f"Erased {len(erased)} case{'s' if len(erased) != 1 else ''}.")
+        else:
+            print(f"{len(due)} case{'s' if len(due) != 1 else ''} would be erased. Nothing was changed.")
     return 0
 
 
@@ -172,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="the weekly CSCP digest: --print shows it without posting")
     digest.add_argument("--print", action="store_true", help="print the digest to the terminal")
     digest.set_defaults(handler=cmd_digest)
+    retention = commands.add_parser("retention", help="erase closed cases' details once the retention rule says so")
+    retention.add_argument("--dry-run", action="store_true", help="list what would be erased; change nothing")
+    retention.add_argument("--apply", action="store_true", help="erase it now")
+    retention.set_defaults(handler=cmd_retention)
     return parser
 
 

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.outbox import Outbox
 from flows.context import Context
 from flows.digest import record_due_digest
+from flows.retention import apply_retention
 from flows.reminders import refresh_cards_each_working_day, remind_agreed_actions, send_due_reminders
 
 log = logging.getLogger(__name__)
@@ -24,11 +25,23 @@ JOB_ID = "due-work"
 class DueWork:
     def __init__(self, ctx: Context, outbox: Outbox | None = None):
         self.ctx, self.outbox = ctx, outbox
+        self._retention_applied_on = None
+
+    async def _retention_once_a_working_day(self) -> int:
+        """The retention rule runs once each working day, in working hours (erasing twice is harmless)."""
+        calendar = self.ctx.policy.working_calendar
+        now = self.ctx.clock.now()
+        today = calendar.local_date(now)
+        if self._retention_applied_on == today or not calendar.is_working_time(now):
+            return 0
+        self._retention_applied_on = today
+        return len(await asyncio.to_thread(apply_retention, self.ctx))
 
     async def run_once(self) -> None:
         reminders = await asyncio.to_thread(send_due_reminders, self.ctx)
         reminders += await asyncio.to_thread(remind_agreed_actions, self.ctx)
         refreshed = await asyncio.to_thread(refresh_cards_each_working_day, self.ctx)
+        refreshed += await self._retention_once_a_working_day()
         digest = await asyncio.to_thread(record_due_digest, self.ctx)
         if refreshed and self.outbox:
             self.outbox.wake()

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows import permissions as can
@@ -516,9 +517,38 @@ def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
 # ---------------------------------------------------------------- the use cases
 
 
+def _raised_from(ctx: Context, submission_key: str | None, raiser: PersonRef) -> CaseView | None:
+    """The case already raised from this form by this person, if any."""
+    if submission_key is None:
+        return None
+    with ctx.db.transaction() as session:
+        escalation = session.exec(select(Escalation).where(Escalation.submission_key == submission_key)).first()
+        if escalation is None:
+            return None
+        view = load_case(session, escalation)
+    return view if view.raiser.key == raiser.key else None
+
+
 def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
-                    child_at_immediate_risk: bool | None, discussed_with_manager: bool | None) -> CaseView:
-    """Open a case at Stage 1, once the policy's two gates are passed."""
+                    child_at_immediate_risk: bool | None, discussed_with_manager: bool | None,
+                    submission_key: str | None = None) -> CaseView:
+    """Open a case at Stage 1, once the policy's two gates are passed. The same form submitted again (a double
+    click, a replay) answers with the case it already opened: `submission_key` names the form."""
+    earlier = _raised_from(ctx, submission_key, raiser)
+    if earlier is not None:
+        return earlier
+    try:
+        return _open(ctx, raiser, form, child_at_immediate_risk, discussed_with_manager, submission_key)
+    except IntegrityError:
+        # The same form, submitted at the same moment, won the race: answer with its case.
+        earlier = _raised_from(ctx, submission_key, raiser)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _open(ctx: Context, raiser: PersonRef, form: EscalationForm, child_at_immediate_risk: bool | None,
+          discussed_with_manager: bool | None, submission_key: str | None) -> CaseView:
     policy = ctx.policy
     if child_at_immediate_risk is None:
         raise Refused("Please say whether a child is at immediate risk of harm.", field="immediate_risk")
@@ -549,6 +579,7 @@ def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
             policy_snapshot=policy.snapshot(),
             raiser_id=raiser_row.id,
             opened_at=now,
+            submission_key=submission_key,
             **clean,
         )
         session.add(escalation)

@@ -140,6 +140,12 @@ class DigestSettings(_Strict):
         return WEEKDAYS.index(self.weekday)
 
 
+class Retention(_Strict):
+    """How long a closed case keeps what was written about the child."""
+
+    erase_after_months: int = Field(default=24, ge=1, le=120)
+
+
 class Policy(_Strict):
     name: str = Field(min_length=1)
     partnership: str = Field(min_length=1)
@@ -151,6 +157,7 @@ class Policy(_Strict):
     calendar: CalendarSettings = CalendarSettings()
     reminders: Reminders = Reminders()
     digest: DigestSettings = DigestSettings()
+    retention: Retention = Retention()
     lists: Lists
     immediate_risk: Guidance
     whistleblowing: Guidance

@@ -177,3 +177,25 @@ def remembered_role_and_agency(ctx: Context, person: PersonRef) -> tuple[str, st
             select(Person).where(Person.platform == person.platform, Person.platform_user_id == person.user_id)
         ).first()
         return (row.role, row.agency) if row else ("", "")
+
+
+def audit_trail(ctx: Context, reference: str, reader: PersonRef) -> tuple[str, list[HistoryEntry]]:
+    """Who has read or changed a case, for the partnership team only; asking is itself recorded."""
+    from flows.errors import Refused
+    from flows.escalations import _find, _not_found, _refuse_and_audit, _person
+
+    with ctx.db.transaction() as session:
+        escalation = _find(session, reference)
+        if ctx.is_partnership_member(reader):
+            rows = session.exec(
+                select(AuditEvent).where(AuditEvent.escalation_id == escalation.id).order_by(AuditEvent.id)
+            ).all()
+            people = {p.id: person_ref(p) for p in session.exec(
+                select(Person).where(Person.id.in_({r.actor_id for r in rows if r.actor_id}))).all()}
+            entries = [HistoryEntry(r.at, people.get(r.actor_id), r.action, dict(r.detail)) for r in rows]
+            session.add(AuditEvent(escalation_id=escalation.id, actor_id=_person(session, reader).id,
+                                   at=ctx.clock.now(), action="audit_read", detail={}))
+            return escalation.reference, entries
+        escalation_id = escalation.id
+    _refuse_and_audit(ctx, escalation_id, reader, "audit", _not_found(reference))
+    raise Refused("unreachable")

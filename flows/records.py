@@ -124,6 +124,7 @@ class CaseView:
     opened_at: datetime
     closed_at: datetime | None
     withdrawal_reason: str
+    erased_at: datetime | None
     notes: tuple[NoteView, ...]
     proposals: tuple[ProposalView, ...]
     actions: tuple[ActionView, ...]
@@ -311,6 +312,7 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
         opened_at=escalation.opened_at,
         closed_at=escalation.closed_at,
         withdrawal_reason=escalation.withdrawal_reason,
+        erased_at=escalation.erased_at,
         notes=tuple(
             NoteView(n.stage_number, ref(n.author_id), n.kind, n.text, n.created_at) for n in notes
         ),

@@ -77,6 +77,10 @@ class Escalation(SQLModel, table=True):
     opened_at: datetime = _when()
     closed_at: datetime | None = _when(default=None)
     withdrawal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The form this case was raised from (platform and view): a second or replayed submission opens nothing new.
+    submission_key: str | None = Field(default=None, unique=True, max_length=120)
+    # When the retention rule erased its free text, initials and agency reference.
+    erased_at: datetime | None = _when(default=None)
 
 
 class EscalationProfessional(SQLModel, table=True):
@@ -262,6 +266,22 @@ class DigestSent(SQLModel, table=True):
     week_of: date = Field(unique=True)
     covers_from: datetime = _when()
     recorded_at: datetime = _when()
+
+
+# What the retention rule erases: everything written about the child, table by table. What is left is
+# anonymous (dates, agencies, themes, level of need, outcome kind) and still counts in the figures.
+CHILD_TEXT_COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
+    Escalation: ("child_initials", "child_case_reference", "key_dates", "evidence_of_need", "decision_disagreed",
+                 "interventions_to_date", "outcome_wanted", "withdrawal_reason"),
+    StageRecord: ("escalation_reason", "concerns", "decision_outcome", "key_learning", "consultation_actions"),
+    CaseNote: ("text",),
+    ResolutionProposal: ("outcome", "decline_reason"),
+    AgreedAction: ("what",),
+    ChatMessage: ("lead",),
+    OutboxMessage: ("payload",),
+}
+# The one change the audit trail allows: its detail replaced by this, by the retention rule.
+ERASED_AUDIT_DETAIL = '{"erased": true}'
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -232,9 +232,10 @@ def outcome_by_words(stage: StageView) -> str:
 def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
     """The card, with the buttons of the reader whose copy it is (`actions`)."""
     status = case.deadline_status(now)
+    child = (f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref {escape(case.child_case_reference)}"
+             if case.erased_at is None else "_Erased under the retention rule_")
     fields = [
-        _md(f"*Child*\n{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
-            f"{escape(case.child_case_reference)}"),
+        _md(f"*Child*\n{child}"),
         _md(f"*Level of need*\n{escape(case.level_of_need)}"),
         _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
         _md(f"*With*\n{escape(case.other_agency)}" + (f": {people(case.professionals)}" if case.professionals else "")),
@@ -950,6 +951,24 @@ def history_modal(case: CaseView, entries: list[HistoryEntry]) -> dict:
         lines.append(f"{when} · {actor} {HISTORY_WORDS.get(entry.action, entry.action.replace('_', ' '))}{extra}")
     blocks: list[Block] = [_case_intro(case)] + _section_chunks("History", lines[-300:])
     return _modal("case_history_view", "History", blocks[:100], submit=None, close="Close")
+
+
+AUDIT_WORDS = {**HISTORY_WORDS, "viewed": "looked at it", "listed": "saw it in a list", "audit_read":
+               "read this audit trail", "erased": "erased its details under the retention rule",
+               "refused": "was refused when trying to"}
+
+
+def audit_blocks(reference: str, entries: list[HistoryEntry], policy: Policy) -> list[dict]:
+    """Every read and change of a case, for the partnership team (newest 200)."""
+    calendar = policy.working_calendar
+    lines = []
+    for entry in entries[-200:]:
+        actor = who(entry.who) if entry.who else "The bot"
+        words = AUDIT_WORDS.get(entry.action, entry.action.replace("_", " "))
+        if entry.action == "refused":
+            words += " " + str(entry.detail.get("attempted", "act")).replace("_", " ")
+        lines.append(f"{calendar.local(entry.at):%d %b %Y %H:%M} · {actor} {words}")
+    return _json(_section_chunks(f"Who has read or changed {reference}", lines)[:50])
 
 
 # ------------------------------------------------------------------ help, lists, App Home

@@ -196,3 +196,30 @@ async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_pat
         await process.wait()
         await slack.close()
         await runner.cleanup()
+
+
+def test_retention_dry_run_lists_and_apply_erases(clean_env, capsys):
+    from datetime import datetime, timezone
+
+    from flows.clock import ManualClock
+    from storage.models import Escalation
+
+    database = Database(os.environ["DATABASE_URL"])
+    upgrade(database)
+    # Closed on 3 January 2024: past 24 months by the time the real clock reads 2026-01-03 or later.
+    ctx = Context(db=database, clock=ManualClock(datetime(2024, 1, 3, 10, 0, tzinfo=timezone.utc)))
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
+                                     discussed_with_manager=True)
+    lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="Agreed after a call.")
+    assert main(["retention"]) == 2
+    assert main(["retention", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "ESC-2024-0001  closed 03 Jan 2024" in out and "1 case would be erased. Nothing was changed." in out
+    with database.transaction() as session:
+        assert session.exec(select(Escalation)).one().child_initials == "J.S."
+    assert main(["retention", "--apply"]) == 0
+    assert "Erased 1 case." in capsys.readouterr().out
+    with database.transaction() as session:
+        row = session.exec(select(Escalation)).one()
+        assert row.child_initials == "" and row.withdrawal_reason == "" and row.erased_at is not None
+    database.dispose()

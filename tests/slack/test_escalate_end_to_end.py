@@ -219,3 +219,26 @@ async def test_what_people_type_is_shown_as_they_typed_it(running):
         m.text for m in running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts))
     assert "<!channel>" not in shown and "<https://evil" not in shown and "<@U0CSCP>" not in shown
     assert "&lt;!channel&gt; see &lt;https://evil.example|the form&gt; &amp; &lt;@U0CSCP&gt;" in shown
+
+
+async def test_a_raise_form_submitted_twice_or_replayed_opens_one_case(running):
+    import asyncio
+
+    from bot.standin.client import fill
+
+    user = PEOPLE["teacher"].id
+    await running.slack.command(user)
+    await running.slack.submit(user, {"immediate_risk": "no", "discussed_with_manager": "yes"})
+    form = dict(running.standin.open_view(user))
+    # A double click: the same form submitted twice at once.
+    replies = await asyncio.gather(*(running.slack.submit_values(user, fill(form, FORM)) for _ in range(2)))
+    # A replay of the same submission later.
+    running.standin.views[form["id"]] = form
+    running.standin.view_stacks[user] = [form["id"]]
+    replies.append(await running.slack.submit_values(user, fill(form, FORM)))
+    for reply in replies:
+        assert reply.status == 200 and "ESC-2026-0001" in str(reply.body["view"])
+    await running.deliver()
+    with running.ctx.db.transaction() as session:
+        assert len(session.exec(select(Escalation)).all()) == 1
+    assert len([m for m in running.dms("teacher") if m.blocks]) == 1  # one card, not three

@@ -204,3 +204,22 @@ async def test_app_home_lists_closed_cases_and_the_partnership_filters_its_cases
 def _card_of(running, who, reference):
     return [m for m in running.dms(who) if any(b.get("block_id") == "case_actions" for b in m.blocks)
             and reference in str(m.blocks)][-1]
+
+
+async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
+    await raise_case(running)
+    await running.slack.command(PEOPLE["mash"].id, "ESC-2026-0001")  # a read
+    await running.slack.command(PEOPLE["stranger"].id, "ESC-2026-0001")  # a refused read
+    await running.slack.command(PEOPLE["teacher"].id, "list")  # a list is a read too
+    reply = await running.slack.command(PEOPLE["cscp"].id, "audit esc-2026-1")
+    shown = str(reply.body["blocks"])
+    assert "Who has read or changed ESC-2026-0001" in shown
+    for words in ("<@U0TEACHER> raised the escalation", "<@U0MASH> looked at it", "<@U0STRANGER> was refused",
+                  "<@U0TEACHER> saw it in a list"):
+        assert words in shown, words
+    # Nobody else may read the audit trail, and learns nothing from asking.
+    refused = await running.slack.command(PEOPLE["teacher"].id, "audit ESC-2026-0001")
+    assert refused.body["text"] == "There is no escalation ESC-2026-0001 that you can see."
+    with running.ctx.db.transaction() as session:
+        actions = [a.action for a in session.exec(select(AuditEvent)).all()]
+    assert "audit_read" in actions

@@ -9,7 +9,7 @@ from bot.slack import messages
 from bot.slack.services import SlackServices
 from flows.errors import Refused
 from flows.escalations import actions_for, is_reference, view_case
-from flows.queries import cases_with_agency_reference, my_cases
+from flows.queries import audit_trail, cases_with_agency_reference, my_cases
 
 # What an agency's own case reference looks like (the form accepts the same).
 AGENCY_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,59}$")
@@ -34,6 +34,15 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
         if word == "list":
             mine = await services.call(my_cases, person)
             await ack(text="Your open escalations", blocks=messages.list_blocks(mine, now))
+            return
+        if word.startswith("audit ") and is_reference(text[6:].strip()):
+            try:
+                reference, entries = await services.call(audit_trail, text[6:].strip(), person)
+            except Refused as refused:
+                await ack(text=refused.message)
+                return
+            await ack(text=f"Who has read or changed {reference}",
+                      blocks=messages.audit_blocks(reference, entries, ctx.policy))
             return
         if is_reference(text):
             try:

@@ -68,8 +68,10 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
         )
         immediate_risk = {"yes": True, "no": False}.get(gate.get("immediate_risk"))
         try:
+            # One modal raises one case, however often it is submitted (Slack keeps the view id across updates).
             case = await services.call(open_escalation, raiser, form, child_at_immediate_risk=immediate_risk,
-                                       discussed_with_manager=gate.get("discussed_with_manager") == "yes")
+                                       discussed_with_manager=gate.get("discussed_with_manager") == "yes",
+                                       submission_key=f"slack:{view['id']}" if view.get("id") else None)
         except Refused as refused:
             await refuse(ack, refused, view)
             return
