@@ -6,6 +6,7 @@ timestamp that is not a number. The check is still slack_sdk's own.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Mapping
 
@@ -14,7 +15,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack import payloads
+
 log = logging.getLogger(__name__)
+# Set in each request's Bolt context once the HTTP answer has been given (see failures.py).
+ANSWERED = "answered"
 
 
 def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
@@ -38,12 +43,20 @@ def web_app(bolt_app: AsyncApp, signing_secret: str, path: str = "/slack/events"
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             bolt_request = await to_bolt_request(request)
+            readable = payloads.well_formed(bolt_request.body)
         except Exception as error:  # Bolt parses the body as it makes the request
+            log.warning("refused a signed request Bolt could not read: %s", error.__class__.__name__)
+            readable = False
+        if not readable:
             # Signed, yet not a body Slack sends: there is no one to answer politely, so the sender is
             # told plainly that it was malformed (400) and nothing was done.
-            log.warning("refused a signed request Bolt could not read: %s", error.__class__.__name__)
             return web.json_response({"error": "malformed request"}, status=400)
-        return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+        payloads.clean(bolt_request.body)
+        answered = bolt_request.context[ANSWERED] = asyncio.Event()
+        try:
+            return await to_aiohttp_response(await bolt_app.async_dispatch(bolt_request))
+        finally:
+            answered.set()
 
     application = web.Application()
     application.router.add_post(path, slack_events)

@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
+from bot.slack import payloads
 from flows.digest import Digest
 from flows.escalations import NOTE_KINDS, OUTCOME_KINDS
 from flows.people import EMAIL_PLATFORM, PersonRef
@@ -142,8 +143,7 @@ def action_value(case: CaseView) -> str:
 
 
 def read_action_value(value: str) -> tuple[str, int | None]:
-    data = json.loads(value or "{}")
-    return str(data.get("r", "")), data.get("v")
+    return payloads.read_action_value(value)  # never raises: ("", None) when it cannot be read
 
 
 # ------------------------------------------------------------------ the case card

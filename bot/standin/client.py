@@ -126,6 +126,8 @@ class SlackSide:
         # Do what Slack does with the answer: replace the modal, show errors, or close it.
         if reply.status == 200 and body.get("response_action") == "update":
             self.standin.views[view["id"]] = dict(body["view"], id=view["id"], state={"values": {}})
+        elif reply.status == 200 and body.get("response_action") == "push":
+            self.standin.show_modal(user_id, body["view"], push=True)
         elif reply.status == 200 and body.get("response_action") != "errors":
             self.standin.close_views(user_id)
         return reply

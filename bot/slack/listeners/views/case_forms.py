@@ -6,7 +6,7 @@ from datetime import date
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import messages
+from bot.slack import messages, payloads
 from bot.slack.listeners.views.answers import refuse
 from bot.slack.services import SlackServices, read_values
 from flows import escalations as lifecycle
@@ -14,7 +14,7 @@ from flows.errors import Refused
 
 
 def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return payloads.read_date(value)  # None when it is not an ISO date
 
 
 def register_case_forms(app: AsyncApp, services: SlackServices) -> None:
