@@ -17,7 +17,8 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The logger handed to Bolt: Bolt copies its level into every logger it makes for the app.
 BOLT_LOGGER = "bot.slack.bolt"
 QUIET_LIBRARIES = ("slack_bolt", BOLT_LOGGER, "slack_sdk", "aiohttp", "sqlalchemy")
-_OUR_CODE = tuple(os.sep + package + os.sep for package in ("bot", "flows", "storage"))
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_OUR_CODE = tuple(os.path.join(_PROJECT, package) + os.sep for package in ("bot", "flows", "storage"))
 
 
 def configure(level: str | int) -> None:
@@ -58,11 +59,16 @@ def keep_request_data_out() -> None:
 
 
 def describe(error: BaseException) -> str:
-    """An error for the log: its class and where it was raised in our code, never its message
-    (a message can quote what a person typed)."""
+    """An error for the log: its class and where it was raised (in our code if it passed through
+    it), never its message: a message can quote what a person typed."""
     frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if any(part in f.filename for part in _OUR_CODE)] or frames
-    if not ours:
+    ours = [frame for frame in frames if frame.filename.startswith(_OUR_CODE)]
+    if not (ours or frames):
         return error.__class__.__name__
-    where = ours[-1]
-    return f"{error.__class__.__name__} at {os.path.basename(where.filename)}:{where.lineno} in {where.name}"
+    where = (ours or frames)[-1]
+    if ours:
+        path = os.path.relpath(where.filename, _PROJECT)
+    else:  # a library's path from its package, the standard library's from its module's folder
+        path = where.filename.rsplit("site-packages" + os.sep, 1)[-1]
+        path = path if not os.path.isabs(path) else os.path.join(*path.split(os.sep)[-2:])
+    return f"{error.__class__.__name__} at {path}:{where.lineno} in {where.name}"

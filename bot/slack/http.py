@@ -42,14 +42,15 @@ def web_app(bolt_app: AsyncApp, signing_secret: str, path: str = "/slack/events"
             log.info("refused a request without Slack's valid signature")
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            bolt_request = await to_bolt_request(request)
-            readable = payloads.well_formed(bolt_request.body)
-        except Exception as error:  # Bolt parses the body as it makes the request
-            log.warning("refused a signed request Bolt could not read: %s", error.__class__.__name__)
-            readable = False
-        if not readable:
+            bolt_request = await to_bolt_request(request)  # Bolt parses the body as it makes the request
+        except Exception as error:
+            bolt_request, malformed = None, f"Bolt could not read it ({error.__class__.__name__})"
+        else:
+            malformed = "" if payloads.well_formed(bolt_request.body) else "not as Slack sends it"
+        if malformed:
             # Signed, yet not a body Slack sends: there is no one to answer politely, so the sender is
             # told plainly that it was malformed (400) and nothing was done.
+            log.warning("refused a signed request: %s", malformed)
             return web.json_response({"error": "malformed request"}, status=400)
         payloads.clean(bolt_request.body)
         answered = bolt_request.context[ANSWERED] = asyncio.Event()

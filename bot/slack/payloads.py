@@ -83,6 +83,14 @@ def read_metadata(value: Any) -> dict[str, str]:
     return {key: text(item) for key, item in data.items() if isinstance(item, str)}
 
 
+def block_ids(view: Any) -> set[str]:
+    """The block ids of a submitted view's blocks (where an error can be shown)."""
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    if not isinstance(blocks, list):
+        return set()
+    return {block["block_id"] for block in blocks if isinstance(block, dict) and isinstance(block.get("block_id"), str)}
+
+
 class FormValues(dict):
     """A submitted view's answers by block id. `get(block, default)` gives the default when the
     answer is missing or not of the default's type: a text field never reads as a list."""
@@ -136,7 +144,8 @@ def well_formed(body: Any) -> bool:
     the body as Slack shapes it (even while building its error handler's arguments), so a body
     they cannot read would fail in Bolt itself; and no listener can act without the person's id,
     an interaction's trigger, or a form's callback id."""
-    if not isinstance(body, dict):
+    # Bolt's warning about a request nothing listens for reads any "view" as an object.
+    if not isinstance(body, dict) or not isinstance(body.get("view", {}), dict):
         return False
     try:
         for read in _BOLT_READERS:
