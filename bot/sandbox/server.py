@@ -161,7 +161,7 @@ def page_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/api/close")
     async def close(request):
-        standin.close_views(person(await request.json()))
+        standin.close_view(person(await request.json()))
         return web.json_response({"ok": True})
 
     @routes.post("/api/home")

@@ -11,10 +11,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import describe
-from bot.slack import messages
+from bot.slack import messages, payloads
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from bot.slack.http import ANSWERED
-from bot.slack.payloads import user_id as read_user_id
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +45,16 @@ async def open_modal(client: AsyncWebClient, trigger_id: str, view: dict, user_i
     except CONNECTION_ERRORS as error:
         late = True
         log.warning("views.open failed: %s", error.__class__.__name__)
-    await tell(client, user_id, channel_id, FORM_TOO_LATE + again if late else SOMETHING_WENT_WRONG)
+    await tell(client, user_id, channel_id, (FORM_TOO_LATE + again) if late else SOMETHING_WENT_WRONG)
     return False
 
 
 async def tell(client: AsyncWebClient, user_id: str, channel_id: str | None, text: str) -> None:
     """A short message only the person sees where they were; a direct message when that cannot be."""
+    if not payloads.user_id(user_id):
+        return  # no one to tell
     try:
-        if channel_id:
+        if payloads.channel_id(channel_id):
             try:
                 await client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
                 return
@@ -71,13 +72,11 @@ def register_error_handler(app: AsyncApp) -> None:
 
     @app.error
     async def something_went_wrong(error, body, context, client, response):
-        body = body if isinstance(body, dict) else {}
-        kind = "command" if "command" in body else body.get("type") if body.get("type") in _KINDS else "request"
+        kind = _kind(body)
         log.error("%s failed: %s", kind, describe(error))
-        person = read_user_id(context.user_id)
-        channel = context.channel_id if isinstance(context.channel_id, str) else None
+        person, channel = context.user_id, context.channel_id
         if response is None:  # the listener had answered: all that is left is to tell the person
-            if person and kind != "event_callback":
+            if kind != "event_callback":
                 await tell(client, person, channel, SOMETHING_WENT_WRONG)
             # Bolt clears the listener's answer when this returns; if that is before its answer went,
             # Slack would wait 3 seconds for nothing. So return only once it has gone.
@@ -91,9 +90,18 @@ def register_error_handler(app: AsyncApp) -> None:
             return BoltResponse(status=200, body={"response_action": "push", "view": notice})
         if kind == "command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SOMETHING_WENT_WRONG})
-        if person and kind == "block_actions":
+        if kind == "block_actions":
             # Told after answering: Slack waits for the answer, not for the message.
             task = asyncio.create_task(tell(client, person, channel, SOMETHING_WENT_WRONG))
             telling.add(task)
             task.add_done_callback(telling.discard)
         return BoltResponse(status=200, body="")
+
+
+def _kind(body) -> str:
+    """What kind of request failed, in words from a fixed list (the body's own words are not logged)."""
+    if not isinstance(body, dict):
+        return "request"
+    if "command" in body:
+        return "command"
+    return body.get("type") if body.get("type") in _KINDS else "request"

@@ -24,8 +24,9 @@ from slack_bolt.request.payload_utils import (
     to_view,
 )
 
-# Slack's user ids: U… (W… on Enterprise Grid).
+# Slack's user ids: U… (W… on Enterprise Grid); channel ids: C…, G… (private), D… (direct messages).
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 # A case's version, as the bot writes it into a button (SQLite's integers are 64-bit).
 _MAX_VERSION = 2**62
 
@@ -41,6 +42,11 @@ def text(value: Any) -> str:
 def user_id(value: Any) -> str:
     """A Slack user id, or "" when the value is not one."""
     return value if isinstance(value, str) and _USER_ID.fullmatch(value) else ""
+
+
+def channel_id(value: Any) -> str:
+    """A Slack channel id, or "" when the value is not one."""
+    return value if isinstance(value, str) and _CHANNEL_ID.fullmatch(value) else ""
 
 
 def user_ids(values: Any) -> list[str]:

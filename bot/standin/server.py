@@ -157,6 +157,10 @@ class SlackStandin:
     def close_views(self, user_id: str) -> None:
         self.view_stacks[user_id] = []
 
+    def close_view(self, user_id: str) -> None:
+        """The person closes the modal on top: the one beneath it, if any, shows again (as in Slack)."""
+        self.view_stacks[user_id] = (self.view_stacks.get(user_id) or [])[:-1]
+
     # -------------------------------------------------------------- the Web API
 
     async def send_envelope(self, kind: str, payload: dict, timeout: float = 10.0) -> dict:

@@ -21,6 +21,8 @@ def test_user_ids_look_like_slack_user_ids():
     for not_an_id in ("", "u0teacher", "C0CHANNEL", "U0 X", "U" + "A" * 40, None, 7, ["U0TEACHER"]):
         assert payloads.user_id(not_an_id) == ""
     assert payloads.user_ids(["U0A1", 3, "nobody", "U0B2"]) == ["U0A1", "U0B2"]
+    assert [payloads.channel_id(c) for c in ("C0GENERAL", "D0TEACHER", "G0PRIV", "C0\ud800", "U0X", None)] == \
+        ["C0GENERAL", "D0TEACHER", "G0PRIV", "", "", ""]
     assert payloads.user_ids("U0A1") == []
 
 
