@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 from flows.policy import Policy, PolicyError, load_policy
 from storage.db import Database
@@ -105,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                      + "\nSee README.md, 'Connect to Slack'.")
     from bot.runtime import run_slack_bot
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level.upper())
     run_slack_bot(settings, policy)
     return 0
 
@@ -177,7 +178,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     database_url = getattr(args, "database", None) or "sqlite:///sandbox.db"
     port = getattr(args, "port", None) or int(os.environ.get("SANDBOX_PORT", "8765"))
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING)
     try:
         asyncio.run(run_sandbox(policy, database_url, port))
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import or_, update
 from sqlmodel import select
 
+from bot.logs import describe
 from flows.context import Context
 from flows.records import CaseView, load_case, person_ref
 from flows.people import PersonRef
@@ -62,8 +63,8 @@ class Outbox:
         while True:
             try:
                 await self.deliver_pending()
-            except Exception:  # keep delivering whatever one pass met
-                log.exception("outbox pass failed")
+            except Exception as error:  # keep delivering whatever one pass met
+                log.error("outbox pass failed: %s", describe(error))
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
             except asyncio.TimeoutError:
@@ -91,7 +92,7 @@ class Outbox:
                         blocked_cases.add(escalation_id)
                     continue
                 except Exception as error:  # an unexpected fault is treated as passing, and logged
-                    log.exception("delivering outbox message %s", pending.id)
+                    log.error("delivering outbox message %s failed: %s", pending.id, describe(error))
                     await asyncio.to_thread(self._failed, pending, error.__class__.__name__, True)
                     if escalation_id is not None:
                         blocked_cases.add(escalation_id)

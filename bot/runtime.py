@@ -16,6 +16,7 @@ from bot.slack.app import build_app, build_client
 from bot.slack.delivery import SlackSender
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import AppHome
+from bot.slack.http import web_app
 from bot.slack.services import SlackServices
 from flows.clock import Clock, SystemClock
 from flows.context import Context
@@ -64,7 +65,7 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
             log.info("connecting to Slack by Socket Mode")
             await handler.start_async()
         else:
-            runner = web.AppRunner(bot.app.web_app(path="/slack/events", port=settings.port_number))
+            runner = web.AppRunner(web_app(bot.app, settings.slack_signing_secret))
             await runner.setup()
             await web.TCPSite(runner, port=settings.port_number).start()
             log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)

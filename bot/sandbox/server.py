@@ -20,6 +20,7 @@ from bot.sandbox.workspace import CSCP_CHANNEL, CSCP_CHANNEL_NAME, CSCP_EXECUTIV
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import BOT_SCOPES
+from bot.slack.http import web_app
 from bot.standin.client import SlackSide
 from bot.standin.server import SlackStandin
 from flows.clock import ManualClock
@@ -77,7 +78,7 @@ async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
         cscp_executive=",".join(CSCP_EXECUTIVE))
     bot = build_slack_bot(settings, policy, clock=clock)
     await bot.directory.refresh_partnership()
-    bot_runner, bot_port = await _serve(bot.app.web_app(path="/slack/events"))
+    bot_runner, bot_port = await _serve(web_app(bot.app, secret))
     slack = SlackSide(f"http://127.0.0.1:{bot_port}/slack/events", standin, secret)
     worker = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
     scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
@@ -161,7 +162,7 @@ def page_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/api/close")
     async def close(request):
-        standin.close_views(person(await request.json()))
+        standin.close_view(person(await request.json()))
         return web.json_response({"ok": True})
 
     @routes.post("/api/home")

@@ -14,7 +14,9 @@ from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.slack import listeners
+from bot.slack.failures import register_error_handler
 from bot.slack.services import SlackServices
 
 # The bot scopes the app asks for (app_manifest.yml lists the same; a test holds them together).
@@ -40,6 +42,8 @@ def build_client(token: str, api_url: str, interval: RetryIntervalCalculator | N
 
 
 def build_app(client: AsyncWebClient, signing_secret: str, services: SlackServices) -> AsyncApp:
-    app = AsyncApp(client=client, signing_secret=signing_secret, logger=logging.getLogger("bot.slack.bolt"))
+    logs.keep_request_data_out()  # before Bolt makes its loggers: it copies their level from ours
+    app = AsyncApp(client=client, signing_secret=signing_secret, logger=logging.getLogger(logs.BOLT_LOGGER))
+    register_error_handler(app)
     listeners.register(app, services)
     return app

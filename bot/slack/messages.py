@@ -34,6 +34,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
+from bot.slack import payloads
 from flows import permissions as can
 from flows import topics
 from flows.digest import Digest
@@ -195,8 +196,7 @@ def action_value(case: CaseView) -> str:
 
 
 def read_action_value(value: str) -> tuple[str, int | None]:
-    data = json.loads(value or "{}")
-    return str(data.get("r", "")), data.get("v")
+    return payloads.read_action_value(value)  # never raises: ("", None) when it cannot be read
 
 
 SIDE_WORDS = {RAISING: "Raising side", RECEIVING: "Receiving side"}

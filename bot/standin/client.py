@@ -51,8 +51,49 @@ class SlackSide:
                 # Bolt answers a plain-text ack with the text alone; Slack shows it as the message text.
                 return Reply(response.status, {"text": text})
 
-    async def _interaction(self, payload: dict) -> Reply:
+    async def send_command(self, fields: dict) -> Reply:
+        return await self.post(urlencode(fields), "application/x-www-form-urlencoded")
+
+    async def send_interaction(self, payload: dict) -> Reply:
         return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def send_event(self, body: dict) -> Reply:
+        return await self.post(json.dumps(body), "application/json")
+
+    # ------------------------------------------------------------ what Slack sends, as Slack shapes it
+
+    def command_fields(self, user_id: str, text: str, channel: str = "C0GENERAL") -> dict:
+        return {
+            "token": "unused", "team_id": self.standin.team_id, "team_domain": "standin",
+            "channel_id": channel, "channel_name": "general", "user_id": user_id,
+            "user_name": self.standin.users[user_id].name, "command": "/escalate", "text": text,
+            "api_app_id": "A0STANDIN", "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": self.standin.new_trigger_id(user_id),
+        }
+
+    def button_payload(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> dict:
+        payload = self._block_actions(
+            user_id, {"type": "button", "action_id": action_id, "block_id": "case_actions", "value": value},
+            {"type": "message", "channel_id": channel or "D" + user_id})
+        if channel:
+            payload["channel"] = {"id": channel}
+        return payload
+
+    def submission_payload(self, user_id: str, view: dict, values: dict) -> dict:
+        return {
+            "type": "view_submission", "team": {"id": self.standin.team_id},
+            "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
+            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
+            "view": dict(view, state={"values": values}),
+        }
+
+    def home_event(self, user_id: str) -> dict:
+        return {
+            "token": "unused", "team_id": self.standin.team_id, "api_app_id": "A0STANDIN",
+            "type": "event_callback", "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id, "tab": "home",
+                      "event_ts": str(time.time())},
+        }
 
     # ------------------------------------------------------------ what a person does
 
@@ -71,14 +112,7 @@ class SlackSide:
         return await self._command(user_id, text, channel)
 
     async def _command(self, user_id: str, text: str, channel: str) -> Reply:
-        body = urlencode({
-            "token": "unused", "team_id": self.standin.team_id, "team_domain": "standin",
-            "channel_id": channel, "channel_name": "general", "user_id": user_id,
-            "user_name": self.standin.users[user_id].name, "command": "/escalate", "text": text,
-            "api_app_id": "A0STANDIN", "response_url": "https://hooks.slack.invalid/commands/1",
-            "trigger_id": self.standin.new_trigger_id(user_id),
-        })
-        return await self.post(body, "application/x-www-form-urlencoded")
+        return await self.send_command(self.command_fields(user_id, text, channel))
 
     async def click(self, user_id: str, blocks: list[dict], action_id: str, channel: str | None = None) -> Reply:
         """Press a button; every button of the bot opens a modal."""
@@ -99,12 +133,7 @@ class SlackSide:
         }
 
     async def press_button(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> Reply:
-        payload = self._block_actions(
-            user_id, {"type": "button", "action_id": action_id, "block_id": "case_actions", "value": value},
-            {"type": "message", "channel_id": channel or "D" + user_id})
-        if channel:
-            payload["channel"] = {"id": channel}
-        return await self._interaction(payload)
+        return await self.send_interaction(self.button_payload(user_id, action_id, value, channel))
 
     async def choose(self, user_id: str, view: dict, action_id: str, value: str) -> Reply:
         """Pick `value` in a select menu of a published view (App Home), as Slack sends it."""
@@ -116,7 +145,7 @@ class SlackSide:
                       "selected_option": option}, {"type": "view", "view_id": "home"})
         payload["view"] = {"type": "home", "private_metadata": view.get("private_metadata", ""),
                            "blocks": view["blocks"]}
-        return await self._interaction(payload)
+        return await self.send_interaction(payload)
 
     async def submit(self, user_id: str, answers: dict) -> Reply:
         """Fill in the modal the person has open with `answers` (by block id) and submit it."""
@@ -130,18 +159,13 @@ class SlackSide:
         view = self.standin.open_view(user_id)
         if view is None:
             return Reply(409, {"text": "no modal is open"})
-        submitted = dict(view, state={"values": values})
-        payload = {
-            "type": "view_submission", "team": {"id": self.standin.team_id},
-            "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
-            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
-            "view": submitted,
-        }
-        reply = await self._interaction(payload)
+        reply = await self.send_interaction(self.submission_payload(user_id, view, values))
         body = reply.body if isinstance(reply.body, dict) else {}
         # Do what Slack does with the answer: replace the modal, show errors, or close it.
         if reply.status == 200 and body.get("response_action") == "update":
             self.standin.views[view["id"]] = dict(body["view"], id=view["id"], state={"values": {}})
+        elif reply.status == 200 and body.get("response_action") == "push":
+            self.standin.show_modal(user_id, body["view"], push=True)
         elif reply.status == 200 and body.get("response_action") != "errors":
             self.standin.close_views(user_id)
         return reply
@@ -149,20 +173,11 @@ class SlackSide:
     async def open_home(self, user_id: str) -> dict:
         """Open the App Home tab; returns the view the bot published (events are answered first, then run)."""
         published = len(self.standin.ok_calls("views.publish"))
-        reply = await self._home_event(user_id)
+        reply = await self.send_event(self.home_event(user_id))
         if reply.status != 200:
             raise RuntimeError(f"the bot answered {reply.status} to app_home_opened")
         await self.standin.wait_for(lambda: len(self.standin.ok_calls("views.publish")) > published)
         return self.standin.home[user_id]
-
-    async def _home_event(self, user_id: str) -> Reply:
-        body = json.dumps({
-            "token": "unused", "team_id": self.standin.team_id, "api_app_id": "A0STANDIN",
-            "type": "event_callback", "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id, "tab": "home",
-                      "event_ts": str(time.time())},
-        })
-        return await self.post(body, "application/json")
 
 
 def fill(view: dict, answers: dict) -> dict:

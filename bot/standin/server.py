@@ -114,6 +114,8 @@ class SlackStandin:
         self.failure_rate = 0.0
         self.random = random.Random(1234)
         self.failures_injected = 0
+        # Targeted failure: method -> "ratelimited" (429), "server_error" (500) or a Slack error code, every call.
+        self.fail_methods: dict[str, str] = {}
         self._called: asyncio.Event | None = None
         # Socket Mode: the bot's open connections, and the envelopes waiting for its acknowledgement.
         self.sockets: list[web.WebSocketResponse] = []
@@ -155,6 +157,10 @@ class SlackStandin:
 
     def close_views(self, user_id: str) -> None:
         self.view_stacks[user_id] = []
+
+    def close_view(self, user_id: str) -> None:
+        """The person closes the modal on top: the one beneath it, if any, shows again (as in Slack)."""
+        self.view_stacks[user_id] = (self.view_stacks.get(user_id) or [])[:-1]
 
     # -------------------------------------------------------------- the Web API
 
@@ -202,11 +208,11 @@ class SlackStandin:
         args = await self._read_args(request)
         if self.failure_rate and method != "auth.test" and self.random.random() < self.failure_rate:
             self.failures_injected += 1
-            self.calls.append(Call(method, args, False, "injected failure"))
-            if self.random.random() < 0.5:
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": "0"})
-            return web.Response(status=500, text="internal error")
+            error = "ratelimited" if self.random.random() < 0.5 else "server_error"
+            return self._injected_failure(method, args, error, retry_after="0")
+        if method in self.fail_methods:
+            # Retry-After of a second: slack_sdk would retry past a trigger's 3-second life.
+            return self._injected_failure(method, args, self.fail_methods[method], retry_after="1")
         token = self.app_token_expected if method == "apps.connections.open" else self.token_expected
         if request.headers.get("Authorization", "") != "Bearer " + token:
             return self._answer(method, args, {"ok": False, "error": "invalid_auth"})
@@ -226,14 +232,25 @@ class SlackStandin:
             body = {"ok": False, "error": fail.error}
         return self._answer(method, args, body)
 
+    def _injected_failure(self, method: str, args: dict, error: str, retry_after: str) -> web.Response:
+        self._record(method, args, False, error)
+        if error == "ratelimited":
+            return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": retry_after})
+        if error == "server_error":
+            return web.Response(status=500, text="internal error")
+        return web.json_response({"ok": False, "error": error})
+
     token_expected = "xoxb-standin"
     app_token_expected = "xapp-standin"
 
     def _answer(self, method: str, args: dict, body: dict) -> web.Response:
-        self.calls.append(Call(method, args, body.get("ok", False), body.get("error", "")))
+        self._record(method, args, body.get("ok", False), body.get("error", ""))
+        return web.json_response(body)
+
+    def _record(self, method: str, args: dict, ok: bool, error: str) -> None:
+        self.calls.append(Call(method, args, ok, error))
         if self._called is not None:
             self._called.set()
-        return web.json_response(body)
 
     @staticmethod
     async def _read_args(request: web.Request) -> dict[str, Any]:
@@ -327,11 +344,15 @@ class SlackStandin:
 
     def _modal(self, args, *, push: bool):
         user = self._take_trigger(args.get("trigger_id", ""))
-        stored = self._store_view(args["view"])
+        return {"ok": True, "view": self.show_modal(user, args["view"], push=push)}
+
+    def show_modal(self, user: str, view: dict, *, push: bool) -> dict:
+        """Open a modal (or push one over the open one), as Slack does on views.open or an answer."""
+        stored = self._store_view(view)
         stack = self.view_stacks.setdefault(user, []) if push else []
         stack.append(stored["id"])
         self.view_stacks[user] = stack
-        return {"ok": True, "view": stored}
+        return stored
 
     def _views_update(self, args):
         view_id = args.get("view_id")

@@ -10,6 +10,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 
 from bot.runtime import build_slack_bot
 from bot.settings import Settings
+from bot.slack.http import web_app
 from bot.standin.server import SlackStandin, StandinUser
 from flows.clock import ManualClock
 from flows.policy import load_policy
@@ -96,7 +97,7 @@ async def running(tmp_path):
     bot = build_slack_bot(settings, load_policy(), clock=clock,
                           retry_interval=FixedValueRetryIntervalCalculator(0))
     await bot.directory.refresh_partnership()
-    bot_runner, bot_port = await _serve(bot.app.web_app(path="/slack/events"))
+    bot_runner, bot_port = await _serve(web_app(bot.app, SIGNING_SECRET))
     worker = asyncio.create_task(bot.outbox.run_forever())
     slack = FakeSlackClient(f"http://127.0.0.1:{bot_port}/slack/events", standin)
     env = Running(bot, standin, slack, clock, [bot_runner, standin_runner], worker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import messages
+from bot.slack.failures import UNREADABLE_BUTTON, open_modal
 from bot.slack.services import SlackServices
 from flows import permissions as can
 from flows.errors import Refused
@@ -56,12 +57,14 @@ def form_for(ctx, action: str, case, person) -> dict:
 def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
     ctx = services.ctx
 
-    async def open_form(ack, body, action, client):
+    async def open_form(ack, body, action, client, context):
         await ack()
         reference, version = messages.read_action_value(action.get("value", ""))
         name = messages.ACTION_OF_BUTTON[action["action_id"]]
         person = await services.directory.person(body["user"]["id"], body["user"].get("name", ""))
         try:
+            if not reference:
+                raise Refused(UNREADABLE_BUTTON)
             if name == can.DETAILS:
                 case = await services.call(view_case, reference, person)
                 if action["action_id"] == messages.HISTORY_ACTION:
@@ -74,7 +77,7 @@ def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
                 view = form_for(ctx, name, case, person)
         except Refused as refused:
             view = messages.notice_modal("Nothing was done", refused.message)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal(client, body["trigger_id"], view, body["user"]["id"], context.channel_id)
 
     for action_id in messages.ACTION_OF_BUTTON:
         app.action(action_id)(open_form)

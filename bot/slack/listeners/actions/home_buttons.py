@@ -1,8 +1,7 @@
-import json
-
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import messages
+from bot.slack import messages, payloads
+from bot.slack.failures import open_modal
 from bot.slack.services import SlackServices
 from flows.queries import CaseFilter
 
@@ -11,13 +10,14 @@ def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
     @app.action(messages.RAISE_ACTION)
     async def raise_escalation(ack, body, client):
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=messages.gate_modal(services.ctx.policy))
+        await open_modal(client, body["trigger_id"], messages.gate_modal(services.ctx.policy), body["user"]["id"])
 
     async def filter_changed(ack, body, action):
         """The partnership's App Home filters: the choice is kept in the view and the Home is redrawn."""
         await ack()
-        current = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-        chosen = (action.get("selected_option") or {}).get("value", "")
+        current = payloads.read_json((body.get("view") or {}).get("private_metadata"))
+        current = current if isinstance(current, dict) else {}
+        chosen = payloads.text((action.get("selected_option") or {}).get("value"))
         key = messages.HOME_FILTERS[action["action_id"]]
         current[key] = {"stage": int(chosen) if chosen.isdigit() else None, "overdue": chosen == "yes"}.get(
             key, chosen)

@@ -6,6 +6,7 @@ import re
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import messages
+from bot.slack.failures import AGAIN_COMMAND, open_modal
 from bot.slack.services import SlackServices
 from flows.errors import Refused
 from flows.escalations import actions_for, is_reference, view_case
@@ -23,7 +24,8 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
         ctx = services.ctx
         if not text:
             await ack()
-            await client.views_open(trigger_id=command["trigger_id"], view=messages.gate_modal(ctx.policy))
+            await open_modal(client, command["trigger_id"], messages.gate_modal(ctx.policy), user_id,
+                             command.get("channel_id"), again=AGAIN_COMMAND)
             return
         word = text.lower()
         if word == "help":

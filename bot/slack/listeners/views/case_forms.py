@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import messages
+from bot.slack import messages, payloads
 from bot.slack.listeners.views.answers import refuse
 from bot.slack.services import SlackServices, read_values
 from flows import escalations as lifecycle
@@ -18,7 +17,7 @@ from flows.people import PersonRef
 
 
 def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return payloads.read_date(value)  # None when it is not an ISO date
 
 
 def _person_key(value: str) -> PersonRef:
@@ -72,7 +71,7 @@ def register_case_forms(app: AsyncApp, services: SlackServices) -> None:
             return lifecycle.ask_to_escalate, dict(reason=values.get("reason", ""))
         if action == can.NAME_HOLDER:
             return lifecycle.name_holder, dict(version=version, holders=await people(values.get("holders")),
-                                               side=values.get("side") or metadata.get("side"))
+                                               side=values.get("side", "") or payloads.text(metadata.get("side")) or None)
         if action == can.WITHDRAW:
             return lifecycle.withdraw, dict(version=version, reason=values.get("reason", ""))
         if action == can.REQUEST_CONSULTATION:
@@ -99,8 +98,9 @@ def register_case_forms(app: AsyncApp, services: SlackServices) -> None:
 
     async def submitted(ack, body, view):
         action = messages.ACTION_OF_VIEW[view["callback_id"]]
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        reference, version = str(metadata.get("r", "")), metadata.get("v")
+        metadata = payloads.read_json(view.get("private_metadata"))
+        metadata = metadata if isinstance(metadata, dict) else {}
+        reference, version = payloads.read_action_value(view.get("private_metadata"))
         person = await directory.person(body["user"]["id"], body["user"].get("name", ""))
         try:
             function, kwargs = await arguments(action, read_values(view), version, metadata)

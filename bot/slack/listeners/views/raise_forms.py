@@ -6,7 +6,7 @@ import json
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import messages
+from bot.slack import messages, payloads
 from bot.slack.listeners.views.answers import refuse
 from bot.slack.services import SlackServices, read_values
 from flows.errors import Refused
@@ -38,7 +38,7 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
     @app.view(messages.FORM_VIEW)
     async def form_submitted(ack, body, view):
         values = read_values(view)
-        gate = json.loads(view.get("private_metadata") or "{}")
+        gate = payloads.read_metadata(view.get("private_metadata"))
         directory = services.directory
         raiser, *professionals = await asyncio.gather(
             directory.person(body["user"]["id"], body["user"].get("name", "")),
