@@ -42,7 +42,7 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
     client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
     directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id)
     home = AppHome(ctx, client, directory)
-    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home))
+    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home), instance_id=settings.instance_name)
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
     app = build_app(client, settings.slack_signing_secret, services)
     return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
