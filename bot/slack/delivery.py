@@ -12,6 +12,7 @@ from bot.outbox import DeliveryError, Pending
 from bot.slack import messages
 from bot.slack.home import AppHome
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
+from bot.slack.recovery import Recovery, outbox_metadata
 from flows.context import Context
 from flows.digest import Digest
 from flows.records import CaseView
@@ -29,6 +30,7 @@ GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
 class SlackSender:
     def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str, home: AppHome):
         self.ctx, self.client, self.partnership_channel, self.home = ctx, client, partnership_channel, home
+        self.recovery = Recovery(client)
 
     async def deliver(self, message: Pending) -> None:
         try:
@@ -56,34 +58,31 @@ class SlackSender:
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now)
         if message.topic not in messages.CARD_TOPICS:
-            await self.client.chat_postMessage(channel=recipient.user_id, text=lead)
+            await self._post(message, recipient.user_id, text=lead)
             return
         text, blocks = messages.card_message(message.case, now, lead)
-        response = await self.client.chat_postMessage(channel=recipient.user_id, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, message.case.id, "card", response["channel"], response["ts"],
-                                recipient.user_id, lead)
+        channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, message.case.id, "card", channel, ts, recipient.user_id, lead)
 
     # ---------------------------------------------------------------- the partnership channel
 
     async def _to_partnership(self, message: Pending) -> None:
         if message.topic == "digest":
             text, blocks = messages.digest_message(Digest.from_payload(message.payload))
-            await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
+            await self._post(message, self.partnership_channel, text=text, blocks=blocks)
             return
         if message.topic == "delivery_failed":
             payload = message.payload
-            await self.client.chat_postMessage(
-                channel=self.partnership_channel,
-                text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
-                                                   payload.get("error", "")))
+            await self._post(message, self.partnership_channel,
+                             text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
+                                                                payload.get("error", "")))
             return
         case = message.case
-        thread_ts = await self._partnership_post(case)
-        await self.client.chat_postMessage(
-            channel=self.partnership_channel, thread_ts=thread_ts,
-            text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
+        thread_ts = await self._partnership_post(case, message)
+        await self._post(message, self.partnership_channel, thread_ts=thread_ts,
+                         text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
 
-    async def _partnership_post(self, case: CaseView) -> str:
+    async def _partnership_post(self, case: CaseView, message: Pending) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         now = self.ctx.clock.now()
         text, blocks = messages.partnership_post(case, now)
@@ -93,9 +92,23 @@ class SlackSender:
             channel, ts = posts[0]
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             return ts
-        response = await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, case.id, "partnership_post", response["channel"], response["ts"])
-        return response["ts"]
+        channel, ts = await self._post(message, self.partnership_channel, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, case.id, "partnership_post", channel, ts)
+        return ts
+
+    # ---------------------------------------------------------------- posting once
+
+    async def _post(self, message: Pending, channel: str, *, thread_ts: str | None = None,
+                    **content) -> tuple[str, str]:
+        """Post for this outbox row, tagged with its id, unless an earlier attempt did: (channel, ts)."""
+        if message.may_have_been_sent:
+            found = await self.recovery.find(channel, message.id, message.created_at, thread_ts)
+            if found:
+                log.info("outbox message %s was already in Slack: not sent again", message.id)
+                return found
+        response = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                                      metadata=outbox_metadata(message.id), **content)
+        return response["channel"], response["ts"]
 
     # ---------------------------------------------------------------- every copy of the card
 
@@ -119,6 +132,11 @@ class SlackSender:
     def _remember(self, escalation_id: int, kind: str, channel: str, ts: str, user_id: str | None = None,
                   lead: str = "") -> None:
         with self.ctx.db.transaction() as session:
+            # Already there when an earlier attempt recorded it and died before the message was marked sent.
+            if session.exec(select(ChatMessage.id).where(ChatMessage.platform == PLATFORM,
+                                                         ChatMessage.channel == channel,
+                                                         ChatMessage.message_id == ts)).first():
+                return
             person_id = None
             if user_id:
                 person_id = session.exec(
