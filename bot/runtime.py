@@ -73,8 +73,8 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
         delivery.cancel()
 
 
-def run_slack_bot(settings: Settings, policy: Policy) -> None:
-    bot = build_slack_bot(settings, policy)
+def run_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = None) -> None:
+    bot = build_slack_bot(settings, policy, clock)
     try:
         asyncio.run(serve(bot, settings))
     except KeyboardInterrupt:
