@@ -132,10 +132,15 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
         outbox = session.exec(select(OutboxMessage)).all()
     database.dispose()
     posted = outbox_ids_posted(standin)
+    by_id = {r.id: r for r in outbox}
     should_post = {r.id for r in outbox if r.audience != "cards"}
     lost = sorted(should_post - {i for i, _ in posted})
     duplicated = sum(n - 1 for n in posted.values())
-    print(f"\n{len(killed_after)} crash cycles ({lives} lives) in {time.monotonic() - started:.1f}s; "
+    where_killed = Counter(f"{by_id[i].topic} in " + ("a DM" if by_id[i].audience == "person" else
+                                                      "a CSCP thread" if reply else "the CSCP channel")
+                           for i, reply in killed_after)
+    print(f"\n{len(killed_after)} crash cycles ({lives} lives) in {time.monotonic() - started:.1f}s, killed after "
+          f"posting {dict(where_killed)}; "
           f"{len(outbox)} outbox rows ({dict(Counter(r.topic for r in outbox if r.id in should_post))} to post), "
           f"{len(standin.messages)} messages posted, {len(lost)} lost, {duplicated} duplicated")
 
@@ -146,7 +151,6 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
     # Every message was posted for a row that posts, tagged with its id, and where that row's message goes.
     assert len(standin.messages) == sum(posted.values())
     assert {i for i, _ in posted} <= should_post
-    by_id = {r.id: r for r in outbox}
     people = {p.id for p in PEOPLE.values()}
     for message in standin.messages:
         row = by_id[message.metadata["event_payload"]["outbox_id"]]
