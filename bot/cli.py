@@ -15,6 +15,9 @@ from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 
 EXIT_CONFIG = 2
+# For tests only: `run` keeps the bot's clock stopped at this ISO 8601 time (with its offset), so that a
+# test driving the real process knows what is due. Read nowhere else.
+FAKE_NOW = "ESCALATION_BOT_FAKE_NOW"
 
 
 class _NotCreatedYet(Exception):
@@ -107,8 +110,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime import run_slack_bot
 
     logs.configure(settings.log_level.upper())
-    run_slack_bot(settings, policy)
+    run_slack_bot(settings, policy, _fake_clock())
     return 0
+
+
+def _fake_clock():
+    if not os.environ.get(FAKE_NOW):
+        return None
+    from datetime import datetime
+
+    from flows.clock import ManualClock
+
+    now = datetime.fromisoformat(os.environ[FAKE_NOW])
+    logging.getLogger(__name__).warning("%s is set: the clock is stopped at %s (for tests only)", FAKE_NOW,
+                                        now.isoformat())
+    return ManualClock(now)
 
 
 @contextlib.contextmanager

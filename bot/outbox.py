@@ -1,18 +1,24 @@
 """Delivers the outbox the engine writes: each message marked sent only once its platform said ok.
 
-Rows are claimed with a compare-and-set, so two running instances never send the same one. A
-claimed row whose sender died is released after a lease. Transient failures are tried again
-with growing gaps; a permanent failure is recorded and reported to the partnership team.
+Rows are claimed with a compare-and-set, so two running instances never send the same one. A claim
+names the instance (a stable name per running slot, e.g. the host name) and the start of it (a
+nonce drawn when the Outbox is made). A restarted instance takes back its own earlier start's
+claims at once; another instance's claims are released only when their short lease ends. A row
+taken back, or tried before, may already have reached the platform: the sender is told so
+(`may_have_been_sent`) and looks before sending again. Transient failures are tried again with
+growing gaps; a permanent failure is recorded and reported to the partnership team.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot.logs import describe
@@ -23,7 +29,10 @@ from storage.models import Escalation, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# A claim's lease: how long another instance waits before taking over a row whose sender may have
+# died. A send is cut off well before it (SEND_DEADLINE), so a live sender never outlives its lease.
+LEASE = timedelta(seconds=60)
+SEND_DEADLINE = timedelta(seconds=45)
 MAX_ATTEMPTS = 8
 RETRY_GAPS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
 
@@ -42,6 +51,9 @@ class Pending:
     payload: dict
     case: CaseView | None
     recipient: PersonRef | None
+    # An earlier attempt began and its end is unknown: look for the message before sending it again.
+    may_have_been_sent: bool = False
+    created_at: datetime | None = None
 
 
 class Sender(Protocol):
@@ -50,8 +62,12 @@ class Sender(Protocol):
 
 
 class Outbox:
-    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS,
+                 instance_id: str):
         self.ctx, self.sender, self.max_attempts = ctx, sender, max_attempts
+        # The same name after a restart, so this instance knows its own unfinished claims; a new
+        # nonce per start, so it knows they are from a start that has ended.
+        self.instance_id, self.start = instance_id, uuid.uuid4().hex
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
@@ -84,22 +100,29 @@ class Outbox:
                 pending = await asyncio.to_thread(self._claim, message_id)
                 if pending is None:
                     continue  # another instance has it
-                try:
-                    await self.sender.deliver(pending)
-                except DeliveryError as error:
-                    await asyncio.to_thread(self._failed, pending, str(error), error.transient)
-                    if escalation_id is not None:
-                        blocked_cases.add(escalation_id)
-                    continue
-                except Exception as error:  # an unexpected fault is treated as passing, and logged
-                    log.error("delivering outbox message %s failed: %s", pending.id, describe(error))
-                    await asyncio.to_thread(self._failed, pending, error.__class__.__name__, True)
+                failure = await self._attempt(pending)
+                if failure is not None:
+                    await asyncio.to_thread(self._failed, pending, *failure)
                     if escalation_id is not None:
                         blocked_cases.add(escalation_id)
                     continue
                 await asyncio.to_thread(self._sent, pending.id)
                 sent += 1
             return sent
+
+    async def _attempt(self, pending: Pending) -> tuple[str, bool] | None:
+        """Send one message; None when sent, else (error, whether trying again may work)."""
+        try:
+            await asyncio.wait_for(self.sender.deliver(pending), SEND_DEADLINE.total_seconds())
+        except asyncio.TimeoutError:
+            # Cut off before the lease ends. It may have arrived: the next try looks first.
+            return "timed out", True
+        except DeliveryError as error:
+            return str(error), error.transient
+        except Exception as error:  # an unexpected fault is treated as passing, and logged (never its values)
+            log.error("delivering outbox message %s failed: %s", pending.id, describe(error))
+            return error.__class__.__name__, True
+        return None
 
     async def drain(self, max_passes: int = 20) -> None:
         """Deliver until nothing more is due now (used at start and by tests)."""
@@ -111,17 +134,26 @@ class Outbox:
 
     def _due_ids(self) -> list[int]:
         now = self.ctx.clock.now()
+        earlier = aliased(OutboxMessage)
         with self.ctx.db.transaction() as session:
-            # Release rows whose sender died mid-send.
+            # Take back claims whose sender has gone: this instance's own from an earlier start at
+            # once, anyone's when the lease is over.
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at < now)
-                .values(status="pending")
+                .where(OutboxMessage.status == "sending",
+                       or_(OutboxMessage.next_attempt_at < now,
+                           and_(OutboxMessage.claimed_by == self.instance_id,
+                                OutboxMessage.claimed_start != self.start)))
+                .values(status="pending", next_attempt_at=None)
             )
             return list(session.exec(
                 select(OutboxMessage.id)
                 .where(OutboxMessage.status == "pending",
-                       or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+                       or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                       # A case's messages keep their order: wait while an earlier one is being sent
+                       # elsewhere (it may be posting the case's first message in the partnership channel).
+                       ~exists().where(earlier.escalation_id == OutboxMessage.escalation_id,
+                                       earlier.status == "sending", earlier.id < OutboxMessage.id))
                 .order_by(OutboxMessage.id)
                 .limit(200)
             ).all())
@@ -136,7 +168,8 @@ class Outbox:
             claimed = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+                .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1,
+                        claimed_by=self.instance_id, claimed_start=self.start)
             ).rowcount
             if claimed != 1:
                 return None
@@ -146,7 +179,8 @@ class Outbox:
             if row.escalation_id is not None:
                 case = load_case(session, session.get(Escalation, row.escalation_id))
             recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
-            return Pending(row.id, row.topic, row.audience, dict(row.payload), case, recipient)
+            return Pending(row.id, row.topic, row.audience, dict(row.payload), case, recipient,
+                           may_have_been_sent=row.attempts > 1, created_at=row.created_at)
 
     def _sent(self, message_id: int) -> None:
         with self.ctx.db.transaction() as session:

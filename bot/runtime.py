@@ -44,7 +44,7 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
     directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id,
                                settings.cscp_executive_ids, settings.cscp_scrutineer.strip())
     home = AppHome(ctx, client, directory)
-    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home))
+    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home), instance_id=settings.instance_name)
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
     app = build_app(client, settings.slack_signing_secret, services)
     return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
@@ -75,8 +75,8 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
         delivery.cancel()
 
 
-def run_slack_bot(settings: Settings, policy: Policy) -> None:
-    bot = build_slack_bot(settings, policy)
+def run_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = None) -> None:
+    bot = build_slack_bot(settings, policy, clock)
     try:
         asyncio.run(serve(bot, settings))
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     # Kept as text so that a bad value is reported with the others rather than on its own.
     port: str = "3000"
     log_level: str = "INFO"
+    # This running instance's name: the same across its restarts, different from any other instance
+    # running at the same time (see bot/outbox.py). The host name unless set.
+    instance_id: str = ""
 
     @property
     def port_number(self) -> int:
@@ -40,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+    @property
+    def instance_name(self) -> str:
+        return self.instance_id or socket.gethostname()
 
     @property
     def cscp_member_ids(self) -> list[str]:

@@ -224,6 +224,10 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime | None = _when(default=None)
     last_error: str = Field(default="", max_length=500)
     sent_at: datetime | None = _when(default=None)
+    # While 'sending': who holds the claim, as the instance's stable name and the nonce of the start
+    # that claimed it (next_attempt_at is then the end of the lease). See bot.outbox.
+    claimed_by: str = Field(default="", sa_column_kwargs={"server_default": ""}, max_length=200)
+    claimed_start: str = Field(default="", sa_column_kwargs={"server_default": ""}, max_length=40)
 
 
 class ChatMessage(SQLModel, table=True):

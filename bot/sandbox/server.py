@@ -68,7 +68,8 @@ class Sandbox:
 async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
                         start: datetime | None = None) -> Sandbox:
     clock = ManualClock(start or datetime.now(timezone.utc))
-    standin = SlackStandin(scopes=set(BOT_SCOPES), users=PEOPLE)
+    standin = SlackStandin(scopes=set(BOT_SCOPES), users=PEOPLE, wall=lambda: clock.now().timestamp())
+    standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
     secret = secrets.token_hex(16)
     settings = Settings(

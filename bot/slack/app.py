@@ -20,7 +20,12 @@ from bot.slack.failures import register_error_handler
 from bot.slack.services import SlackServices
 
 # The bot scopes the app asks for (app_manifest.yml lists the same; a test holds them together).
-BOT_SCOPES = frozenset({"commands", "chat:write", "users:read", "users:read.email", "usergroups:read"})
+# The history scopes and im:write serve one purpose: after a crash, finding a message already posted
+# before posting it again (bot/slack/recovery.py): im:write opens the direct message with a person to
+# learn its id, im:history reads it, channels:history or groups:history read the CSCP channel (public or
+# private: the manifest cannot know which).
+BOT_SCOPES = frozenset({"commands", "chat:write", "users:read", "users:read.email", "usergroups:read",
+                        "im:write", "im:history", "channels:history", "groups:history"})
 RETRIES = 4
 # Slack's own limit for any one call is well below this; a hung connection is cut and retried.
 TIMEOUT_SECONDS = 15

@@ -13,6 +13,7 @@ from bot.slack import messages
 from bot.slack.home import AppHome
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from flows import topics
+from bot.slack.recovery import Recovery, outbox_metadata
 from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
@@ -34,6 +35,7 @@ SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
 class SlackSender:
     def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str, home: AppHome):
         self.ctx, self.client, self.partnership_channel, self.home = ctx, client, partnership_channel, home
+        self.recovery = Recovery(client)
 
     async def deliver(self, message: Pending) -> None:
         try:
@@ -61,53 +63,54 @@ class SlackSender:
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now)
         if message.topic in topics.CARD_TOPICS:
-            await self._post_card(message.case, recipient, lead)
+            await self._post_card(message, recipient, lead)
         elif message.topic in SHORT_TOPICS:
-            await self._threaded_under_card(message.case, recipient, lead)
+            await self._threaded_under_card(message, recipient, lead)
         else:
-            await self.client.chat_postMessage(channel=recipient.user_id, text=lead)
+            await self._post(message, recipient.user_id, text=lead)
 
-    async def _post_card(self, case: CaseView, recipient: PersonRef, lead: str) -> tuple[str, str]:
+    async def _post_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
+        case = message.case
         text, blocks = messages.card_message(case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient), lead)
-        response = await self.client.chat_postMessage(channel=recipient.user_id, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, case.id, "card", response["channel"], response["ts"],
-                                recipient.user_id, lead)
-        return response["channel"], response["ts"]
+        channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, case.id, "card", channel, ts, recipient.user_id, lead)
 
-    async def _threaded_under_card(self, case: CaseView, recipient: PersonRef, lead: str) -> None:
+    async def _threaded_under_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
         """A short message in the thread of the person's card, shown in the conversation too, with a link to
-        the card: the card is not posted again."""
-        cards = [(channel, ts) for kind, channel, ts, _, user in await asyncio.to_thread(self._all_posts, case.id)
+        the card: the card is not posted again. Someone with no card yet gets it, with these words above."""
+        cards = [(channel, ts) for kind, channel, ts, _, user in
+                 await asyncio.to_thread(self._all_posts, message.case.id)
                  if kind == "card" and user == recipient.user_id]
-        channel, ts = cards[-1] if cards else await self._post_card(case, recipient, "")
+        if not cards:
+            await self._post_card(message, recipient, lead)
+            return
+        channel, ts = cards[-1]
         link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
-        await self.client.chat_postMessage(channel=channel, thread_ts=ts, reply_broadcast=True,
-                                           text=f"{lead} <{link}|Open the case card>")
+        await self._post(message, channel, thread_ts=ts, reply_broadcast=True,
+                         text=f"{lead} <{link}|Open the case card>")
 
     # ---------------------------------------------------------------- the partnership channel
 
     async def _to_partnership(self, message: Pending) -> None:
         if message.topic == topics.DIGEST:
             text, blocks = messages.digest_message(Digest.from_payload(message.payload))
-            await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
+            await self._post(message, self.partnership_channel, text=text, blocks=blocks)
             return
         if message.topic == topics.DELIVERY_FAILED:
             payload = message.payload
-            await self.client.chat_postMessage(
-                channel=self.partnership_channel,
-                text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
-                                                   payload.get("error", "")))
+            await self._post(message, self.partnership_channel,
+                             text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
+                                                                payload.get("error", "")))
             return
         case = message.case
-        thread_ts = await self._partnership_post(case)
-        await self.client.chat_postMessage(
-            channel=self.partnership_channel, thread_ts=thread_ts,
-            text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
+        thread_ts = await self._partnership_post(case, message)
+        await self._post(message, self.partnership_channel, thread_ts=thread_ts,
+                         text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
 
     def _partnership_message(self, case: CaseView) -> tuple[str, list[dict]]:
         return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None))
 
-    async def _partnership_post(self, case: CaseView) -> str:
+    async def _partnership_post(self, case: CaseView, message: Pending) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         text, blocks = self._partnership_message(case)
         posts = [(channel, ts) for kind, channel, ts, _, _ in await asyncio.to_thread(self._all_posts, case.id)
@@ -116,9 +119,23 @@ class SlackSender:
             channel, ts = posts[0]
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             return ts
-        response = await self.client.chat_postMessage(channel=self.partnership_channel, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, case.id, "partnership_post", response["channel"], response["ts"])
-        return response["ts"]
+        channel, ts = await self._post(message, self.partnership_channel, text=text, blocks=blocks)
+        await asyncio.to_thread(self._remember, case.id, "partnership_post", channel, ts)
+        return ts
+
+    # ---------------------------------------------------------------- posting once
+
+    async def _post(self, message: Pending, channel: str, *, thread_ts: str | None = None,
+                    **content) -> tuple[str, str]:
+        """Post for this outbox row, tagged with its id, unless an earlier attempt did: (channel, ts)."""
+        if message.may_have_been_sent:
+            found = await self.recovery.find(channel, message.id, message.created_at, thread_ts)
+            if found:
+                log.info("outbox message %s was already in Slack: not sent again", message.id)
+                return found
+        response = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                                      metadata=outbox_metadata(message.id), **content)
+        return response["channel"], response["ts"]
 
     # ---------------------------------------------------------------- every copy of the card
 
@@ -145,6 +162,11 @@ class SlackSender:
     def _remember(self, escalation_id: int, kind: str, channel: str, ts: str, user_id: str | None = None,
                   lead: str = "") -> None:
         with self.ctx.db.transaction() as session:
+            # Already there when an earlier attempt recorded it and died before the message was marked sent.
+            if session.exec(select(ChatMessage.id).where(ChatMessage.platform == PLATFORM,
+                                                         ChatMessage.channel == channel,
+                                                         ChatMessage.message_id == ts)).first():
+                return
             person_id = None
             if user_id:
                 person_id = session.exec(

@@ -5,9 +5,10 @@ import asyncio
 import itertools
 import json
 import random
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -15,11 +16,17 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-# Which scope each Web API method the bot uses needs (from Slack's method reference).
-METHOD_SCOPES: dict[str, str | None] = {
+# Reading a conversation needs the history scope of its kind (from Slack's method reference).
+HISTORY_SCOPES = {"public": "channels:history", "private": "groups:history", "im": "im:history"}
+# Which scope each Web API method the bot uses needs (from Slack's method reference); a dict when
+# it depends on the kind of conversation.
+METHOD_SCOPES: dict[str, str | dict[str, str] | None] = {
     "auth.test": None,
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
+    "conversations.history": HISTORY_SCOPES,
+    "conversations.replies": HISTORY_SCOPES,
+    "conversations.open": "im:write",  # for a direct message, the only kind the bot opens
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
     "views.open": None,
@@ -31,6 +38,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "apps.connections.open": None,  # with the app-level token (connections:write), for Socket Mode
 }
 TRIGGER_LIFETIME_SECONDS = 3.0
+# Slack's guidelines for message metadata: event_type starts with a letter, then letters, digits, _.
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+HISTORY_MAX_LIMIT = 999
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Posted:
     thread_ts: str | None = None
     user: str | None = None  # for ephemeral messages
     history: list[dict] = field(default_factory=list)  # earlier versions, after chat.update
+    metadata: dict | None = None  # message metadata, as the app posted it
 
 
 @dataclass
@@ -62,6 +73,19 @@ class StandinUser:
 
 class BlockKitError(ValueError):
     pass
+
+
+def validate_metadata(metadata: Any) -> dict:
+    """Slack's checks on message metadata: valid JSON, an event_type of its pattern, an object payload."""
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except json.JSONDecodeError:
+            raise _Fail("invalid_metadata_format") from None
+    if (not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str)
+            or not EVENT_TYPE.match(metadata["event_type"]) or not isinstance(metadata.get("event_payload"), dict)):
+        raise _Fail("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
 
 def validate_blocks(blocks: list[dict]) -> None:
@@ -96,7 +120,7 @@ class SlackStandin:
 
     def __init__(self, scopes: set[str], users: list[StandinUser] | None = None,
                  bot_user_id: str = "UBOT", team_id: str = "T0STANDIN",
-                 now: Callable[[], float] = time.monotonic):
+                 now: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
         self.scopes = set(scopes)
         self.users = {u.id: u for u in users or []}
         self.usergroups: dict[str, list[str]] = {}
@@ -108,14 +132,20 @@ class SlackStandin:
         self.home: dict[str, dict] = {}  # user -> published home view
         self._triggers: dict[str, tuple[str, float]] = {}  # trigger_id -> (user, issued at)
         self._now = now
+        # Slack's message timestamps are its wall-clock time: a test whose bot runs on a manual clock
+        # passes that clock here, so that the two agree as the bot's and Slack's clocks do.
+        self._wall, self._last_ts = wall, 0  # in microseconds
         self._ids = itertools.count(1)
-        self._ts = itertools.count(1)
+        # The channels the bot is in, by id: "public" or "private" (reading one needs the scope of its kind).
+        self.channels: dict[str, str] = {}
         # Failure injection: the share of calls answered with 429 or 500 (decided by a seeded RNG).
         self.failure_rate = 0.0
         self.random = random.Random(1234)
         self.failures_injected = 0
         # Targeted failure: method -> "ratelimited" (429), "server_error" (500) or a Slack error code, every call.
         self.fail_methods: dict[str, str] = {}
+        # Called once the stand-in has acted on a call, before it answers: a test makes the bot die there.
+        self.after_acting: Callable[[str, dict, dict], Awaitable[None]] | None = None
         self._called: asyncio.Event | None = None
         # Socket Mode: the bot's open connections, and the envelopes waiting for its acknowledgement.
         self.sockets: list[web.WebSocketResponse] = []
@@ -136,6 +166,11 @@ class SlackStandin:
                 await self._called.wait()
                 self._called.clear()
         await asyncio.wait_for(until(), timeout)
+
+    def next_ts(self) -> str:
+        """A message timestamp: the wall-clock time, made unique as Slack makes it."""
+        self._last_ts = max(int(self._wall() * 1_000_000), self._last_ts + 1)
+        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
     def ok_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.ok]
@@ -221,6 +256,8 @@ class SlackStandin:
         if method not in METHOD_SCOPES:
             return self._answer(method, args, {"ok": False, "error": "unknown_method"})
         scope = METHOD_SCOPES[method]
+        if isinstance(scope, dict):
+            scope = scope[self._conversation_kind(args.get("channel", ""))]
         if scope and scope not in self.scopes:
             return self._answer(method, args, {"ok": False, "error": "missing_scope", "needed": scope})
         handler = getattr(self, "_" + method.replace(".", "_"))
@@ -230,6 +267,8 @@ class SlackStandin:
             body = {"ok": False, "error": "invalid_blocks", "detail": str(exc)}
         except _Fail as fail:
             body = {"ok": False, "error": fail.error}
+        if self.after_acting is not None:
+            await self.after_acting(method, args, body)
         return self._answer(method, args, body)
 
     def _injected_failure(self, method: str, args: dict, error: str, retry_after: str) -> web.Response:
@@ -264,7 +303,7 @@ class SlackStandin:
         for key in ("blocks", "view", "attachments"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
-        return args
+        return args  # metadata stays as sent: a malformed one is refused as Slack refuses it
 
     def _auth_test(self, args):
         return {"ok": True, "user_id": self.bot_user_id, "team_id": self.team_id, "bot_id": "B0STANDIN",
@@ -289,12 +328,13 @@ class SlackStandin:
     def _chat_postMessage(self, args):
         channel = self._resolve_channel(args.get("channel", ""))
         text, blocks = self._message_args(args)
+        metadata = validate_metadata(args["metadata"]) if args.get("metadata") else None
         thread_ts = args.get("thread_ts")
         if thread_ts and not any(m.channel == channel and m.ts == thread_ts for m in self.messages):
             return {"ok": False, "error": "thread_not_found"}
-        ts = f"{1700000000 + next(self._ts)}.000100"
-        self.messages.append(Posted(channel, ts, text, blocks, thread_ts))
-        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "blocks": blocks}}
+        posted = Posted(channel, self.next_ts(), text, blocks, thread_ts, metadata=metadata)
+        self.messages.append(posted)
+        return {"ok": True, "channel": channel, "ts": posted.ts, "message": self._as_slack_shows(posted, True)}
 
     def _chat_getPermalink(self, args):
         channel, ts = args.get("channel", ""), args.get("message_ts", "")
@@ -306,7 +346,7 @@ class SlackStandin:
     def _chat_postEphemeral(self, args):
         channel = self._resolve_channel(args.get("channel", ""))
         text, blocks = self._message_args(args)
-        ts = f"{1700000000 + next(self._ts)}.000200"
+        ts = self.next_ts()
         self.messages.append(Posted(channel, ts, text, blocks, user=args.get("user")))
         return {"ok": True, "message_ts": ts}
 
@@ -315,10 +355,96 @@ class SlackStandin:
         for message in self.messages:
             if message.channel == channel and message.ts == ts:
                 text, blocks = self._message_args(args)
+                # Without metadata the message keeps what it had; an empty object removes it.
+                metadata = args.get("metadata")
+                if metadata not in (None, "", {}, "{}"):
+                    metadata = validate_metadata(metadata)
                 message.history.append({"text": message.text, "blocks": message.blocks})
                 message.text, message.blocks = text, blocks
+                if metadata is not None:
+                    message.metadata = metadata or None
                 return {"ok": True, "channel": channel, "ts": ts}
         return {"ok": False, "error": "message_not_found"}
+
+    # ---------------------------------------------------------- reading conversations
+
+    def _conversation_kind(self, channel: str) -> str:
+        if channel.startswith("D"):
+            return "im"
+        return "private" if channel.startswith("G") or self.channels.get(channel) == "private" else "public"
+
+    def _conversation(self, channel: str) -> list[Posted]:
+        """A conversation's messages (not ephemeral ones), oldest first; channel_not_found if unknown."""
+        known = (channel.startswith("D") and channel[1:] in self.users) or channel in self.channels or any(
+            m.channel == channel for m in self.messages)
+        if not known:
+            raise _Fail("channel_not_found")
+        return [m for m in self.messages if m.channel == channel and m.user is None]
+
+    def _as_slack_shows(self, message: Posted, with_metadata: bool, replies: int = 0) -> dict:
+        shown = {"type": "message", "user": self.bot_user_id, "bot_id": "B0STANDIN", "text": message.text,
+                 "blocks": message.blocks, "ts": message.ts}
+        if message.thread_ts:
+            shown["thread_ts"] = message.thread_ts
+        elif replies:
+            shown.update(thread_ts=message.ts, reply_count=replies)
+        if with_metadata and message.metadata:
+            shown["metadata"] = message.metadata
+        return shown
+
+    @staticmethod
+    def _page(args, found: list, newest_first: bool) -> dict:
+        """Slack's paging: `limit` items (default 100 for history, 1000 for replies), then has_more and a cursor."""
+        try:
+            limit = min(int(args.get("limit") or (100 if newest_first else 1000)), HISTORY_MAX_LIMIT)
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            raise _Fail("invalid_arguments") from None
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    @staticmethod
+    def _in_window(args, ts: str) -> bool:
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        return (oldest <= float(ts) <= latest) if inclusive else (oldest < float(ts) < latest)
+
+    @staticmethod
+    def _flag(args, name: str) -> bool:
+        return str(args.get(name, "")).lower() in ("1", "true")
+
+    def _conversations_history(self, args):
+        """Top-level messages (and thread parents), newest first; metadata only when asked for."""
+        messages = self._conversation(args.get("channel", ""))
+        with_metadata = self._flag(args, "include_all_metadata")
+        found = [self._as_slack_shows(m, with_metadata, sum(1 for r in messages if r.thread_ts == m.ts))
+                 for m in reversed(messages) if m.thread_ts is None and self._in_window(args, m.ts)]
+        return {"ok": True, **self._page(args, found, newest_first=True)}
+
+    def _conversations_replies(self, args):
+        """A thread (named by its parent's ts or any reply's): the parent first, then the replies oldest first."""
+        messages, ts = self._conversation(args.get("channel", "")), args.get("ts", "")
+        named = next((m for m in messages if m.ts == ts), None)
+        if named is None:
+            raise _Fail("thread_not_found")
+        parent = next(m for m in messages if m.ts == (named.thread_ts or named.ts))
+        with_metadata = self._flag(args, "include_all_metadata")
+        replies = [m for m in messages if m.thread_ts == parent.ts and m.ts != parent.ts]
+        found = [self._as_slack_shows(parent, with_metadata, len(replies))] + [
+            self._as_slack_shows(m, with_metadata) for m in replies if self._in_window(args, m.ts)]
+        return {"ok": True, **self._page(args, found, newest_first=False)}
+
+    def _conversations_open(self, args):
+        """The bot's direct message with one person (a group DM is not something the bot opens)."""
+        users = args.get("users", "")
+        users = users.split(",") if isinstance(users, str) else list(users)
+        if len(users) != 1:
+            raise _Fail("invalid_arguments")
+        if users[0] not in self.users:
+            raise _Fail("user_not_found")
+        return {"ok": True, "channel": {"id": self.dm_channel(users[0])}}
 
     def _take_trigger(self, trigger_id: str) -> str:
         issued = self._triggers.pop(trigger_id, None)

@@ -81,7 +81,9 @@ class Running:
 @pytest.fixture
 async def running(tmp_path):
     clock = ManualClock(WED_1_APRIL_2026)
-    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()),
+                           wall=lambda: clock.now().timestamp())
+    standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
     settings = Settings(
         _env_file=None,
