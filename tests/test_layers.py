@@ -7,15 +7,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def imported_modules(folder: str) -> set[str]:
+def imported_modules(folder: str, depth: int = 1) -> set[str]:
+    """Modules imported anywhere under `folder` (a package or one file), to `depth` dotted parts."""
     names = set()
-    for path in (ROOT / folder).rglob("*.py"):
+    target = ROOT / folder
+    for path in [target] if target.is_file() else target.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
+                names |= {".".join(alias.name.split(".")[:depth]) for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
+                names.add(".".join(node.module.split(".")[:depth]))
     return names
+
+
+# The front-ends: one package each. None imports another, and each reaches storage only through flows/.
+FRONT_ENDS = [p.name for p in (ROOT / "bot").iterdir()
+              if p.is_dir() and p.name not in ("sandbox", "standin", "__pycache__") and (p / "__init__.py").exists()]
+
+
+def test_front_ends_reach_storage_only_through_flows_and_never_import_each_other():
+    assert "slack" in FRONT_ENDS
+    for front_end in FRONT_ENDS:
+        imported = imported_modules(f"bot/{front_end}", depth=2)
+        assert "storage" not in {name.split(".")[0] for name in imported}, front_end
+        others = {f"bot.{other}" for other in FRONT_ENDS if other != front_end}
+        assert not imported & others, (front_end, imported & others)
+
+
+def test_the_outbox_knows_no_platform():
+    imported = imported_modules("bot/outbox.py", depth=2)
+    assert not {f"bot.{front_end}" for front_end in FRONT_ENDS} & imported
+    assert not {"slack_sdk", "slack_bolt"} & {name.split(".")[0] for name in imported}
 
 
 def test_flows_and_storage_never_import_slack_or_the_bot():

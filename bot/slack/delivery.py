@@ -18,8 +18,8 @@ from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
 from flows.people import PersonRef
+from flows.posts import CARD, PARTNERSHIP_POST, posts_of, remember_post
 from flows.records import CaseView
-from storage.models import ChatMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,14 @@ class SlackSender:
         case = message.case
         text, blocks = messages.card_message(case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient), lead)
         channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, case.id, "card", channel, ts, recipient.user_id, lead)
+        await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, CARD, channel, ts, recipient, lead)
 
     async def _threaded_under_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
         """A short message in the thread of the person's card, shown in the conversation too, with a link to
         the card: the card is not posted again. Someone with no card yet gets it, with these words above."""
-        cards = [(channel, ts) for kind, channel, ts, _, user in
-                 await asyncio.to_thread(self._all_posts, message.case.id)
-                 if kind == "card" and user == recipient.user_id]
+        cards = [(p.channel, p.message_id) for p in await asyncio.to_thread(posts_of, self.ctx, message.case.id,
+                                                                            PLATFORM)
+                 if p.kind == CARD and p.reader is not None and p.reader.key == recipient.key]
         if not cards:
             await self._post_card(message, recipient, lead)
             return
@@ -113,14 +113,14 @@ class SlackSender:
     async def _partnership_post(self, case: CaseView, message: Pending) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         text, blocks = self._partnership_message(case)
-        posts = [(channel, ts) for kind, channel, ts, _, _ in await asyncio.to_thread(self._all_posts, case.id)
-                 if kind == "partnership_post"]
+        posts = [(p.channel, p.message_id) for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM)
+                 if p.kind == PARTNERSHIP_POST]
         if posts:
             channel, ts = posts[0]
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             return ts
         channel, ts = await self._post(message, self.partnership_channel, text=text, blocks=blocks)
-        await asyncio.to_thread(self._remember, case.id, "partnership_post", channel, ts)
+        await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, channel, ts)
         return ts
 
     # ---------------------------------------------------------------- posting once
@@ -142,13 +142,13 @@ class SlackSender:
     async def _refresh(self, case: CaseView) -> None:
         """Every copy, each with its own reader's buttons."""
         now = self.ctx.clock.now()
-        for kind, channel, ts, lead, user in await asyncio.to_thread(self._all_posts, case.id):
-            if kind == "partnership_post":
+        for post in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM):
+            channel, ts = post.channel, post.message_id
+            if post.kind == PARTNERSHIP_POST:
                 text, blocks = self._partnership_message(case)
             else:
-                reader = PersonRef(PLATFORM, user) if user else None
-                text, blocks = messages.card_message(case, now, actions_for(self.ctx, case, reader) if reader else [],
-                                                     lead)
+                actions = actions_for(self.ctx, case, post.reader) if post.reader else []
+                text, blocks = messages.card_message(case, now, actions, post.lead)
             try:
                 await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             except SlackApiError as error:
@@ -158,30 +158,3 @@ class SlackSender:
         await self.home.refresh_for(case)
 
     # ---------------------------------------------------------------- where things were posted
-
-    def _remember(self, escalation_id: int, kind: str, channel: str, ts: str, user_id: str | None = None,
-                  lead: str = "") -> None:
-        with self.ctx.db.transaction() as session:
-            # Already there when an earlier attempt recorded it and died before the message was marked sent.
-            if session.exec(select(ChatMessage.id).where(ChatMessage.platform == PLATFORM,
-                                                         ChatMessage.channel == channel,
-                                                         ChatMessage.message_id == ts)).first():
-                return
-            person_id = None
-            if user_id:
-                person_id = session.exec(
-                    select(Person.id).where(Person.platform == PLATFORM, Person.platform_user_id == user_id)
-                ).first()
-            session.add(ChatMessage(escalation_id=escalation_id, platform=PLATFORM, kind=kind, channel=channel,
-                                    message_id=ts, person_id=person_id, lead=lead))
-
-    def _all_posts(self, escalation_id: int) -> list[tuple[str, str, str, str, str | None]]:
-        """(kind, channel, ts, lead, the reader's Slack user id) of every copy of a case's messages."""
-        with self.ctx.db.transaction() as session:
-            rows = session.exec(
-                select(ChatMessage, Person.platform_user_id)
-                .join(Person, Person.id == ChatMessage.person_id, isouter=True)
-                .where(ChatMessage.escalation_id == escalation_id, ChatMessage.platform == PLATFORM)
-                .order_by(ChatMessage.id)
-            ).all()
-            return [(r.kind, r.channel, r.message_id, r.lead, user) for r, user in rows]
