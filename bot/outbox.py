@@ -25,7 +25,8 @@ from bot.logs import describe
 from flows.context import Context
 from flows.records import CaseView, load_case, person_ref
 from flows.people import PersonRef
-from storage.models import Escalation, OutboxMessage, Person
+from flows import topics
+from storage.models import DeliveryStatus, Escalation, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -140,20 +141,20 @@ class Outbox:
             # once, anyone's when the lease is over.
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending",
+                .where(OutboxMessage.status == DeliveryStatus.SENDING,
                        or_(OutboxMessage.next_attempt_at < now,
                            and_(OutboxMessage.claimed_by == self.instance_id,
                                 OutboxMessage.claimed_start != self.start)))
-                .values(status="pending", next_attempt_at=None)
+                .values(status=DeliveryStatus.PENDING, next_attempt_at=None)
             )
             return list(session.exec(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending",
+                .where(OutboxMessage.status == DeliveryStatus.PENDING,
                        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
                        # A case's messages keep their order: wait while an earlier one is being sent
                        # elsewhere (it may be posting the case's first message in the partnership channel).
                        ~exists().where(earlier.escalation_id == OutboxMessage.escalation_id,
-                                       earlier.status == "sending", earlier.id < OutboxMessage.id))
+                                       earlier.status == DeliveryStatus.SENDING, earlier.id < OutboxMessage.id))
                 .order_by(OutboxMessage.id)
                 .limit(200)
             ).all())
@@ -167,8 +168,8 @@ class Outbox:
         with self.ctx.db.transaction() as session:
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1,
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == DeliveryStatus.PENDING)
+                .values(status=DeliveryStatus.SENDING, next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1,
                         claimed_by=self.instance_id, claimed_start=self.start)
             ).rowcount
             if claimed != 1:
@@ -185,7 +186,7 @@ class Outbox:
     def _sent(self, message_id: int) -> None:
         with self.ctx.db.transaction() as session:
             row = session.get(OutboxMessage, message_id)
-            row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", self.ctx.clock.now(), None, ""
+            row.status, row.sent_at, row.next_attempt_at, row.last_error = DeliveryStatus.SENT, self.ctx.clock.now(), None, ""
             session.add(row)
 
     def _failed(self, pending: Pending, error: str, transient: bool) -> None:
@@ -194,19 +195,19 @@ class Outbox:
             row = session.get(OutboxMessage, pending.id)
             row.last_error = error[:500]
             if transient and row.attempts < self.max_attempts:
-                row.status = "pending"
+                row.status = DeliveryStatus.PENDING
                 row.next_attempt_at = now + RETRY_GAPS[min(row.attempts - 1, len(RETRY_GAPS) - 1)]
                 log.warning("outbox message %s not delivered (attempt %s), will try again: %s",
                             row.id, row.attempts, error)
             else:
-                row.status = "failed"
+                row.status = DeliveryStatus.FAILED
                 row.next_attempt_at = None
                 log.error("outbox message %s failed for good: %s", row.id, error)
                 # Never dropped: the partnership team is told, unless that notice is what failed.
                 if row.topic != "delivery_failed":
                     reference = pending.case.reference if pending.case else ""
                     session.add(OutboxMessage(
-                        escalation_id=None, topic="delivery_failed", audience="partnership",
+                        escalation_id=None, topic=topics.DELIVERY_FAILED, audience=topics.PARTNERSHIP,
                         payload={"reference": reference, "topic": row.topic, "error": row.last_error},
                         created_at=now))
             session.add(row)

@@ -14,7 +14,8 @@ from sqlmodel import select
 from flows.context import Context
 from flows.escalations import OUTCOME_KINDS
 from flows.records import CaseView, load_case
-from storage.models import DigestSent, Escalation, OutboxMessage
+from flows import topics
+from storage.models import CaseStatus, DigestSent, Escalation, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
         overdue=[_line(c, now) for c in sorted(overdue, key=lambda c: c.stage.due_at)],
         due_this_week=[_line(c, now) for c in sorted(due_this_week, key=lambda c: c.stage.due_at)],
         closed=[DigestOutcome(c.reference, c.stage.number, c.status,
-                              OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != "withdrawn" else "Withdrawn",
+                              OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != CaseStatus.WITHDRAWN else "Withdrawn",
                               c.stage.key_learning) for c in closed],
         by_theme=_counted(theme for c in counted for theme in c.themes),
         by_agency_raising=_counted(c.raiser_agency for c in counted),
@@ -149,7 +150,7 @@ def record_due_digest(ctx: Context) -> bool:
         with ctx.db.transaction() as session:
             session.add(DigestSent(week_of=week_of, covers_from=covers_from, recorded_at=now))
             session.flush()
-            session.add(OutboxMessage(topic="digest", audience="partnership", payload=digest.to_payload(),
+            session.add(OutboxMessage(topic=topics.DIGEST, audience=topics.PARTNERSHIP, payload=digest.to_payload(),
                                       created_at=now))
     except IntegrityError:
         return False  # another instance recorded it first

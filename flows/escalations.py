@@ -25,6 +25,8 @@ from flows.policy import Policy
 from flows.records import CaseView, load_case
 from storage.models import (
     AgreedAction,
+    CaseStatus,
+    ProposalStatus,
     AuditEvent,
     CaseNote,
     Escalation,
@@ -491,8 +493,8 @@ def _end_stage(change: _Change, how: str, resolved: bool | None, *, agreed_with:
     change.session.add(stage)
     # A proposal not answered by the end of its stage lapses.
     for proposal in change.session.exec(select(ResolutionProposal).where(
-            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == "pending")):
-        proposal.status = "lapsed"
+            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == ProposalStatus.PENDING)):
+        proposal.status = ProposalStatus.LAPSED
         change.session.add(proposal)
 
 
@@ -504,7 +506,7 @@ def _close_resolved(change: _Change, how: str, outcome: dict[str, Any], agreed_w
         change.session.add(AgreedAction(escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
                                         what=action.what, owner_id=change.row(action.owner).id,
                                         due_on=action.due_on, created_at=change.ctx.clock.now()))
-    change.bump_version(status="resolved" if how == "resolved" else "closed", closed_at=change.ctx.clock.now())
+    change.bump_version(status=CaseStatus.RESOLVED if how == "resolved" else CaseStatus.CLOSED, closed_at=change.ctx.clock.now())
     change.audit(outcome_kind=outcome["outcome_kind"], resolved=True, actions=len(actions))
     _tell_closed(change, topic)
 
@@ -705,18 +707,18 @@ def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: 
 
     def apply(change: _Change) -> None:
         proposal = change.session.exec(select(ResolutionProposal).where(
-            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == "pending")).one()
+            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == ProposalStatus.PENDING)).one()
         proposer = change.session.get(Person, proposal.proposed_by_id)
         proposal.answered_by_id, proposal.answered_at = change.actor.id, change.ctx.clock.now()
         change.session.add(proposal)
         proposer_ref = PersonRef(proposer.platform, proposer.platform_user_id, proposer.name, proposer.email)
         if not accept:
-            proposal.status, proposal.decline_reason = "declined", reason
+            proposal.status, proposal.decline_reason = ProposalStatus.DECLINED, reason
             change.bump_version()
             change.audit(accepted=False)
             change.tell(topics.PROPOSAL_DECLINED, [proposer_ref, *change.case.acting_holders(RECEIVING)])
             return
-        proposal.status = "accepted"
+        proposal.status = ProposalStatus.ACCEPTED
         stored = dict(proposal.outcome)
         owners = {p.id: p for p in change.session.exec(select(Person).where(
             Person.id.in_([a["owner"] for a in stored.get("actions", [])]))).all()}
@@ -870,7 +872,7 @@ def withdraw(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
 
     def apply(change: _Change) -> None:
         _end_stage(change, "withdrawn", None)
-        change.bump_version(status="withdrawn", closed_at=change.ctx.clock.now(), withdrawal_reason=reason)
+        change.bump_version(status=CaseStatus.WITHDRAWN, closed_at=change.ctx.clock.now(), withdrawal_reason=reason)
         change.audit()
         _tell_closed(change, topics.ESCALATION_WITHDRAWN)
 

@@ -11,6 +11,9 @@ from flows.context import Context
 from flows.people import PersonRef
 from flows.records import CaseView, load_case, person_ref
 from storage.models import (
+    CaseStatus,
+    DeliveryStatus,
+    DeliveryStatus,
     AuditEvent,
     Escalation,
     EscalationProfessional,
@@ -125,7 +128,7 @@ def partnership_open_cases(ctx: Context, reader: PersonRef | None = None,
     """Open cases at the stage where the partnership is told, or later, that pass `case_filter`."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        rows = session.exec(select(Escalation).where(Escalation.status == "open")).all()
+        rows = session.exec(select(Escalation).where(Escalation.status == CaseStatus.OPEN)).all()
         views = [v for v in (load_case(session, e) for e in rows) if v.partnership_informed and case_filter.keeps(v, now)]
         reader_id = _person_id(session, reader) if reader else None
         if reader_id is not None:
@@ -139,7 +142,7 @@ def failed_deliveries(ctx: Context) -> list[tuple[str, str, str]]:
         rows = session.exec(
             select(OutboxMessage, Escalation.reference)
             .join(Escalation, Escalation.id == OutboxMessage.escalation_id, isouter=True)
-            .where(OutboxMessage.status == "failed")
+            .where(OutboxMessage.status == DeliveryStatus.FAILED)
             .order_by(OutboxMessage.id)
         ).all()
     return [(reference or "", message.topic, message.last_error) for message, reference in rows]

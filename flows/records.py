@@ -10,6 +10,8 @@ from flows.people import PersonRef
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.policy import Policy
 from storage.models import (
+    CaseStatus,
+    ProposalStatus,
     AgreedAction,
     CaseNote,
     Escalation,
@@ -131,7 +133,7 @@ class CaseView:
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        return self.status == CaseStatus.OPEN
 
     @property
     def stage(self) -> StageView:
@@ -154,7 +156,7 @@ class CaseView:
 
     @property
     def pending_proposal(self) -> ProposalView | None:
-        pending = [p for p in self.proposals if p.status == "pending" and p.stage_number == self.current_stage]
+        pending = [p for p in self.proposals if p.status == ProposalStatus.PENDING and p.stage_number == self.current_stage]
         return pending[-1] if pending else None
 
     def acting_holders(self, side: str) -> tuple[PersonRef, ...]:

@@ -18,7 +18,7 @@ from flows.context import Context
 from flows.policy import Policy
 from flows import topics
 from flows.permissions import PARTNERSHIP, SIDES
-from storage.models import AgreedAction, Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
+from storage.models import CaseStatus, AgreedAction, Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,13 @@ def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
             select(Escalation.id, Escalation.policy_snapshot, Escalation.raiser_id, StageRecord)
             .join(StageRecord, (StageRecord.escalation_id == Escalation.id)
                   & (StageRecord.number == Escalation.current_stage))
-            .where(Escalation.status == "open")
+            .where(Escalation.status == CaseStatus.OPEN)
         ).all()
         sent = set(session.exec(
             select(ReminderSent.escalation_id, ReminderSent.stage_number, ReminderSent.kind, ReminderSent.due_on)
             .join(Escalation, (Escalation.id == ReminderSent.escalation_id)
                   & (Escalation.current_stage == ReminderSent.stage_number))
-            .where(Escalation.status == "open")
+            .where(Escalation.status == CaseStatus.OPEN)
         ).all())
         for escalation_id, snapshot, raiser_id, stage in rows:
             policy = Policy.from_snapshot(snapshot)
@@ -167,7 +167,7 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
     with ctx.db.transaction() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.current_stage, Escalation.policy_snapshot)
-            .where(Escalation.status == "open")
+            .where(Escalation.status == CaseStatus.OPEN)
         ).all()
         done = set(session.exec(select(ReminderSent.escalation_id, ReminderSent.due_on).where(
             ReminderSent.kind == DAY_REFRESH, ReminderSent.due_on >= now.date() - timedelta(days=1))).all())

@@ -19,6 +19,7 @@ from flows import topics
 from flows.context import Context
 from flows.policy import Policy
 from storage.models import (
+    CaseStatus,
     CHILD_TEXT_COLUMNS,
     ERASED_AUDIT_DETAIL,
     AuditEvent,
@@ -56,7 +57,7 @@ def due_for_erasure(ctx: Context, now: datetime | None = None) -> list[Due]:
     with ctx.db.transaction() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.reference, Escalation.closed_at, Escalation.policy_snapshot)
-            .where(Escalation.status != "open", Escalation.erased_at.is_(None), Escalation.closed_at.is_not(None))
+            .where(Escalation.status != CaseStatus.OPEN, Escalation.erased_at.is_(None), Escalation.closed_at.is_not(None))
             .order_by(Escalation.closed_at)
         ).all()
     due = []

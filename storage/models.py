@@ -13,6 +13,18 @@ from sqlmodel import Field, SQLModel
 from storage.types import UTCDateTime
 
 
+class CaseStatus:
+    OPEN, RESOLVED, WITHDRAWN, CLOSED = "open", "resolved", "withdrawn", "closed"
+
+
+class DeliveryStatus:
+    PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+class ProposalStatus:
+    PENDING, ACCEPTED, DECLINED, LAPSED = "pending", "accepted", "declined", "lapsed"
+
+
 def _when(**kwargs: Any):
     return Field(sa_type=UTCDateTime, **kwargs)
 

@@ -39,11 +39,11 @@ class SlackSender:
 
     async def deliver(self, message: Pending) -> None:
         try:
-            if message.audience == "person":
+            if message.audience == topics.PERSON:
                 await self._to_person(message)
-            elif message.audience == "partnership":
+            elif message.audience == topics.PARTNERSHIP:
                 await self._to_partnership(message)
-            elif message.audience == "cards":
+            elif message.audience == topics.CARDS:
                 await self._refresh(message.case)
             else:
                 raise DeliveryError(f"unknown audience {message.audience}", transient=False)

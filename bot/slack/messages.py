@@ -43,7 +43,7 @@ from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
 from flows.queries import CaseFilter, HistoryEntry, MyCases
-from flows.records import CaseView, DeadlineStatus, StageView
+from flows.records import CaseStatus, CaseView, DeadlineStatus, StageView
 
 # Callback ids of the views: the listeners register on these.
 GATE_VIEW = "escalate_gate"
@@ -180,10 +180,10 @@ def stage_title(case: CaseView, number: int | None = None) -> str:
 
 
 def _status_words(case: CaseView) -> str:
-    if case.status == "open":
+    if case.is_open:
         return "Open" + (" (formal)" if case.policy.stage(case.current_stage).formal else " (informal)")
     last = case.stage
-    if case.status == "withdrawn":
+    if case.status == CaseStatus.WITHDRAWN:
         return f"Withdrawn at Stage {last.number}"
     if last.ended_how == "executive_decision":
         return f"Decided at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}"
@@ -258,7 +258,7 @@ def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, l
         blocks.append(ContextBlock(elements=[_md(deadline_words(status, case.policy))]))
     else:
         closing = case.stage
-        summary = case.withdrawal_reason if case.status == "withdrawn" else closing.decision_outcome
+        summary = case.withdrawal_reason if case.status == CaseStatus.WITHDRAWN else closing.decision_outcome
         blocks.append(SectionBlock(text=_md(f"*{_status_words(case)}*\n{_user(summary, 1500)}\n"
                                             f"{outcome_by_words(closing)}")))
         if case.actions:
