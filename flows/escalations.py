@@ -21,6 +21,7 @@ from flows.context import Context
 from flows.errors import Refused
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
+from flows.persons import as_known, find_person, person_row
 from flows.policy import Policy
 from flows.records import CaseView, load_case
 from storage.models import (
@@ -110,20 +111,13 @@ class OutcomeForm:
 
 
 def _person(session: Session, ref: PersonRef) -> Person:
-    """The stored person for `ref`, created on first sight; name and email kept current."""
-    person = session.exec(
-        select(Person).where(Person.platform == ref.platform, Person.platform_user_id == ref.user_id)
-    ).first()
-    if person is None:
-        person = Person(platform=ref.platform, platform_user_id=ref.user_id, name=ref.name, email=ref.email)
-        session.add(person)
-        session.flush()
-    else:
-        if ref.name and ref.name != person.name:
-            person.name = ref.name
-        if ref.email and ref.email != person.email:
-            person.email = ref.email
-    return person
+    return person_row(session, ref)
+
+
+def _link_account(session: Session, ref: PersonRef) -> None:
+    """A known person acting from a new account: link it first, so the case shows them as they are now."""
+    if find_person(session, ref) is not None:
+        person_row(session, ref)
 
 
 def _unique(people: Iterable[Person]) -> list[Person]:
@@ -256,9 +250,12 @@ class _Change:
                  version: int | None):
         self.ctx, self.session, self.action = ctx, session, action
         self.escalation = _find(session, reference)
+        _link_account(session, actor)
         self.case = load_case(session, self.escalation)
         self.policy = self.case.policy
-        self.roles = can.roles_of(self.case, actor, ctx.is_partnership_member(actor))
+        known = as_known(session, actor)  # whichever platform they act from, the person the case knows
+        self.roles = can.roles_of(self.case, known, ctx.is_partnership_member(actor) or
+                                  ctx.is_partnership_member(known))
         self.refusal: Refused | None = None
         if not self.roles:
             self.refusal = _not_found(reference)
@@ -957,8 +954,9 @@ def view_case(ctx: Context, reference: str, viewer: PersonRef) -> CaseView:
     """The case, if `viewer` may see it. Every read is recorded; a refused read is recorded too."""
     with ctx.db.transaction() as session:
         escalation = _find(session, reference)
+        _link_account(session, viewer)
         view = load_case(session, escalation)
-        roles = can.roles_of(view, viewer, ctx.is_partnership_member(viewer))
+        roles = _roles(ctx, session, view, viewer)
         if can.permitted(view, can.DETAILS, roles):
             _audit(session, ctx, escalation.id, _person(session, viewer), "viewed")
             return view
@@ -966,8 +964,14 @@ def view_case(ctx: Context, reference: str, viewer: PersonRef) -> CaseView:
     raise AssertionError("unreachable")
 
 
+def _roles(ctx: Context, session: Session, case: CaseView, person: PersonRef) -> frozenset[str]:
+    known = as_known(session, person)
+    return can.roles_of(case, known, ctx.is_partnership_member(person) or ctx.is_partnership_member(known))
+
+
 def roles_on(ctx: Context, case: CaseView, person: PersonRef) -> frozenset[str]:
-    return can.roles_of(case, person, ctx.is_partnership_member(person))
+    with ctx.db.transaction() as session:
+        return _roles(ctx, session, case, person)
 
 
 def actions_for(ctx: Context, case: CaseView, person: PersonRef | None) -> list[str]:

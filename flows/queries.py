@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from flows.context import Context
 from flows.people import PersonRef
+from flows.persons import as_known, find_person
 from flows.records import CaseView, load_case, person_ref
 from storage.models import (
     CaseStatus,
@@ -25,9 +26,8 @@ from storage.models import (
 
 
 def _person_id(session: Session, person: PersonRef) -> int | None:
-    return session.exec(
-        select(Person.id).where(Person.platform == person.platform, Person.platform_user_id == person.user_id)
-    ).first()
+    found = find_person(session, person)
+    return found.id if found else None
 
 
 def _by_deadline(cases: list[CaseView]) -> list[CaseView]:
@@ -63,6 +63,7 @@ def my_cases(ctx: Context, person: PersonRef) -> MyCases:
         person_id = _person_id(session, person)
         if person_id is None:
             return MyCases([], [], [], [])
+        person = as_known(session, person)  # as the cases know them, whichever platform they use now
         mine = session.exec(select(Escalation).where(Escalation.id.in_(_stakes(session, person_id)))).all()
         raised, holding, involved, closed = [], [], [], []
         for escalation in mine:
@@ -91,16 +92,17 @@ def _audit_reads(session: Session, ctx: Context, person_id: int, escalation_ids:
 
 
 def cases_with_agency_reference(ctx: Context, agency_reference: str, person: PersonRef) -> list[CaseView]:
-    """The cases `person` may see whose agency case reference is `agency_reference` (any case, any case)."""
+    """The cases `person` may see whose agency case reference is `agency_reference`."""
     wanted = (agency_reference or "").strip().upper()
     with ctx.db.transaction() as session:
         rows = session.exec(select(Escalation).where(func.upper(Escalation.child_case_reference) == wanted)).all()
         person_id = _person_id(session, person)
+        known = as_known(session, person)
+        member = ctx.is_partnership_member(person) or ctx.is_partnership_member(known)
         seen = []
         for escalation in rows:
             view = load_case(session, escalation)
-            partnership = ctx.is_partnership_member(person) and view.partnership_informed
-            if view.involved(person) or partnership:
+            if view.involved(known) or (member and view.partnership_informed):
                 seen.append(view)
         if person_id is not None:
             _audit_reads(session, ctx, person_id, [v.id for v in seen], "listed")
@@ -176,9 +178,7 @@ def history(ctx: Context, case: CaseView, reader: PersonRef) -> list[HistoryEntr
 
 def remembered_role_and_agency(ctx: Context, person: PersonRef) -> tuple[str, str]:
     with ctx.db.transaction() as session:
-        row = session.exec(
-            select(Person).where(Person.platform == person.platform, Person.platform_user_id == person.user_id)
-        ).first()
+        row = find_person(session, person)
         return (row.role, row.agency) if row else ("", "")
 
 

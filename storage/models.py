@@ -45,6 +45,19 @@ class Person(SQLModel, table=True):
     agency: str = Field(default="", max_length=200)
 
 
+class Account(SQLModel, table=True):
+    """One of a person's accounts: Slack, Teams or e-mail. A person's row names the one they are messaged
+    on; every account they act from finds the same person, so permissions follow the person."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=255)
+
+
 class ReferenceCounter(SQLModel, table=True):
     """Hands out ESC-<year>-<n> references, one sequence a year."""
 

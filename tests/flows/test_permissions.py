@@ -109,9 +109,9 @@ def attempt(ctx, case, actor: PersonRef, action: str):
 
 
 def snapshot(ctx):
-    """Everything but the audit trail, where a refusal is recorded (with the person it is attributed to)."""
+    """Everything but the audit trail, where a refusal is recorded (with the person and account it names)."""
     with ctx.db.transaction() as session:
-        tables = [t for t in Escalation.metadata.sorted_tables if t.name not in ("audit_event", "person")]
+        tables = [t for t in Escalation.metadata.sorted_tables if t.name not in ("audit_event", "person", "account")]
         return {t.name: [tuple(r) for r in session.connection().execute(t.select()).all()] for t in tables}
 
 

@@ -223,3 +223,24 @@ async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
     with running.ctx.db.transaction() as session:
         actions = [a.action for a in session.exec(select(AuditEvent)).all()]
     assert "audit_read" in actions
+
+
+async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
+    from tests.slack.test_escalate_end_to_end import FORM
+
+    form = {**FORM, "professionals": [], "professionals_name": "Sam Social",
+            "professionals_email": PEOPLE["mash"].email}
+    await raise_case(running, form=form)
+    assert not running.dms("mash")  # named only by e-mail: not messaged in Slack
+    # Sam looks the case up in Slack: the directory's work address is the one the raiser gave.
+    reply = await running.slack.command(PEOPLE["mash"].id, "ESC-2026-1")
+    assert "case_propose" in str(reply.body["blocks"]) and "case_resolve" not in str(reply.body["blocks"])
+    await running.slack.click(PEOPLE["mash"].id, reply.body["blocks"], "case_propose")
+    await running.slack.submit(PEOPLE["mash"].id, {
+        "outcome_kind": "action_agreed", "decision_outcome": "MASH will review.", "key_learning": "Call first.",
+        "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]})
+    await running.deliver()
+    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text
+    with running.ctx.db.transaction() as session:
+        from storage.models import Person
+        assert len([p for p in session.exec(select(Person)).all() if p.email == PEOPLE["mash"].email]) == 1

@@ -1,0 +1,59 @@
+"""One person, several accounts. A person acts from Slack, Teams or e-mail; the accounts are linked by the
+work e-mail address each platform's directory reports, so the same human is one person on a case and
+permissions follow them, whichever platform they use.
+
+Where a directory reports no e-mail address, that account cannot be linked: it is a person of its own
+until an account with an address is seen for them (nothing is merged by name).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from flows.people import EMAIL_PLATFORM, PersonRef
+from flows.records import person_ref
+from storage.models import Account, Person
+
+
+def find_person(session: Session, ref: PersonRef) -> Person | None:
+    """The person `ref` is, by its account or by its work e-mail address; None if never seen."""
+    person = session.exec(
+        select(Person).join(Account, Account.person_id == Person.id)
+        .where(Account.platform == ref.platform, Account.platform_user_id == ref.user_id)
+    ).first()
+    if person is None and ref.email:
+        person = session.exec(
+            select(Person).where(func.lower(Person.email) == ref.email.strip().lower()).order_by(Person.id)
+        ).first()
+    return person
+
+
+def person_row(session: Session, ref: PersonRef) -> Person:
+    """The stored person for `ref`, created on first sight, with this account linked; name and e-mail kept
+    current. A chat account found for someone known so far only by e-mail becomes where they are messaged."""
+    person = find_person(session, ref)
+    if person is None:
+        person = Person(platform=ref.platform, platform_user_id=ref.user_id, name=ref.name, email=ref.email)
+        session.add(person)
+        session.flush()
+    linked = session.exec(select(Account.id).where(Account.platform == ref.platform,
+                                                   Account.platform_user_id == ref.user_id)).first()
+    if linked is None:
+        session.add(Account(person_id=person.id, platform=ref.platform, platform_user_id=ref.user_id))
+        if person.platform == EMAIL_PLATFORM and ref.platform != EMAIL_PLATFORM:
+            person.platform, person.platform_user_id = ref.platform, ref.user_id
+    if ref.name and ref.platform != EMAIL_PLATFORM and ref.name != person.name:
+        person.name = ref.name
+    elif ref.name and not person.name:
+        person.name = ref.name
+    if ref.email and not person.email:
+        person.email = ref.email
+    session.add(person)
+    session.flush()
+    return person
+
+
+def as_known(session: Session, ref: PersonRef) -> PersonRef:
+    """`ref` as cases know the person (their row's account), or `ref` itself if never seen."""
+    person = find_person(session, ref)
+    return person_ref(person) if person is not None else ref
