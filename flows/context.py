@@ -25,7 +25,7 @@ class Context:
     @property
     def checks(self) -> validation.Checks:
         """Free text is checked against the professional e-mail domains of the policy in force."""
-        return validation.Checks(self.policy.professional_email_domains)
+        return validation.Checks(self.policy.professional_email_domains, self.policy.free_text_limit)
 
     def is_partnership_member(self, person: PersonRef) -> bool:
         return person.key in self.partnership_members

@@ -630,10 +630,11 @@ def _validated_detail(policy: Policy, check: validation.Checks, name: str, value
         "decision_disagreed": lambda v: check.required_text(v, name, "the decision or action you disagree with"),
         "interventions_to_date": lambda v: check.required_text(v, name, "the interventions to date"),
         "outcome_wanted": lambda v: check.required_text(v, name, "the outcome you want"),
-        "age_band": lambda v: check.limited_text(v, name, "the age band", 30),
-        "gender": lambda v: check.limited_text(v, name, "gender", 40),
-        "ethnicity": lambda v: check.limited_text(v, name, "ethnicity", 80),
-        "send": lambda v: check.limited_text(v, name, "SEND", 20),
+        # Optional: empty, or one of the policy's answers.
+        "age_band": lambda v: v and validation.one_of(v, lists.age_bands, name, "an age band"),
+        "gender": lambda v: v and validation.one_of(v, lists.genders, name, "a gender"),
+        "ethnicity": lambda v: v and validation.one_of(v, lists.ethnicities, name, "an ethnicity"),
+        "send": lambda v: v and validation.one_of(v, lists.send_answers, name, "an answer"),
     }
     return checks[name](value)
 

@@ -71,20 +71,30 @@ class CalendarSettings(_Strict):
         return self
 
 
+# A list entry is a short name; each chat tool shortens it further for display where it must.
+LIST_ENTRY_LIMIT = 150
+
+
 class Lists(_Strict):
     agencies: list[str] = Field(min_length=1)
     themes: list[str] = Field(min_length=1)
     levels_of_need: list[str] = Field(min_length=1)
+    # The equality fields of the notification form: optional answers, used only in aggregate reports.
+    age_bands: list[str] = ["Under 5", "5 to 10", "11 to 15", "16 to 17", "18 or over"]
+    genders: list[str] = ["Female", "Male", "Other", "Not known", "Prefer not to say"]
+    ethnicities: list[str] = ["Asian or Asian British", "Black, Black British, Caribbean or African",
+                              "Mixed or multiple ethnic groups", "White", "Other ethnic group", "Not known",
+                              "Prefer not to say"]
+    send_answers: list[str] = ["Yes", "No", "Not known"]
 
-    @field_validator("agencies", "themes", "levels_of_need")
+    @field_validator("agencies", "themes", "levels_of_need", "age_bands", "genders", "ethnicities", "send_answers")
     @classmethod
     def _unique_and_short(cls, values: list[str]) -> list[str]:
         if len(set(values)) != len(values):
             raise ValueError("has the same entry twice")
         for value in values:
-            # Slack options allow 75 characters of text.
-            if not value.strip() or len(value) > 75:
-                raise ValueError(f"entry {value!r} must be 1 to 75 characters")
+            if not value.strip() or len(value) > LIST_ENTRY_LIMIT:
+                raise ValueError(f"entry {value!r} must be 1 to {LIST_ENTRY_LIMIT} characters")
         return values
 
 
@@ -158,6 +168,8 @@ class Policy(_Strict):
     reminders: Reminders = Reminders()
     digest: DigestSettings = DigestSettings()
     retention: Retention = Retention()
+    # The longest free text the partnership accepts in one field (a chat tool may allow less).
+    free_text_limit: int = Field(default=10_000, ge=500, le=100_000)
     lists: Lists
     immediate_risk: Guidance
     whistleblowing: Guidance

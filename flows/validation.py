@@ -8,8 +8,8 @@ from typing import Iterable
 from flows import identifiers
 from flows.errors import Refused
 
-# Slack's plain-text input allows 3,000 characters; Teams is no tighter a limit in practice.
-LONG_TEXT = 3000
+# Free text, when no policy says otherwise (the policy's free_text_limit is what the lifecycle uses).
+LONG_TEXT = 10_000
 
 _INITIALS_ALLOWED = re.compile(r"^[A-Za-z.\s]+$")
 _CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]*$")
@@ -104,14 +104,14 @@ def outcome_date(value: date | None, today: date, opened: date, field: str = "ou
 class Checks:
     """The text checks with the e-mail domains of the policy in force, so no call forgets them."""
 
-    def __init__(self, domains: Iterable[str]):
-        self.domains = tuple(domains)
+    def __init__(self, domains: Iterable[str], long_text: int = LONG_TEXT):
+        self.domains, self.long_text = tuple(domains), long_text
 
-    def required_text(self, value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
-        return required_text(value, field, what, limit, self.domains)
+    def required_text(self, value: str, field: str, what: str, limit: int | None = None) -> str:
+        return required_text(value, field, what, limit or self.long_text, self.domains)
 
-    def limited_text(self, value: str, field: str, what: str, limit: int = LONG_TEXT) -> str:
-        return limited_text(value, field, what, limit, self.domains)
+    def limited_text(self, value: str, field: str, what: str, limit: int | None = None) -> str:
+        return limited_text(value, field, what, limit or self.long_text, self.domains)
 
     def case_reference(self, value: str, field: str = "child_case_reference") -> str:
         return case_reference(value, field, self.domains)

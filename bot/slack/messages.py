@@ -81,11 +81,6 @@ def view_id(action: str) -> str:
 
 ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS}
 
-AGE_BANDS = ["Under 5", "5 to 10", "11 to 15", "16 to 17", "18 or over"]
-GENDERS = ["Female", "Male", "Other", "Not known", "Prefer not to say"]
-ETHNICITIES = ["Asian or Asian British", "Black, Black British, Caribbean or African", "Mixed or multiple ethnic groups",
-               "White", "Other ethnic group", "Not known", "Prefer not to say"]
-SEND_ANSWERS = ["Yes", "No", "Not known"]
 # Rows for agreed actions on a resolution form: what, who, by when.
 ACTION_ROWS = 3
 
@@ -636,10 +631,10 @@ def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> d
         _text_input("outcome_wanted", "The outcome you want", multiline=True),
         DividerBlock(),
         SectionBlock(text=_md("*Optional, for the partnership's reports only.*")),
-        _select("age_band", "Age band", AGE_BANDS, optional=True),
-        _select("gender", "Gender", GENDERS, optional=True),
-        _select("ethnicity", "Ethnicity", ETHNICITIES, optional=True),
-        _select("send", "Special educational needs or disability (SEND)", SEND_ANSWERS, optional=True),
+        _select("age_band", "Age band", lists.age_bands, optional=True),
+        _select("gender", "Gender", lists.genders, optional=True),
+        _select("ethnicity", "Ethnicity", lists.ethnicities, optional=True),
+        _select("send", "Special educational needs or disability (SEND)", lists.send_answers, optional=True),
     ]
     return _modal(FORM_VIEW, "Raise an escalation", blocks, submit="Raise")
 

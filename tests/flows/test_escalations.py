@@ -147,7 +147,8 @@ def test_the_line_manager_discussion_comes_first(ctx):
         ({"themes": []}, "themes", "at least one"),
         ({"themes": ["Made up"]}, "themes", "from the list"),
         ({"key_dates": " "}, "key_dates", "key dates"),
-        ({"evidence_of_need": "x" * 3001}, "evidence_of_need", "3,000"),
+        ({"evidence_of_need": "x" * 10_001}, "evidence_of_need", "10,000"),  # the policy's own limit
+        ({"age_band": "Teenager"}, "age_band", "an age band"),
         ({"decision_disagreed": ""}, "decision_disagreed", "disagree"),
         ({"interventions_to_date": ""}, "interventions_to_date", "interventions"),
         ({"outcome_wanted": ""}, "outcome_wanted", "outcome"),

@@ -28,7 +28,8 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
         if values.get("discussed_with_manager") != "yes":
             await ack(response_action="update", view=messages.discuss_first_modal())
             return
-        role, agency = await services.call(remembered_role_and_agency, PersonRef("slack", body["user"]["id"]))
+        person = await services.directory.person(body["user"]["id"], body["user"].get("name", ""))
+        role, agency = await services.call(remembered_role_and_agency, person)
         form = messages.escalation_form_modal(ctx.policy, role, agency)
         # The gate's answers travel with the form, so the engine checks them again on submit.
         form["private_metadata"] = json.dumps({"immediate_risk": values.get("immediate_risk"),
