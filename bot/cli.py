@@ -76,6 +76,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
               f"CSCP channel {settings.cscp_channel_id}.")
+    email = settings.problems_for_email()
+    if email:
+        problems.append("E-mail settings:\n  " + "\n  ".join(email))
+    elif settings.email_enabled:
+        print(f"E-mail: on, by {settings.smtp_host}:{settings.smtp_port} "
+              f"({'STARTTLS' if settings.smtp_starttls else 'no STARTTLS'}), from {settings.mail_from}.")
+    else:
+        print("E-mail: off (SMTP_HOST is not set): the raiser is asked to contact anyone named only by e-mail.")
     if problems:
         return _fail("\n".join(problems))
     print("All good.")
@@ -103,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
               "machine. To connect to Slack, see README.md, 'Connect to Slack'.", flush=True)
         return cmd_sandbox(args)
-    problems = settings.problems_for_slack()
+    problems = settings.problems_for_slack() + settings.problems_for_email()
     if problems:
         return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems)
                      + "\nSee README.md, 'Connect to Slack'.")

@@ -62,6 +62,19 @@ class Sender(Protocol):
         """Send one message; raise DeliveryError when it could not be sent."""
 
 
+class ByChannel:
+    """Sends each message by its recipient's channel (their platform); a message for no one person (the
+    partnership's channel, every copy of the cards), or for a platform with no sender here, goes to `default`."""
+
+    def __init__(self, default: Sender, by_platform: dict[str, Sender]):
+        self.default, self.by_platform = default, by_platform
+
+    async def deliver(self, message: Pending) -> None:
+        recipient = message.recipient
+        sender = self.by_platform.get(recipient.platform) if recipient is not None else None
+        await (sender or self.default).deliver(message)
+
+
 class Outbox:
     def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS,
                  instance_id: str):

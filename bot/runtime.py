@@ -9,7 +9,8 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
-from bot.outbox import Outbox
+from bot.email.sender import EmailSender, SmtpSettings
+from bot.outbox import ByChannel, Outbox
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_app, build_client
@@ -20,6 +21,7 @@ from bot.slack.http import web_app
 from bot.slack.services import SlackServices
 from flows.clock import Clock, SystemClock
 from flows.context import Context
+from flows.people import EMAIL_PLATFORM
 from flows.policy import Policy
 from storage.db import Database
 from storage.migrate import upgrade
@@ -39,12 +41,18 @@ def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = No
                     retry_interval: RetryIntervalCalculator | None = None) -> SlackBot:
     database = Database(settings.database_url)
     upgrade(database)  # safe to run again: applies only what is missing
-    ctx = Context(db=database, policy=policy, clock=clock or SystemClock())
+    ctx = Context(db=database, policy=policy, clock=clock or SystemClock(), email_enabled=settings.email_enabled)
     client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
     directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id,
                                settings.cscp_executive_ids, settings.cscp_scrutineer.strip())
     home = AppHome(ctx, client, directory)
-    outbox = Outbox(ctx, SlackSender(ctx, client, settings.cscp_channel_id, home), instance_id=settings.instance_name)
+    sender = SlackSender(ctx, client, settings.cscp_channel_id, home)
+    if settings.email_enabled:
+        # People named only by e-mail are e-mailed; everything else goes to Slack as before.
+        sender = ByChannel(sender, {EMAIL_PLATFORM: EmailSender(ctx, SmtpSettings(
+            host=settings.smtp_host, port=int(settings.smtp_port), username=settings.smtp_username,
+            password=settings.smtp_password, starttls=settings.smtp_starttls, mail_from=settings.mail_from))})
+    outbox = Outbox(ctx, sender, instance_id=settings.instance_name)
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
     app = build_app(client, settings.slack_signing_secret, services)
     return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     # This running instance's name: the same across its restarts, different from any other instance
     # running at the same time (see bot/outbox.py). The host name unless set.
     instance_id: str = ""
+    # E-mail to people named only by e-mail address: on when SMTP_HOST is set.
+    smtp_host: str = ""
+    smtp_port: str = "587"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = ""
 
     @property
     def port_number(self) -> int:
@@ -60,6 +67,23 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    def problems_for_email(self) -> list[str]:
+        """What stops e-mail from working, one line a setting (nothing when SMTP_HOST is not set)."""
+        if not self.email_enabled:
+            return []
+        problems = []
+        if not self.smtp_port.isdigit() or not 1 <= int(self.smtp_port) <= 65535:
+            problems.append("SMTP_PORT should be a number from 1 to 65535")
+        if not re.match(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", self.mail_from.strip()):
+            problems.append("MAIL_FROM should be the address e-mails come from, such as escalations@cscp.example")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            problems.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both, or neither")
+        return problems
 
     def problems_for_slack(self) -> list[str]:
         """What stops the Slack bot from starting, one line a setting."""

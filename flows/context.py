@@ -21,6 +21,9 @@ class Context:
     # Set up by the deployment (each front-end contributes its own people), never by a party to a case.
     executive: tuple[PersonRef, ...] = ()
     scrutineer: PersonRef | None = None
+    # People named only by e-mail are e-mailed when the deployment can send mail; otherwise the raiser is
+    # asked to contact them by hand.
+    email_enabled: bool = False
 
     @property
     def checks(self) -> validation.Checks:

@@ -149,9 +149,10 @@ def _audit(session: Session, ctx: Context, escalation_id: int | None, actor: Per
 
 def _tell(session: Session, ctx: Context, escalation_id: int, topic: str, audience: str,
           recipient: Person | None = None, **payload: Any) -> None:
-    # People known only by email cannot be messaged in chat; the raiser reaches them.
-    if recipient is not None and recipient.platform == EMAIL_PLATFORM:
-        return
+    if recipient is not None and recipient.platform == EMAIL_PLATFORM and not ctx.email_enabled:
+        # Without e-mail, someone named only by e-mail is reached by the raiser, who is told what to pass on.
+        payload = {**payload, "about": topic, "person": recipient.platform_user_id}
+        topic, recipient = topics.CONTACT_BY_HAND, session.get(Person, session.get(Escalation, escalation_id).raiser_id)
     session.add(
         OutboxMessage(
             escalation_id=escalation_id,

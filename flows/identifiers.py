@@ -142,7 +142,7 @@ def domain_name(value: str) -> str:
     return domain
 
 
-def _is_professional(domain: str, allowed: Iterable[str]) -> bool:
+def within_domains(domain: str, allowed: Iterable[str]) -> bool:
     domain = domain.lower()
     return any(domain == d or domain.endswith("." + d) for d in allowed)
 
@@ -159,7 +159,7 @@ def refuse_identifiers(value: str, field: str, allowed_email_domains: Iterable[s
     allowed = tuple(d.lower() for d in allowed_email_domains)
 
     def outside_work_domains(text: str) -> bool:
-        return any(not _is_professional(m.group("domain"), allowed) for m in _EMAIL.finditer(text))
+        return any(not within_domains(m.group("domain"), allowed) for m in _EMAIL.finditer(text))
 
     work_example = f" Work addresses such as name@{allowed[0]} are fine." if allowed else ""
     checks: list[tuple[Callable[[str], bool], str]] = [

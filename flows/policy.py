@@ -196,7 +196,10 @@ class Policy(_Strict):
     # E-mail addresses at these domains (and their subdomains) may appear in free text; any other is refused.
     professional_email_domains: list[str] = []
 
-    @field_validator("professional_email_domains")
+    # E-mails to these domains (and their subdomains) may carry a case's details; others carry its reference only.
+    secure_mail_domains: list[str] = []
+
+    @field_validator("professional_email_domains", "secure_mail_domains")
     @classmethod
     def _domains(cls, values: list[str]) -> list[str]:
         return [domain_name(value) for value in values]

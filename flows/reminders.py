@@ -10,11 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from flows.context import Context
+from flows.people import EMAIL_PLATFORM
 from flows.policy import Policy
 from flows import topics
 from flows.permissions import PARTNERSHIP, SIDES
@@ -127,9 +128,8 @@ def send_due_reminders(ctx: Context) -> int:
                 payload = {"stage": candidate.stage_number, "kind": reminder.kind,
                            "due_on": reminder.due_on.isoformat()}
                 for person_id in candidate.recipient_ids:
-                    person = session.get(Person, person_id)
-                    if person.platform == "email":
-                        continue
+                    if not ctx.email_enabled and session.get(Person, person_id).platform == EMAIL_PLATFORM:
+                        continue  # without e-mail, nobody can remind them: the raiser was asked to reach them
                     session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic=topics.REMINDER,
                                               audience=topics.PERSON, recipient_id=person_id, payload=payload,
                                               created_at=now))
@@ -190,8 +190,9 @@ def remind_agreed_actions(ctx: Context) -> int:
             select(AgreedAction, Escalation.policy_snapshot)
             .join(Escalation, Escalation.id == AgreedAction.escalation_id)
             .join(Person, Person.id == AgreedAction.owner_id)
-            # People known only by e-mail cannot be messaged in chat.
-            .where(AgreedAction.due_on <= now.date() + timedelta(days=1), Person.platform != "email")
+            # People known only by e-mail are reminded only when the bot can send e-mail.
+            .where(AgreedAction.due_on <= now.date() + timedelta(days=1),
+                   true() if ctx.email_enabled else Person.platform != EMAIL_PLATFORM)
             .where(~select(ReminderSent.id).where(
                 ReminderSent.escalation_id == AgreedAction.escalation_id,
                 ReminderSent.kind == "action_" + AgreedAction.id.cast(String)).exists())

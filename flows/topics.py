@@ -20,6 +20,8 @@ SCRUTINEER_INFORMED = "scrutineer_informed"
 ESCALATION_RESOLVED = "escalation_resolved"
 ESCALATION_WITHDRAWN = "escalation_withdrawn"
 EXECUTIVE_DECISION = "executive_decision"
+# To the raiser, when someone named only by e-mail would be told something and e-mail is not set up.
+CONTACT_BY_HAND = "contact_by_hand"
 # The partnership's channel.
 REFLECTIVE_CONSULTATION_REQUESTED = "reflective_consultation_requested"
 STAGE_OVERDUE = "stage_overdue"

@@ -52,3 +52,19 @@ def test_importing_everything_starts_nothing():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     assert not (ROOT / "escalations.db").exists()
+
+
+def test_the_outbox_and_the_email_front_end_never_import_slack():
+    def imports_of(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+        return found
+
+    for path in [ROOT / "bot" / "outbox.py", *(ROOT / "bot" / "email").rglob("*.py")]:
+        slack = {name for name in imports_of(path) if name.split(".")[0] in ("slack_bolt", "slack_sdk")
+                 or name.startswith("bot.slack")}
+        assert not slack, (path, slack)

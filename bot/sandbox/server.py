@@ -15,8 +15,9 @@ from importlib import resources
 
 from aiohttp import web
 
+from bot.email.inbox import Inbox
 from bot.runtime import SlackBot, build_slack_bot
-from bot.sandbox.workspace import CSCP_CHANNEL, CSCP_CHANNEL_NAME, CSCP_EXECUTIVE, CSCP_MEMBERS, PEOPLE
+from bot.sandbox.workspace import CSCP_CHANNEL, CSCP_CHANNEL_NAME, CSCP_EXECUTIVE, CSCP_MEMBERS, EMAIL_ONLY, PEOPLE
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import BOT_SCOPES
@@ -49,6 +50,8 @@ class Sandbox:
     _scheduler: object
     # What the bot answered each person's last command with (Slack shows it only to them).
     answers: dict
+    # The mail server the bot e-mails people outside Slack through, and what arrived there.
+    inbox: Inbox
 
     async def stop(self) -> None:
         self._scheduler.shutdown(wait=False)
@@ -57,6 +60,7 @@ class Sandbox:
         await self.slack.close()
         for runner in self._runners:
             await runner.cleanup()
+        await self.inbox.stop()
         self.bot.ctx.db.dispose()
 
     async def catch_up(self) -> None:
@@ -72,18 +76,21 @@ async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
     standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
     secret = secrets.token_hex(16)
+    inbox = Inbox()
+    smtp_port = await inbox.start()
     settings = Settings(
         _env_file=None, slack_bot_token=standin.token_expected, slack_signing_secret=secret,
         slack_api_url=f"http://127.0.0.1:{standin_port}/api/", database_url=database_url,
         cscp_channel_id=CSCP_CHANNEL, cscp_members=",".join(CSCP_MEMBERS),
-        cscp_executive=",".join(CSCP_EXECUTIVE))
+        cscp_executive=",".join(CSCP_EXECUTIVE),
+        smtp_host="127.0.0.1", smtp_port=str(smtp_port), smtp_starttls=False, mail_from="escalations@cscp.example")
     bot = build_slack_bot(settings, policy, clock=clock)
     await bot.directory.refresh_partnership()
     bot_runner, bot_port = await _serve(web_app(bot.app, secret))
     slack = SlackSide(f"http://127.0.0.1:{bot_port}/slack/events", standin, secret)
     worker = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
     scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
-    sandbox = Sandbox(bot, standin, slack, clock, "", [bot_runner, standin_runner], [worker], scheduler, {})
+    sandbox = Sandbox(bot, standin, slack, clock, "", [bot_runner, standin_runner], [worker], scheduler, {}, inbox)
     page_runner, page_port = await _serve(page_app(sandbox), port)
     sandbox._runners.insert(0, page_runner)
     sandbox.url = f"http://127.0.0.1:{page_port}/"
@@ -118,6 +125,9 @@ def page_app(sandbox: Sandbox) -> web.Application:
             "working_time": calendar.is_working_time(sandbox.clock.now()),
             "people": [{"id": u.id, "name": u.name, "title": u.title} for u in standin.users.values()],
             "channel_name": CSCP_CHANNEL_NAME,
+            "email_people": [{"name": name, "email": email, "title": title} for name, email, title in EMAIL_ONLY],
+            "inbox": [{"to": ", ".join(m.recipients), "subject": m.mail["Subject"], "text": m.plain}
+                      for m in sandbox.inbox.arrived],
         }
         if user in standin.users:
             dms = standin.messages_in(standin.dm_channel(user))

@@ -17,3 +17,6 @@ PEOPLE = [
 CSCP_MEMBERS = ["U06CSCP"]
 # Who holds Stage 5, as the deployment sets it up.
 CSCP_EXECUTIVE = ["U08EXEC"]
+# Someone outside Slack, to name in the form's name-and-e-mail fields: the bot e-mails them, and the page's
+# e-mail inbox shows what arrived. nhs.net is a secure mail domain, so their e-mails carry the case's details.
+EMAIL_ONLY = [("Dr Gita Rao", "gita.rao@nhs.net", "GP at a Croydon surgery, not in Slack")]

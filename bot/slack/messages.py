@@ -38,6 +38,7 @@ from bot.slack import payloads
 from flows import permissions as can
 from flows import topics
 from flows.digest import Digest
+from flows.notices import person_notice
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
@@ -350,6 +351,8 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
                 f"and {escape(case.other_agency)}) has reached {title}, for {case.policy.executive_name} to decide.")
     if topic == topics.REMINDER:
         return reminder_lead(case, payload, now)
+    if topic == topics.CONTACT_BY_HAND:
+        return by_hand_lead(case, payload, now)
     if topic == topics.ACTION_DUE:
         action = next(a for a in case.actions if a.id == payload.get("action"))
         return (f":alarm_clock: An action agreed on *{case.reference}* is yours, due {long_date(action.due_on)}: "
@@ -369,6 +372,16 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
 
 def _agency_of(case: CaseView, side: str) -> str:
     return case.raiser_agency if side == RAISING else case.other_agency
+
+
+def by_hand_lead(case: CaseView, payload: dict, now: datetime) -> str:
+    """To the raiser, when someone named only by e-mail would be told something and the bot sends no e-mail."""
+    person = next((p for p in case.people() if p.key == (EMAIL_PLATFORM, payload.get("person"))),
+                  PersonRef(EMAIL_PLATFORM, payload.get("person", ""), email=payload.get("person", "")))
+    notice = person_notice(payload.get("about", ""), case, payload, now, person)
+    return (f"Please contact {who(person)} yourself about *{case.reference}*: they are named only by e-mail, "
+            f"and this bot does not send e-mail. Tell them: {escape(notice.lead)} What is asked of them: "
+            f"{escape(notice.asked)}")
 
 
 def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:

@@ -24,7 +24,8 @@ from tests.slack.harness import FakeSlackClient
 from bot.standin.server import SlackStandin
 
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CSCP_CHANNEL_ID", "CSCP_MEMBERS",
-                  "CSCP_USERGROUP_ID", "PORT", "SLACK_API_URL", "DATABASE_URL", "POLICY_FILE", "LOG_LEVEL")
+                  "CSCP_USERGROUP_ID", "PORT", "SLACK_API_URL", "DATABASE_URL", "POLICY_FILE", "LOG_LEVEL",
+                  "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "MAIL_FROM")
 
 
 @pytest.fixture
@@ -85,6 +86,26 @@ def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clea
     assert main(["migrate"]) == 0
     assert main(["check"]) == 0
     assert "is up to date" in capsys.readouterr().out
+
+
+def test_check_reports_the_email_settings(clean_env, capsys):
+    for name, value in (("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_SIGNING_SECRET", "secret"), ("CSCP_CHANNEL_ID", "C0CSCP")):
+        clean_env.setenv(name, value)
+    assert main(["check"]) == 0
+    assert "E-mail: off (SMTP_HOST is not set)" in capsys.readouterr().out
+    clean_env.setenv("SMTP_HOST", "smtp.cscp.example")
+    clean_env.setenv("SMTP_PORT", "twenty-five")
+    clean_env.setenv("SMTP_USERNAME", "bot")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    for words in ("SMTP_PORT should be a number", "MAIL_FROM should be the address", "SMTP_USERNAME and SMTP_PASSWORD"):
+        assert words in err
+    assert main(["run"]) == 2  # the bot does not start with e-mail half set up
+    clean_env.setenv("SMTP_PORT", "587")
+    clean_env.setenv("SMTP_PASSWORD", "pw")
+    clean_env.setenv("MAIL_FROM", "escalations@cscp.example")
+    assert main(["check"]) == 0
+    assert "E-mail: on, by smtp.cscp.example:587 (STARTTLS), from escalations@cscp.example." in capsys.readouterr().out
 
 
 def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):

@@ -85,10 +85,13 @@ def test_every_change_appends_an_audit_event_and_writes_its_messages(ctx):
     audit = rows(ctx, AuditEvent)
     assert [(a.action, a.actor_id is not None) for a in audit] == [("opened", True)]
     outbox = rows(ctx, OutboxMessage)
-    # The raiser gets the card; the professional in the workspace is invited to talk; the one known only
-    # by email cannot be messaged in chat.
+    # The raiser gets the card; the professional in the workspace is invited to talk; with e-mail off, the
+    # raiser is asked to contact the one known only by e-mail.
     assert sorted((m.topic, m.audience) for m in outbox) == [
-        ("escalation_opened", "person"), ("invited_to_talk", "person")]
+        ("contact_by_hand", "person"), ("escalation_opened", "person"), ("invited_to_talk", "person")]
+    by_hand = next(m for m in outbox if m.topic == "contact_by_hand")
+    assert by_hand.recipient_id == next(m for m in outbox if m.topic == "escalation_opened").recipient_id
+    assert by_hand.payload == {"stage": 1, "about": "invited_to_talk", "person": "pat@police.example"}
 
     case = lifecycle.add_note(ctx, case.reference, TEACHER, "Spoke to Sam.")
     case = to_stage(ctx, case, 3)

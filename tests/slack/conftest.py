@@ -8,6 +8,7 @@ import yaml
 from aiohttp import web
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
+from bot.email.inbox import Inbox
 from bot.runtime import build_slack_bot
 from bot.settings import Settings
 from bot.slack.http import web_app
@@ -56,6 +57,7 @@ class Running:
     def __init__(self, bot, standin, slack, clock, runners, worker):
         self.bot, self.standin, self.slack, self.clock = bot, standin, slack, clock
         self._runners, self._worker = runners, worker
+        self.inbox = None
 
     @property
     def ctx(self):
@@ -72,19 +74,25 @@ class Running:
 
     async def stop(self):
         self._worker.cancel()
+        if self.inbox is not None:
+            await self.inbox.stop()
         await self.slack.close()
         for runner in self._runners:
             await runner.cleanup()
         self.bot.ctx.db.dispose()
 
 
-@pytest.fixture
-async def running(tmp_path):
+async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
+    """The bot against the stand-in; with `inbox`, e-mail on, sent by SMTP to that server on 127.0.0.1."""
     clock = ManualClock(WED_1_APRIL_2026)
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()),
                            wall=lambda: clock.now().timestamp())
     standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
+    mail = {}
+    if inbox is not None:
+        mail = dict(smtp_host="127.0.0.1", smtp_port=str(await inbox.start()), smtp_starttls=False,
+                    mail_from="escalations@cscp.example")
     settings = Settings(
         _env_file=None,
         slack_bot_token="xoxb-standin",
@@ -95,6 +103,7 @@ async def running(tmp_path):
         cscp_members=PEOPLE["cscp"].id,
         cscp_executive=PEOPLE["executive"].id,
         cscp_scrutineer=PEOPLE["scrutineer"].id,
+        **mail,
     )
     bot = build_slack_bot(settings, load_policy(), clock=clock,
                           retry_interval=FixedValueRetryIntervalCalculator(0))
@@ -103,5 +112,20 @@ async def running(tmp_path):
     worker = asyncio.create_task(bot.outbox.run_forever())
     slack = FakeSlackClient(f"http://127.0.0.1:{bot_port}/slack/events", standin)
     env = Running(bot, standin, slack, clock, [bot_runner, standin_runner], worker)
+    env.inbox = inbox
+    return env
+
+
+@pytest.fixture
+async def running(tmp_path):
+    env = await start_running(tmp_path)
+    yield env
+    await env.stop()
+
+
+@pytest.fixture
+async def running_with_email(tmp_path):
+    """The bot with e-mail on; `env.inbox` is the SMTP server on 127.0.0.1 and what arrived there."""
+    env = await start_running(tmp_path, Inbox())
     yield env
     await env.stop()
