@@ -1,13 +1,14 @@
 """Benchmark of the engine on a SQLite file: how long opening, escalating, the reminder job and the
 digest take as cases grow, and the peak resident memory. Run: .venv/bin/python bench/engine.py [N]
 """
+
 from __future__ import annotations
 
+import resource
 import sys
 import tempfile
 import time
-import resource
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,16 +24,25 @@ from flows.reminders import send_due_reminders  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def form(i: int) -> EscalationForm:
     return EscalationForm(
-        child_initials="AB", child_case_reference=f"REF-{i}", level_of_need="Child in Need",
-        raiser_role="DSL", raiser_agency="School or college", other_agency="Children's Social Care (MASH)",
-        themes=["Information sharing"], key_dates="k", evidence_of_need="e", decision_disagreed="d",
-        interventions_to_date="i", outcome_wanted="o",
-        professionals=[PersonRef("slack", f"UMASH{i % 20}", "MASH worker", "")])
+        child_initials="AB",
+        child_case_reference=f"REF-{i}",
+        level_of_need="Child in Need",
+        raiser_role="DSL",
+        raiser_agency="School or college",
+        other_agency="Children's Social Care (MASH)",
+        themes=["Information sharing"],
+        key_dates="k",
+        evidence_of_need="e",
+        decision_disagreed="d",
+        interventions_to_date="i",
+        outcome_wanted="o",
+        professionals=[PersonRef("slack", f"UMASH{i % 20}", "MASH worker", "")],
+    )
 
 
 def timed(label: str, count: int, function) -> None:
@@ -50,12 +60,31 @@ def main(n: int) -> None:
         ctx = Context(db=database, policy=load_policy(), clock=clock)
         raiser = PersonRef("slack", "UTEACHER", "Teacher", "t@example")
         cases = []
-        timed("open_escalation", n, lambda: cases.extend(
-            lifecycle.open_escalation(ctx, raiser, form(i), child_at_immediate_risk=False,
-                                      discussed_with_manager=True) for i in range(n)))
-        timed("escalate to Stage 2", n, lambda: [
-            lifecycle.escalate(ctx, c.reference, raiser, version=c.version, reason="r",
-                               next_holders=[PersonRef("slack", "UHEAD", "Head", "")]) for c in cases])
+        timed(
+            "open_escalation",
+            n,
+            lambda: cases.extend(
+                lifecycle.open_escalation(
+                    ctx, raiser, form(i), child_at_immediate_risk=False, discussed_with_manager=True
+                )
+                for i in range(n)
+            ),
+        )
+        timed(
+            "escalate to Stage 2",
+            n,
+            lambda: [
+                lifecycle.escalate(
+                    ctx,
+                    c.reference,
+                    raiser,
+                    version=c.version,
+                    reason="r",
+                    next_holders=[PersonRef("slack", "UHEAD", "Head", "")],
+                )
+                for c in cases
+            ],
+        )
         clock.set(datetime(2026, 4, 14, 9, 0, tzinfo=UTC))
         timed("reminder job, all due", 1, lambda: send_due_reminders(ctx))
         timed("reminder job, nothing left to send", 1, lambda: send_due_reminders(ctx))

@@ -3,6 +3,7 @@ signed requests, as in the sandbox. Reports latency of /escalate (until the moda
 raising a whole escalation (gate, form, direct messages delivered).
 Run: .venv/bin/python bench/slack_roundtrip.py [N]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -20,23 +21,35 @@ from bot.sandbox.workspace import PEOPLE  # noqa: E402
 from flows.policy import load_policy  # noqa: E402
 
 FORM = {
-    "child_initials": "AB", "child_case_reference": "REF-1", "level_of_need": "Child in Need",
-    "raiser_role": "DSL", "raiser_agency": "School or college", "other_agency": "Children's Social Care (MASH)",
-    "professionals": [PEOPLE[1].id], "themes": ["Information sharing"], "key_dates": "k",
-    "evidence_of_need": "e", "decision_disagreed": "d", "interventions_to_date": "i", "outcome_wanted": "o",
+    "child_initials": "AB",
+    "child_case_reference": "REF-1",
+    "level_of_need": "Child in Need",
+    "raiser_role": "DSL",
+    "raiser_agency": "School or college",
+    "other_agency": "Children's Social Care (MASH)",
+    "professionals": [PEOPLE[1].id],
+    "themes": ["Information sharing"],
+    "key_dates": "k",
+    "evidence_of_need": "e",
+    "decision_disagreed": "d",
+    "interventions_to_date": "i",
+    "outcome_wanted": "o",
 }
 
 
 def summary(label: str, seconds: list[float]) -> None:
     ms = sorted(s * 1000 for s in seconds)
-    print(f"{label:<40} median {statistics.median(ms):7.1f} ms   p90 {ms[int(len(ms) * 0.9) - 1]:7.1f} ms"
-          f"   ({len(ms)} runs)")
+    print(
+        f"{label:<40} median {statistics.median(ms):7.1f} ms   p90 {ms[int(len(ms) * 0.9) - 1]:7.1f} ms"
+        f"   ({len(ms)} runs)"
+    )
 
 
 async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        sandbox = await start_sandbox(load_policy(), f"sqlite:///{folder}/bench.db", port=0,
-                                      start=datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc))
+        sandbox = await start_sandbox(
+            load_policy(), f"sqlite:///{folder}/bench.db", port=0, start=datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+        )
         user = PEOPLE[0].id
         opened, raised = [], []
         for _ in range(n):

@@ -1,4 +1,5 @@
 """The `escalation-bot` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,12 +49,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _fail(f"Settings:\n{exc}")
     try:
         policy = _policy(settings)
-        print(f"Policy: {policy.name}, {policy.final_stage} stages "
-              f"({', '.join(f'{s.number}. {s.name}' for s in policy.stages)}).")
+        print(
+            f"Policy: {policy.name}, {policy.final_stage} stages "
+            f"({', '.join(f'{s.number}. {s.name}' for s in policy.stages)})."
+        )
     except PolicyError as exc:
         problems.append(str(exc))
-    sqlite_file = settings.database_url.removeprefix("sqlite:///") if settings.database_url.startswith(
-        "sqlite:///") else None
+    sqlite_file = (
+        settings.database_url.removeprefix("sqlite:///") if settings.database_url.startswith("sqlite:///") else None
+    )
     try:
         if sqlite_file and sqlite_file != ":memory:" and not Path(sqlite_file).exists():
             # Looking must not create the file.
@@ -63,8 +67,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         if current == head:
             print(f"Database: {settings.database_url} is up to date.")
         else:
-            print(f"Database: {settings.database_url} is at {current or 'no schema yet'}; "
-                  f"the bot brings it to {head} when it starts (or run: escalation-bot migrate).")
+            print(
+                f"Database: {settings.database_url} is at {current or 'no schema yet'}; "
+                f"the bot brings it to {head} when it starts (or run: escalation-bot migrate)."
+            )
         database.dispose()
     except _NotCreatedYet:
         print(f"Database: {settings.database_url} does not exist yet; the bot creates it when it starts.")
@@ -74,14 +80,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     if slack:
         problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
     else:
-        print(f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
-              f"CSCP channel {settings.cscp_channel_id}.")
+        print(
+            f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
+            f"CSCP channel {settings.cscp_channel_id}."
+        )
     email = settings.problems_for_email()
     if email:
         problems.append("E-mail settings:\n  " + "\n  ".join(email))
     elif settings.email_enabled:
-        print(f"E-mail: on, by {settings.smtp_host}:{settings.smtp_port} "
-              f"({'STARTTLS' if settings.smtp_starttls else 'no STARTTLS'}), from {settings.mail_from}.")
+        print(
+            f"E-mail: on, by {settings.smtp_host}:{settings.smtp_port} "
+            f"({'STARTTLS' if settings.smtp_starttls else 'no STARTTLS'}), from {settings.mail_from}."
+        )
     else:
         print("E-mail: off (SMTP_HOST is not set): the raiser is asked to contact anyone named only by e-mail.")
     if problems:
@@ -108,13 +118,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
     if not (settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret):
-        print("No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
-              "machine. To connect to Slack, see README.md, 'Connect to Slack'.", flush=True)
+        print(
+            "No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
+            "machine. To connect to Slack, see README.md, 'Connect to Slack'.",
+            flush=True,
+        )
         return cmd_sandbox(args)
     problems = settings.problems_for_slack() + settings.problems_for_email()
     if problems:
-        return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems)
-                     + "\nSee README.md, 'Connect to Slack'.")
+        return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems) + "\nSee README.md, 'Connect to Slack'.")
     from bot.runtime import run_slack_bot
 
     logs.configure(settings.log_level.upper())
@@ -130,8 +142,9 @@ def _fake_clock():
     from flows.clock import ManualClock
 
     now = datetime.fromisoformat(os.environ[FAKE_NOW])
-    logging.getLogger(__name__).warning("%s is set: the clock is stopped at %s (for tests only)", FAKE_NOW,
-                                        now.isoformat())
+    logging.getLogger(__name__).warning(
+        "%s is set: the clock is stopped at %s (for tests only)", FAKE_NOW, now.isoformat()
+    )
     return ManualClock(now)
 
 
@@ -180,8 +193,10 @@ def cmd_retention(args: argparse.Namespace) -> int:
             return 2
         due = due_for_erasure(ctx)
         for case in due:
-            print(f"{case.reference}  closed {case.closed_on:%d %b %Y}, due for erasure {case.erase_on:%d %b %Y}: "
-                  "the child's initials, the agency's case reference and all free text")
+            print(
+                f"{case.reference}  closed {case.closed_on:%d %b %Y}, due for erasure {case.erase_on:%d %b %Y}: "
+                "the child's initials, the agency's case reference and all free text"
+            )
         if args.apply:
             erased = erase(ctx, due)
             print(f"Erased {len(erased)} case{'s' if len(erased) != 1 else ''}.")
@@ -219,15 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="start the Slack bot (settings from the environment or .env)").set_defaults(
-        handler=cmd_run)
+        handler=cmd_run
+    )
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
-        handler=cmd_check)
+        handler=cmd_check
+    )
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
     sandbox = commands.add_parser("sandbox", help="try the bot in your browser, without Slack")
-    sandbox.add_argument("--port", type=int, default=None,
-                         help="port of the web page (default 8765, or SANDBOX_PORT)")
-    sandbox.add_argument("--database", default="sqlite:///sandbox.db",
-                         help="database of the sandbox (default sqlite:///sandbox.db)")
+    sandbox.add_argument("--port", type=int, default=None, help="port of the web page (default 8765, or SANDBOX_PORT)")
+    sandbox.add_argument(
+        "--database", default="sqlite:///sandbox.db", help="database of the sandbox (default sqlite:///sandbox.db)"
+    )
     sandbox.set_defaults(handler=cmd_sandbox)
     digest = commands.add_parser("digest", help="the weekly CSCP digest: --print shows it without posting")
     digest.add_argument("--print", action="store_true", help="print the digest to the terminal")

@@ -7,6 +7,7 @@ Mode envelope (DEBUG); aiohttp each request line with its headers (INFO); SQLAlc
 with their values (INFO, when the root logger allows it). So those loggers never go below WARNING,
 whatever level is asked for.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@ taken back, or tried before, may already have reached the platform: the sender i
 (`may_have_been_sent`) and looks before sending again. Transient failures are tried again with
 growing gaps; a permanent failure is recorded and reported to the partnership team.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot.logs import describe
-from flows.context import Context
-from flows.records import CaseView, load_case, person_ref
-from flows.people import PersonRef
 from flows import topics
+from flows.context import Context
+from flows.people import PersonRef
+from flows.records import CaseView, load_case, person_ref
 from storage.models import DeliveryStatus, Escalation, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,7 @@ class ByChannel:
 
 
 class Outbox:
-    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS,
-                 instance_id: str):
+    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS, instance_id: str):
         self.ctx, self.sender, self.max_attempts = ctx, sender, max_attempts
         # The same name after a restart, so this instance knows its own unfinished claims; a new
         # nonce per start, so it knows they are from a start that has ended.
@@ -97,7 +97,7 @@ class Outbox:
                 log.error("outbox pass failed: %s", describe(error))
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
 
@@ -128,7 +128,7 @@ class Outbox:
         """Send one message; None when sent, else (error, whether trying again may work)."""
         try:
             await asyncio.wait_for(self.sender.deliver(pending), SEND_DEADLINE.total_seconds())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # Cut off before the lease ends. It may have arrived: the next try looks first.
             return "timed out", True
         except DeliveryError as error:
@@ -154,23 +154,33 @@ class Outbox:
             # once, anyone's when the lease is over.
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == DeliveryStatus.SENDING,
-                       or_(OutboxMessage.next_attempt_at < now,
-                           and_(OutboxMessage.claimed_by == self.instance_id,
-                                OutboxMessage.claimed_start != self.start)))
+                .where(
+                    OutboxMessage.status == DeliveryStatus.SENDING,
+                    or_(
+                        OutboxMessage.next_attempt_at < now,
+                        and_(OutboxMessage.claimed_by == self.instance_id, OutboxMessage.claimed_start != self.start),
+                    ),
+                )
                 .values(status=DeliveryStatus.PENDING, next_attempt_at=None)
             )
-            return list(session.exec(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == DeliveryStatus.PENDING,
-                       or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-                       # A case's messages keep their order: wait while an earlier one is being sent
-                       # elsewhere (it may be posting the case's first message in the partnership channel).
-                       ~exists().where(earlier.escalation_id == OutboxMessage.escalation_id,
-                                       earlier.status == DeliveryStatus.SENDING, earlier.id < OutboxMessage.id))
-                .order_by(OutboxMessage.id)
-                .limit(200)
-            ).all())
+            return list(
+                session.exec(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == DeliveryStatus.PENDING,
+                        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                        # A case's messages keep their order: wait while an earlier one is being sent
+                        # elsewhere (it may be posting the case's first message in the partnership channel).
+                        ~exists().where(
+                            earlier.escalation_id == OutboxMessage.escalation_id,
+                            earlier.status == DeliveryStatus.SENDING,
+                            earlier.id < OutboxMessage.id,
+                        ),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(200)
+                ).all()
+            )
 
     def _escalation_of(self, message_id: int) -> int | None:
         with self.ctx.db.transaction() as session:
@@ -182,8 +192,13 @@ class Outbox:
             claimed = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.status == DeliveryStatus.PENDING)
-                .values(status=DeliveryStatus.SENDING, next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1,
-                        claimed_by=self.instance_id, claimed_start=self.start)
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    next_attempt_at=now + LEASE,
+                    attempts=OutboxMessage.attempts + 1,
+                    claimed_by=self.instance_id,
+                    claimed_start=self.start,
+                )
             ).rowcount
             if claimed != 1:
                 return None
@@ -193,13 +208,26 @@ class Outbox:
             if row.escalation_id is not None:
                 case = load_case(session, session.get(Escalation, row.escalation_id))
             recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
-            return Pending(row.id, row.topic, row.audience, dict(row.payload), case, recipient,
-                           may_have_been_sent=row.attempts > 1, created_at=row.created_at)
+            return Pending(
+                row.id,
+                row.topic,
+                row.audience,
+                dict(row.payload),
+                case,
+                recipient,
+                may_have_been_sent=row.attempts > 1,
+                created_at=row.created_at,
+            )
 
     def _sent(self, message_id: int) -> None:
         with self.ctx.db.transaction() as session:
             row = session.get(OutboxMessage, message_id)
-            row.status, row.sent_at, row.next_attempt_at, row.last_error = DeliveryStatus.SENT, self.ctx.clock.now(), None, ""
+            row.status, row.sent_at, row.next_attempt_at, row.last_error = (
+                DeliveryStatus.SENT,
+                self.ctx.clock.now(),
+                None,
+                "",
+            )
             session.add(row)
 
     def _failed(self, pending: Pending, error: str, transient: bool) -> None:
@@ -210,8 +238,9 @@ class Outbox:
             if transient and row.attempts < self.max_attempts:
                 row.status = DeliveryStatus.PENDING
                 row.next_attempt_at = now + RETRY_GAPS[min(row.attempts - 1, len(RETRY_GAPS) - 1)]
-                log.warning("outbox message %s not delivered (attempt %s), will try again: %s",
-                            row.id, row.attempts, error)
+                log.warning(
+                    "outbox message %s not delivered (attempt %s), will try again: %s", row.id, row.attempts, error
+                )
             else:
                 row.status = DeliveryStatus.FAILED
                 row.next_attempt_at = None
@@ -219,8 +248,13 @@ class Outbox:
                 # Never dropped: the partnership team is told, unless that notice is what failed.
                 if row.topic != "delivery_failed":
                     reference = pending.case.reference if pending.case else ""
-                    session.add(OutboxMessage(
-                        escalation_id=None, topic=topics.DELIVERY_FAILED, audience=topics.PARTNERSHIP,
-                        payload={"reference": reference, "topic": row.topic, "error": row.last_error},
-                        created_at=now))
+                    session.add(
+                        OutboxMessage(
+                            escalation_id=None,
+                            topic=topics.DELIVERY_FAILED,
+                            audience=topics.PARTNERSHIP,
+                            payload={"reference": reference, "topic": row.topic, "error": row.last_error},
+                            created_at=now,
+                        )
+                    )
             session.add(row)

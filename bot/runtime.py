@@ -1,4 +1,5 @@
 """Wires the engine, storage, Slack and the outbox into one running bot. Nothing starts at import."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,21 +38,44 @@ class SlackBot:
     directory: SlackDirectory
 
 
-def build_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = None,
-                    retry_interval: RetryIntervalCalculator | None = None) -> SlackBot:
+def build_slack_bot(
+    settings: Settings,
+    policy: Policy,
+    clock: Clock | None = None,
+    retry_interval: RetryIntervalCalculator | None = None,
+) -> SlackBot:
     database = Database(settings.database_url)
     upgrade(database)  # safe to run again: applies only what is missing
     ctx = Context(db=database, policy=policy, clock=clock or SystemClock(), email_enabled=settings.email_enabled)
     client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
-    directory = SlackDirectory(client, ctx, settings.cscp_member_ids, settings.cscp_usergroup_id,
-                               settings.cscp_executive_ids, settings.cscp_scrutineer.strip())
+    directory = SlackDirectory(
+        client,
+        ctx,
+        settings.cscp_member_ids,
+        settings.cscp_usergroup_id,
+        settings.cscp_executive_ids,
+        settings.cscp_scrutineer.strip(),
+    )
     home = AppHome(ctx, client, directory)
     sender = SlackSender(ctx, client, settings.cscp_channel_id, home)
     if settings.email_enabled:
         # People named only by e-mail are e-mailed; everything else goes to Slack as before.
-        sender = ByChannel(sender, {EMAIL_PLATFORM: EmailSender(ctx, SmtpSettings(
-            host=settings.smtp_host, port=int(settings.smtp_port), username=settings.smtp_username,
-            password=settings.smtp_password, starttls=settings.smtp_starttls, mail_from=settings.mail_from))})
+        sender = ByChannel(
+            sender,
+            {
+                EMAIL_PLATFORM: EmailSender(
+                    ctx,
+                    SmtpSettings(
+                        host=settings.smtp_host,
+                        port=int(settings.smtp_port),
+                        username=settings.smtp_username,
+                        password=settings.smtp_password,
+                        starttls=settings.smtp_starttls,
+                        mail_from=settings.mail_from,
+                    ),
+                )
+            },
+        )
     outbox = Outbox(ctx, sender, instance_id=settings.instance_name)
     services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
     app = build_app(client, settings.slack_signing_secret, services)
@@ -63,8 +87,15 @@ async def serve(bot: SlackBot, settings: Settings) -> None:
     delivery = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
     scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
     # Membership of the CSCP user group can change while the bot runs.
-    scheduler.add_job(bot.directory.refresh_partnership, "interval", minutes=10, id="partnership-members",
-                      replace_existing=True, coalesce=True, max_instances=1)
+    scheduler.add_job(
+        bot.directory.refresh_partnership,
+        "interval",
+        minutes=10,
+        id="partnership-members",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -4,19 +4,20 @@ the database what is due now (reminders, overdue prompts, the weekly digest) and
 The database is the source of truth: jobs carry an id and a reference to a method, nothing is
 pickled, and a restart loses nothing because what is due is worked out again from the cases.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.outbox import Outbox
 from flows.context import Context
 from flows.digest import record_due_digest
-from flows.retention import apply_retention
 from flows.reminders import refresh_cards_each_working_day, remind_agreed_actions, send_due_reminders
+from flows.retention import apply_retention
 
 log = logging.getLogger(__name__)
 JOB_ID = "due-work"
@@ -53,8 +54,16 @@ class DueWork:
 
 def start_scheduler(work: DueWork, every_seconds: int = 60) -> AsyncIOScheduler:
     """Start in the running event loop; the first run is now, to catch up on anything missed."""
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    scheduler.add_job(work.run_once, "interval", seconds=every_seconds, id=JOB_ID, replace_existing=True,
-                      coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        work.run_once,
+        "interval",
+        seconds=every_seconds,
+        id=JOB_ID,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.start()
     return scheduler

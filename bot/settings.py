@@ -1,4 +1,5 @@
 """Settings from the environment or a .env file. Problems are collected and reported together."""
+
 from __future__ import annotations
 
 import re
@@ -103,8 +104,11 @@ class Settings(BaseSettings):
         bad_members = [m for m in self.cscp_member_ids if not re.match(r"^[UW][A-Z0-9]{2,}$", m)]
         if bad_members:
             problems.append("CSCP_MEMBERS should be Slack user ids such as U0123ABCD, separated by commas")
-        bad_executive = [m for m in [*self.cscp_executive_ids, *filter(None, [self.cscp_scrutineer.strip()])]
-                         if not re.match(r"^[UW][A-Z0-9]{2,}$", m)]
+        bad_executive = [
+            m
+            for m in [*self.cscp_executive_ids, *filter(None, [self.cscp_scrutineer.strip()])]
+            if not re.match(r"^[UW][A-Z0-9]{2,}$", m)
+        ]
         if bad_executive:
             problems.append("CSCP_EXECUTIVE and CSCP_SCRUTINEER should be Slack user ids such as U0123ABCD")
         if self.cscp_usergroup_id and not re.match(r"^S[A-Z0-9]{2,}$", self.cscp_usergroup_id):

@@ -2,11 +2,12 @@
 
 Dates are London dates; stored times are UTC. Bank holidays come from the `holidays` package.
 """
+
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -91,7 +92,7 @@ class WorkingCalendar:
 
     def at_local(self, day: date, clock_time: time) -> datetime:
         """A London wall-clock time on `day`, as an aware UTC datetime."""
-        return datetime.combine(day, clock_time, tzinfo=self.tz).astimezone(timezone.utc)
+        return datetime.combine(day, clock_time, tzinfo=self.tz).astimezone(UTC)
 
     def stage_deadline(self, started_at: datetime, working_days: int) -> datetime:
         """When a stage started at `started_at` is due: close of business, `working_days` later."""
@@ -100,10 +101,7 @@ class WorkingCalendar:
 
     def is_working_time(self, moment: datetime) -> bool:
         local = self.local(moment)
-        return (
-            self.is_working_day(local.date())
-            and self.working_hours_start <= local.time() < self.working_hours_end
-        )
+        return self.is_working_day(local.date()) and self.working_hours_start <= local.time() < self.working_hours_end
 
     def next_working_time(self, moment: datetime) -> datetime:
         """`moment` if it is within working hours, otherwise the next start of working hours."""

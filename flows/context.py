@@ -1,12 +1,13 @@
 """What every use case is given: the database, the clock and the policy new cases open under."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from flows import validation
 from flows.clock import Clock, SystemClock
-from flows.policy import Policy, load_policy
 from flows.people import PersonRef
+from flows.policy import Policy, load_policy
 from storage.db import Database
 
 

@@ -2,6 +2,7 @@
 
 No child's name is ever in it (none is held); cases appear by reference only.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -11,10 +12,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from flows import topics
 from flows.context import Context
 from flows.escalations import OUTCOME_KINDS
 from flows.records import CaseView, load_case
-from flows import topics
 from storage.models import CaseStatus, DigestSent, Escalation, OutboxMessage
 
 
@@ -56,9 +57,11 @@ class Digest:
         return asdict(self)
 
     @classmethod
-    def from_payload(cls, data: dict) -> "Digest":
+    def from_payload(cls, data: dict) -> Digest:
         return cls(
-            partnership=data["partnership"], week_of=data["week_of"], covers_from=data["covers_from"],
+            partnership=data["partnership"],
+            week_of=data["week_of"],
+            covers_from=data["covers_from"],
             generated_at=data["generated_at"],
             open_by_stage=[tuple(x) for x in data["open_by_stage"]],
             overdue=[DigestLine(**x) for x in data["overdue"]],
@@ -76,9 +79,15 @@ def _visible_to_partnership(case: CaseView) -> bool:
 
 def _line(case: CaseView, now: datetime) -> DigestLine:
     status = case.deadline_status(now)
-    return DigestLine(case.reference, case.current_stage, case.stage.name, case.raiser_agency, case.other_agency,
-                      status.due_on.isoformat(),
-                      status.working_days_over if status.overdue else status.working_days_left)
+    return DigestLine(
+        case.reference,
+        case.current_stage,
+        case.stage.name,
+        case.raiser_agency,
+        case.other_agency,
+        status.due_on.isoformat(),
+        status.working_days_over if status.overdue else status.working_days_left,
+    )
 
 
 def _counted(values) -> list[tuple[str, int]]:
@@ -96,8 +105,11 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
     open_cases = [c for c in visible if c.is_open]
     closed = [c for c in visible if not c.is_open and c.closed_at and c.closed_at >= covers_from]
     overdue = [c for c in open_cases if c.deadline_status(now).overdue]
-    due_this_week = [c for c in open_cases if not c.deadline_status(now).overdue
-                     and week_start <= calendar.local_date(c.stage.due_at) <= week_end]
+    due_this_week = [
+        c
+        for c in open_cases
+        if not c.deadline_status(now).overdue and week_start <= calendar.local_date(c.stage.due_at) <= week_end
+    ]
     counted = open_cases + closed
     stage_counts = Counter(c.current_stage for c in open_cases)
     return Digest(
@@ -105,13 +117,23 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
         week_of=(week_of or week_start).isoformat(),
         covers_from=covers_from.isoformat(),
         generated_at=now.isoformat(),
-        open_by_stage=[(s.number, s.name, stage_counts.get(s.number, 0)) for s in policy.stages
-                       if policy.partnership_informed_at(s.number)],
+        open_by_stage=[
+            (s.number, s.name, stage_counts.get(s.number, 0))
+            for s in policy.stages
+            if policy.partnership_informed_at(s.number)
+        ],
         overdue=[_line(c, now) for c in sorted(overdue, key=lambda c: c.stage.due_at)],
         due_this_week=[_line(c, now) for c in sorted(due_this_week, key=lambda c: c.stage.due_at)],
-        closed=[DigestOutcome(c.reference, c.stage.number, c.status,
-                              OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != CaseStatus.WITHDRAWN else "Withdrawn",
-                              c.stage.key_learning) for c in closed],
+        closed=[
+            DigestOutcome(
+                c.reference,
+                c.stage.number,
+                c.status,
+                OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != CaseStatus.WITHDRAWN else "Withdrawn",
+                c.stage.key_learning,
+            )
+            for c in closed
+        ],
         by_theme=_counted(theme for c in counted for theme in c.themes),
         by_agency_raising=_counted(c.raiser_agency for c in counted),
         by_agency_receiving=_counted(c.other_agency for c in counted),
@@ -150,8 +172,11 @@ def record_due_digest(ctx: Context) -> bool:
         with ctx.db.transaction() as session:
             session.add(DigestSent(week_of=week_of, covers_from=covers_from, recorded_at=now))
             session.flush()
-            session.add(OutboxMessage(topic=topics.DIGEST, audience=topics.PARTNERSHIP, payload=digest.to_payload(),
-                                      created_at=now))
+            session.add(
+                OutboxMessage(
+                    topic=topics.DIGEST, audience=topics.PARTNERSHIP, payload=digest.to_payload(), created_at=now
+                )
+            )
     except IntegrityError:
         return False  # another instance recorded it first
     return True
@@ -159,20 +184,29 @@ def record_due_digest(ctx: Context) -> bool:
 
 def digest_text(digest: Digest) -> str:
     """The digest as plain text, for the terminal (`escalation-bot digest --print`) and notifications."""
+
     def lines(items: list[DigestLine], over: bool) -> list[str]:
-        return [f"  {i.reference}  Stage {i.stage} ({i.stage_name})  {i.raiser_agency} → {i.other_agency}  "
-                f"due {i.due_on}, {i.working_days} working day{'s' if i.working_days != 1 else ''} "
-                f"{'over' if over else 'left'}" for i in items] or ["  none"]
+        return [
+            f"  {i.reference}  Stage {i.stage} ({i.stage_name})  {i.raiser_agency} → {i.other_agency}  "
+            f"due {i.due_on}, {i.working_days} working day{'s' if i.working_days != 1 else ''} "
+            f"{'over' if over else 'left'}"
+            for i in items
+        ] or ["  none"]
 
     out = [f"{digest.partnership} escalations: week of {digest.week_of}", "", "Open, by stage:"]
     out += [f"  Stage {n} ({name}): {count}" for n, name, count in digest.open_by_stage]
     out += ["", "Overdue stages:"] + lines(digest.overdue, True)
     out += ["", "Due this week:"] + lines(digest.due_this_week, False)
     out += ["", "Closed since the last digest:"]
-    out += [f"  {c.reference}  Stage {c.stage}  {c.outcome}" + (f"\n    Key learning: {c.key_learning}"
-                                                              if c.key_learning else "") for c in digest.closed] \
-        or ["  none"]
-    for title, counts in (("By theme", digest.by_theme), ("By agency raising", digest.by_agency_raising),
-                          ("By agency receiving", digest.by_agency_receiving)):
+    out += [
+        f"  {c.reference}  Stage {c.stage}  {c.outcome}"
+        + (f"\n    Key learning: {c.key_learning}" if c.key_learning else "")
+        for c in digest.closed
+    ] or ["  none"]
+    for title, counts in (
+        ("By theme", digest.by_theme),
+        ("By agency raising", digest.by_agency_raising),
+        ("By agency receiving", digest.by_agency_receiving),
+    ):
         out += ["", f"{title}:"] + ([f"  {name}: {count}" for name, count in counts] or ["  none"])
     return "\n".join(out)

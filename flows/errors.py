@@ -1,4 +1,5 @@
 """The one error the lifecycle raises: its message is written to be shown to a person as it is."""
+
 from __future__ import annotations
 
 

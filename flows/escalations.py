@@ -3,13 +3,15 @@
 Every function either changes the case whole, with its audit event and the messages it implies
 written to the outbox in the same transaction, or raises Refused and changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -26,14 +28,14 @@ from flows.policy import Policy
 from flows.records import CaseView, load_case
 from storage.models import (
     AgreedAction,
-    CaseStatus,
-    ProposalStatus,
     AuditEvent,
     CaseNote,
+    CaseStatus,
     Escalation,
     EscalationProfessional,
     OutboxMessage,
     Person,
+    ProposalStatus,
     ReferenceCounter,
     ResolutionProposal,
     StageHolder,
@@ -147,8 +149,15 @@ def _audit(session: Session, ctx: Context, escalation_id: int | None, actor: Per
     )
 
 
-def _tell(session: Session, ctx: Context, escalation_id: int, topic: str, audience: str,
-          recipient: Person | None = None, **payload: Any) -> None:
+def _tell(
+    session: Session,
+    ctx: Context,
+    escalation_id: int,
+    topic: str,
+    audience: str,
+    recipient: Person | None = None,
+    **payload: Any,
+) -> None:
     if recipient is not None and recipient.platform == EMAIL_PLATFORM and not ctx.email_enabled:
         # Without e-mail, someone named only by e-mail is reached by the raiser, who is told what to pass on.
         payload = {**payload, "about": topic, "person": recipient.platform_user_id}
@@ -247,23 +256,26 @@ class _Change:
     is it theirs to see, is it still open, have they the latest version, may their role do it, does it
     make sense now. `refusal` is set (and nothing else) when the attempt is to be audited and refused."""
 
-    def __init__(self, ctx: Context, session: Session, reference: str, actor: PersonRef, action: str,
-                 version: int | None):
+    def __init__(
+        self, ctx: Context, session: Session, reference: str, actor: PersonRef, action: str, version: int | None
+    ):
         self.ctx, self.session, self.action = ctx, session, action
         self.escalation = _find(session, reference)
         _link_account(session, actor)
         self.case = load_case(session, self.escalation)
         self.policy = self.case.policy
         known = as_known(session, actor)  # whichever platform they act from, the person the case knows
-        self.roles = can.roles_of(self.case, known, ctx.is_partnership_member(actor) or
-                                  ctx.is_partnership_member(known))
+        self.roles = can.roles_of(
+            self.case, known, ctx.is_partnership_member(actor) or ctx.is_partnership_member(known)
+        )
         self.refusal: Refused | None = None
         if not self.roles:
             self.refusal = _not_found(reference)
             return
         if not self.case.is_open and action not in can.ON_CLOSED_CASES:
-            raise Refused(f"{self.case.reference} is already {self.case.status}: nothing more can be done on it.",
-                          reason="closed")
+            raise Refused(
+                f"{self.case.reference} is already {self.case.status}: nothing more can be done on it.", reason="closed"
+            )
         if version is not None and version != self.escalation.version:
             raise Refused(
                 f"{self.case.reference} has changed since you opened it. Nothing was done: "
@@ -294,21 +306,43 @@ class _Change:
         self.session.refresh(self.escalation)
 
     def audit(self, action: str | None = None, **detail: Any) -> None:
-        _audit(self.session, self.ctx, self.escalation.id, self.actor, action or self.action,
-               stage=self.escalation.current_stage, **detail)
+        _audit(
+            self.session,
+            self.ctx,
+            self.escalation.id,
+            self.actor,
+            action or self.action,
+            stage=self.escalation.current_stage,
+            **detail,
+        )
 
     def row(self, ref: PersonRef) -> Person:
         return _person(self.session, ref)
 
     def tell(self, topic: str, people: Iterable[PersonRef], **payload: Any) -> None:
         for person in _unique(self.row(p) for p in people):
-            _tell(self.session, self.ctx, self.escalation.id, topic, topics.PERSON, person,
-                  stage=self.escalation.current_stage, **payload)
+            _tell(
+                self.session,
+                self.ctx,
+                self.escalation.id,
+                topic,
+                topics.PERSON,
+                person,
+                stage=self.escalation.current_stage,
+                **payload,
+            )
 
     def tell_partnership(self, topic: str, **payload: Any) -> None:
         if self.policy.partnership_informed_at(self.escalation.current_stage):
-            _tell(self.session, self.ctx, self.escalation.id, topic, topics.PARTNERSHIP,
-                  stage=self.escalation.current_stage, **payload)
+            _tell(
+                self.session,
+                self.ctx,
+                self.escalation.id,
+                topic,
+                topics.PARTNERSHIP,
+                stage=self.escalation.current_stage,
+                **payload,
+            )
 
     def current_holders(self) -> list[PersonRef]:
         """Who holds the stage now, both sides (a side's last holder while its new one is awaited)."""
@@ -380,8 +414,16 @@ def _next_reference(session: Session, year: int) -> str:
     return f"ESC-{year}-{counter.last:04d}"
 
 
-def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Escalation, number: int,
-                 holders: dict[str, list[Person]], started_by: Person, reason: str = "") -> StageRecord:
+def _start_stage(
+    session: Session,
+    ctx: Context,
+    policy: Policy,
+    escalation: Escalation,
+    number: int,
+    holders: dict[str, list[Person]],
+    started_by: Person,
+    reason: str = "",
+) -> StageRecord:
     now = ctx.clock.now()
     stage_policy = policy.stage(number)
     stage = StageRecord(
@@ -402,8 +444,9 @@ def _start_stage(session: Session, ctx: Context, policy: Policy, escalation: Esc
     return stage
 
 
-def _check_new_holders(case: CaseView, side: str, people: list[PersonRef], field_name: str,
-                       check: validation.Checks) -> list[PersonRef]:
+def _check_new_holders(
+    case: CaseView, side: str, people: list[PersonRef], field_name: str, check: validation.Checks
+) -> list[PersonRef]:
     """Nobody holds a stage above their own level on one case: not the other side's people, not someone who
     already held a stage for this side (so the raiser is never their own manager)."""
     if not people:
@@ -415,13 +458,17 @@ def _check_new_holders(case: CaseView, side: str, people: list[PersonRef], field
     for person in people:
         name = person.name or "That person"
         if case.side_of(person) == other:
-            raise Refused(f"{name} is on the other side of this escalation, so cannot hold a stage for yours.",
-                          field=field_name)
+            raise Refused(
+                f"{name} is on the other side of this escalation, so cannot hold a stage for yours.", field=field_name
+            )
         for stage in case.stages:
             earlier = {p.key for p in stage.side(side)} | {p.key for s, p in stage.former if s == side}
             if person.key in earlier:
-                raise Refused(f"{name} already held Stage {stage.number} for this side. Name the person at the "
-                              "next level of seniority.", field=field_name)
+                raise Refused(
+                    f"{name} already held Stage {stage.number} for this side. Name the person at the "
+                    "next level of seniority.",
+                    field=field_name,
+                )
     return people
 
 
@@ -430,11 +477,14 @@ def _validated_actions(change: _Change, actions: list[ActionForm], nothing_outst
     today = change.policy.working_calendar.local_date(change.ctx.clock.now())
     filled = [a for a in actions if (a.what or "").strip() or a.owner or a.due_on]
     if not filled and not nothing_outstanding:
-        raise Refused("Say how any outstanding issues will be pursued (what, who, by when), "
-                      "or tick that nothing is outstanding.", field="action_1_what")
+        raise Refused(
+            "Say how any outstanding issues will be pursued (what, who, by when), or tick that nothing is outstanding.",
+            field="action_1_what",
+        )
     if filled and nothing_outstanding:
-        raise Refused("You ticked that nothing is outstanding but also gave an action: choose one.",
-                      field="nothing_outstanding")
+        raise Refused(
+            "You ticked that nothing is outstanding but also gave an action: choose one.", field="nothing_outstanding"
+        )
     clean = []
     for number, action in enumerate(filled, start=1):
         what = change.ctx.checks.required_text(action.what, f"action_{number}_what", "what will be done", 1000)
@@ -459,13 +509,17 @@ def _validated_outcome(change: _Change, outcome: OutcomeForm, *, with_actions: b
     check = change.ctx.checks
     clean = dict(
         outcome_kind=outcome.outcome_kind,
-        concerns=(check.required_text(outcome.concerns, "concerns", "the concerns as they stand") if formal
-                  else check.limited_text(outcome.concerns, "concerns", "the concerns")),
+        concerns=(
+            check.required_text(outcome.concerns, "concerns", "the concerns as they stand")
+            if formal
+            else check.limited_text(outcome.concerns, "concerns", "the concerns")
+        ),
         decision_outcome=check.required_text(outcome.decision_outcome, "decision_outcome", "the decision or outcome"),
         key_learning=check.required_text(outcome.key_learning, "key_learning", "the key learning"),
         outcome_date=validation.outcome_date(
-            outcome.outcome_date, calendar.local_date(change.ctx.clock.now()),
-            calendar.local_date(change.escalation.opened_at)
+            outcome.outcome_date,
+            calendar.local_date(change.ctx.clock.now()),
+            calendar.local_date(change.escalation.opened_at),
         ),
     )
     if with_actions:
@@ -473,9 +527,18 @@ def _validated_outcome(change: _Change, outcome: OutcomeForm, *, with_actions: b
     return clean
 
 
-def _end_stage(change: _Change, how: str, resolved: bool | None, *, agreed_with: Iterable[PersonRef] = (),
-               outcome_kind: str = "", concerns: str = "", decision_outcome: str = "", key_learning: str = "",
-               outcome_date: date | None = None) -> None:
+def _end_stage(
+    change: _Change,
+    how: str,
+    resolved: bool | None,
+    *,
+    agreed_with: Iterable[PersonRef] = (),
+    outcome_kind: str = "",
+    concerns: str = "",
+    decision_outcome: str = "",
+    key_learning: str = "",
+    outcome_date: date | None = None,
+) -> None:
     stage = change.stage
     stage.ended_at = change.ctx.clock.now()
     stage.ended_how = how
@@ -486,25 +549,42 @@ def _end_stage(change: _Change, how: str, resolved: bool | None, *, agreed_with:
     stage.concerns = concerns
     stage.decision_outcome = decision_outcome
     stage.key_learning = key_learning
-    stage.outcome_date = outcome_date if outcome_date else (
-        change.policy.working_calendar.local_date(stage.ended_at) if how == "escalated" else None)
+    stage.outcome_date = (
+        outcome_date
+        if outcome_date
+        else (change.policy.working_calendar.local_date(stage.ended_at) if how == "escalated" else None)
+    )
     change.session.add(stage)
     # A proposal not answered by the end of its stage lapses.
-    for proposal in change.session.exec(select(ResolutionProposal).where(
-            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == ProposalStatus.PENDING)):
+    for proposal in change.session.exec(
+        select(ResolutionProposal).where(
+            ResolutionProposal.escalation_id == change.escalation.id,
+            ResolutionProposal.status == ProposalStatus.PENDING,
+        )
+    ):
         proposal.status = ProposalStatus.LAPSED
         change.session.add(proposal)
 
 
-def _close_resolved(change: _Change, how: str, outcome: dict[str, Any], agreed_with: Iterable[PersonRef],
-                    topic: str) -> None:
+def _close_resolved(
+    change: _Change, how: str, outcome: dict[str, Any], agreed_with: Iterable[PersonRef], topic: str
+) -> None:
     actions = outcome.pop("actions", [])
     _end_stage(change, how, True, agreed_with=agreed_with, **outcome)
     for action in actions:
-        change.session.add(AgreedAction(escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
-                                        what=action.what, owner_id=change.row(action.owner).id,
-                                        due_on=action.due_on, created_at=change.ctx.clock.now()))
-    change.bump_version(status=CaseStatus.RESOLVED if how == "resolved" else CaseStatus.CLOSED, closed_at=change.ctx.clock.now())
+        change.session.add(
+            AgreedAction(
+                escalation_id=change.escalation.id,
+                stage_number=change.escalation.current_stage,
+                what=action.what,
+                owner_id=change.row(action.owner).id,
+                due_on=action.due_on,
+                created_at=change.ctx.clock.now(),
+            )
+        )
+    change.bump_version(
+        status=CaseStatus.RESOLVED if how == "resolved" else CaseStatus.CLOSED, closed_at=change.ctx.clock.now()
+    )
     change.audit(outcome_kind=outcome["outcome_kind"], resolved=True, actions=len(actions))
     _tell_closed(change, topic)
 
@@ -529,9 +609,15 @@ def _raised_from(ctx: Context, submission_key: str | None, raiser: PersonRef) ->
     return view if view.raiser.key == raiser.key else None
 
 
-def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
-                    child_at_immediate_risk: bool | None, discussed_with_manager: bool | None,
-                    submission_key: str | None = None) -> CaseView:
+def open_escalation(
+    ctx: Context,
+    raiser: PersonRef,
+    form: EscalationForm,
+    *,
+    child_at_immediate_risk: bool | None,
+    discussed_with_manager: bool | None,
+    submission_key: str | None = None,
+) -> CaseView:
     """Open a case at Stage 1, once the policy's two gates are passed. The same form submitted again (a double
     click, a replay) answers with the case it already opened: `submission_key` names the form."""
     earlier = _raised_from(ctx, submission_key, raiser)
@@ -547,8 +633,14 @@ def open_escalation(ctx: Context, raiser: PersonRef, form: EscalationForm, *,
         return earlier
 
 
-def _open(ctx: Context, raiser: PersonRef, form: EscalationForm, child_at_immediate_risk: bool | None,
-          discussed_with_manager: bool | None, submission_key: str | None) -> CaseView:
+def _open(
+    ctx: Context,
+    raiser: PersonRef,
+    form: EscalationForm,
+    child_at_immediate_risk: bool | None,
+    discussed_with_manager: bool | None,
+    submission_key: str | None,
+) -> CaseView:
     policy = ctx.policy
     if child_at_immediate_risk is None:
         raise Refused("Please say whether a child is at immediate risk of harm.", field="immediate_risk")
@@ -589,10 +681,19 @@ def _open(ctx: Context, raiser: PersonRef, form: EscalationForm, child_at_immedi
             session.add(EscalationProfessional(escalation_id=escalation.id, person_id=person.id))
         # Stage 1 is the frontline practitioners talking directly: the raiser for the raising side, the
         # professionals for the receiving side.
-        stage = _start_stage(session, ctx, policy, escalation, 1,
-                             {RAISING: [raiser_row], RECEIVING: professional_rows}, raiser_row)
-        _audit(session, ctx, escalation.id, raiser_row, "opened", stage=1, due_at=stage.due_at.isoformat(),
-               fields=sorted(clean))
+        stage = _start_stage(
+            session, ctx, policy, escalation, 1, {RAISING: [raiser_row], RECEIVING: professional_rows}, raiser_row
+        )
+        _audit(
+            session,
+            ctx,
+            escalation.id,
+            raiser_row,
+            "opened",
+            stage=1,
+            due_at=stage.due_at.isoformat(),
+            fields=sorted(clean),
+        )
         _tell(session, ctx, escalation.id, topics.ESCALATION_OPENED, topics.PERSON, raiser_row, stage=1)
         for person in professional_rows:
             _tell(session, ctx, escalation.id, topics.INVITED_TO_TALK, topics.PERSON, person, stage=1)
@@ -642,9 +743,24 @@ def _validated_detail(policy: Policy, check: validation.Checks, name: str, value
 
 def validated_details(policy: Policy, check: validation.Checks, form: EscalationForm) -> dict[str, Any]:
     """Every detail of the form checked, in the form's order; the first problem is refused at its field."""
-    names = ("child_initials", "child_case_reference", "level_of_need", "raiser_role", "raiser_agency",
-             "other_agency", "themes", "key_dates", "evidence_of_need", "decision_disagreed",
-             "interventions_to_date", "outcome_wanted", "age_band", "gender", "ethnicity", "send")
+    names = (
+        "child_initials",
+        "child_case_reference",
+        "level_of_need",
+        "raiser_role",
+        "raiser_agency",
+        "other_agency",
+        "themes",
+        "key_dates",
+        "evidence_of_need",
+        "decision_disagreed",
+        "interventions_to_date",
+        "outcome_wanted",
+        "age_band",
+        "gender",
+        "ethnicity",
+        "send",
+    )
     return {name: _validated_detail(policy, check, name, getattr(form, name)) for name in names}
 
 
@@ -662,8 +778,16 @@ def add_note(ctx: Context, reference: str, actor: PersonRef, text: str, kind: st
 
 
 def _add_note(change: _Change, kind: str, text: str) -> None:
-    change.session.add(CaseNote(escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
-                                author_id=change.actor.id, kind=kind, text=text, created_at=change.ctx.clock.now()))
+    change.session.add(
+        CaseNote(
+            escalation_id=change.escalation.id,
+            stage_number=change.escalation.current_stage,
+            author_id=change.actor.id,
+            kind=kind,
+            text=text,
+            created_at=change.ctx.clock.now(),
+        )
+    )
 
 
 def resolve(ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome: OutcomeForm) -> CaseView:
@@ -676,19 +800,30 @@ def resolve(ctx: Context, reference: str, actor: PersonRef, *, version: int, out
     return _change(ctx, reference, actor, can.RESOLVE, version, apply)
 
 
-def propose_resolution(ctx: Context, reference: str, actor: PersonRef, *, version: int,
-                       outcome: OutcomeForm) -> CaseView:
+def propose_resolution(
+    ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome: OutcomeForm
+) -> CaseView:
     """The receiving side proposes that the concern is resolved; the raising side is asked to accept it."""
 
     def apply(change: _Change) -> None:
         clean = _validated_outcome(change, outcome)
         actions = clean.pop("actions")
-        stored = {**clean, "outcome_date": clean["outcome_date"].isoformat(),
-                  "actions": [{"what": a.what, "owner": change.row(a.owner).id, "due_on": a.due_on.isoformat()}
-                              for a in actions]}
-        change.session.add(ResolutionProposal(
-            escalation_id=change.escalation.id, stage_number=change.escalation.current_stage,
-            proposed_by_id=change.actor.id, proposed_at=change.ctx.clock.now(), outcome=stored))
+        stored = {
+            **clean,
+            "outcome_date": clean["outcome_date"].isoformat(),
+            "actions": [
+                {"what": a.what, "owner": change.row(a.owner).id, "due_on": a.due_on.isoformat()} for a in actions
+            ],
+        }
+        change.session.add(
+            ResolutionProposal(
+                escalation_id=change.escalation.id,
+                stage_number=change.escalation.current_stage,
+                proposed_by_id=change.actor.id,
+                proposed_at=change.ctx.clock.now(),
+                outcome=stored,
+            )
+        )
         change.bump_version()
         change.audit()
         change.tell(topics.RESOLUTION_PROPOSED, change.case.acting_holders(RAISING))
@@ -696,8 +831,9 @@ def propose_resolution(ctx: Context, reference: str, actor: PersonRef, *, versio
     return _change(ctx, reference, actor, can.PROPOSE_RESOLUTION, version, apply)
 
 
-def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: int, accept: bool | None,
-                    reason: str = "") -> CaseView:
+def answer_proposal(
+    ctx: Context, reference: str, actor: PersonRef, *, version: int, accept: bool | None, reason: str = ""
+) -> CaseView:
     """The raising side accepts the proposed resolution (the case closes, with both names) or declines it."""
     if accept is None:
         raise Refused("Choose whether you accept the proposed resolution.", field="answer")
@@ -705,8 +841,12 @@ def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: 
         reason = ctx.checks.required_text(reason, "decline_reason", "why you do not accept it")
 
     def apply(change: _Change) -> None:
-        proposal = change.session.exec(select(ResolutionProposal).where(
-            ResolutionProposal.escalation_id == change.escalation.id, ResolutionProposal.status == ProposalStatus.PENDING)).one()
+        proposal = change.session.exec(
+            select(ResolutionProposal).where(
+                ResolutionProposal.escalation_id == change.escalation.id,
+                ResolutionProposal.status == ProposalStatus.PENDING,
+            )
+        ).one()
         proposer = change.session.get(Person, proposal.proposed_by_id)
         proposal.answered_by_id, proposal.answered_at = change.actor.id, change.ctx.clock.now()
         change.session.add(proposal)
@@ -719,23 +859,45 @@ def answer_proposal(ctx: Context, reference: str, actor: PersonRef, *, version: 
             return
         proposal.status = ProposalStatus.ACCEPTED
         stored = dict(proposal.outcome)
-        owners = {p.id: p for p in change.session.exec(select(Person).where(
-            Person.id.in_([a["owner"] for a in stored.get("actions", [])]))).all()}
+        owners = {
+            p.id: p
+            for p in change.session.exec(
+                select(Person).where(Person.id.in_([a["owner"] for a in stored.get("actions", [])]))
+            ).all()
+        }
         outcome = dict(
-            outcome_kind=stored["outcome_kind"], concerns=stored.get("concerns", ""),
-            decision_outcome=stored["decision_outcome"], key_learning=stored["key_learning"],
+            outcome_kind=stored["outcome_kind"],
+            concerns=stored.get("concerns", ""),
+            decision_outcome=stored["decision_outcome"],
+            key_learning=stored["key_learning"],
             outcome_date=date.fromisoformat(stored["outcome_date"]),
-            actions=[ActionForm(a["what"], PersonRef(owners[a["owner"]].platform, owners[a["owner"]].platform_user_id),
-                                date.fromisoformat(a["due_on"])) for a in stored.get("actions", [])],
+            actions=[
+                ActionForm(
+                    a["what"],
+                    PersonRef(owners[a["owner"]].platform, owners[a["owner"]].platform_user_id),
+                    date.fromisoformat(a["due_on"]),
+                )
+                for a in stored.get("actions", [])
+            ],
         )
         _close_resolved(change, "resolved", outcome, [proposer_ref], topics.ESCALATION_RESOLVED)
 
     return _change(ctx, reference, actor, can.ANSWER_PROPOSAL, version, apply)
 
 
-def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, reason: str,
-             next_holders: list[PersonRef], other_side_holders: list[PersonRef] | None = None,
-             concerns: str = "", decision_outcome: str = "", key_learning: str = "") -> CaseView:
+def escalate(
+    ctx: Context,
+    reference: str,
+    actor: PersonRef,
+    *,
+    version: int,
+    reason: str,
+    next_holders: list[PersonRef],
+    other_side_holders: list[PersonRef] | None = None,
+    concerns: str = "",
+    decision_outcome: str = "",
+    key_learning: str = "",
+) -> CaseView:
     """Not resolved at this stage: move to the next one. The escalating side names its own next holder; the
     other side is asked to name theirs. At the Executive's stage the configured Executive hold it."""
     reason = ctx.checks.required_text(reason, "reason", "what was discussed and why it is not resolved")
@@ -748,22 +910,29 @@ def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
         # At a formal stage the notification form asks for the concerns, the outcome so far and the learning.
         record = dict(
             concerns=(check.required_text if formal else check.limited_text)(
-                concerns, "concerns", "the concerns as they stand"),
+                concerns, "concerns", "the concerns as they stand"
+            ),
             decision_outcome=(check.required_text if formal else check.limited_text)(
-                decision_outcome, "decision_outcome", "the decision or outcome so far"),
+                decision_outcome, "decision_outcome", "the decision or outcome so far"
+            ),
             key_learning=(check.required_text if formal else check.limited_text)(
-                key_learning, "key_learning", "the key learning so far"),
+                key_learning, "key_learning", "the key learning so far"
+            ),
         )
         side = change.own_side()
         other = RECEIVING if side == RAISING else RAISING
         rule = policy.stage(number).holders
         if rule == "executive":
             if not change.ctx.executive:
-                raise Refused(f"{policy.executive_name[0].upper()}{policy.executive_name[1:]} is not set up in the "
-                              "bot yet, so the case cannot go to them. Ask the partnership team. Nothing was done.")
+                raise Refused(
+                    f"{policy.executive_name[0].upper()}{policy.executive_name[1:]} is not set up in the "
+                    "bot yet, so the case cannot go to them. Ask the partnership team. Nothing was done."
+                )
             holders = {PARTNERSHIP: [change.row(p) for p in change.ctx.executive]}
         else:
-            holders = {side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders", check)]}
+            holders = {
+                side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders", check)]
+            }
             if rule == "escalating_side_names_both":
                 named = _check_new_holders(case, other, other_side_holders or [], "other_side_holders", check)
                 holders[other] = [change.row(p) for p in named]
@@ -784,8 +953,15 @@ def escalate(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
     return _change(ctx, reference, actor, can.ESCALATE, version, apply)
 
 
-def name_holder(ctx: Context, reference: str, actor: PersonRef, *, version: int | None,
-                holders: list[PersonRef], side: str | None = None) -> CaseView:
+def name_holder(
+    ctx: Context,
+    reference: str,
+    actor: PersonRef,
+    *,
+    version: int | None,
+    holders: list[PersonRef],
+    side: str | None = None,
+) -> CaseView:
     """A side names its holder for the current stage, when asked (the partnership may do it for a side)."""
 
     def apply(change: _Change) -> None:
@@ -801,8 +977,15 @@ def name_holder(ctx: Context, reference: str, actor: PersonRef, *, version: int 
         named = _check_new_holders(case, chosen, holders, "holders", change.ctx.checks)
         for person in _unique(change.row(p) for p in named):
             change.session.add(StageHolder(stage_id=change.stage.id, person_id=person.id, side=chosen))
-            _tell(change.session, change.ctx, change.escalation.id, topics.STAGE_STARTED, topics.PERSON, person,
-                  stage=change.escalation.current_stage)
+            _tell(
+                change.session,
+                change.ctx,
+                change.escalation.id,
+                topics.STAGE_STARTED,
+                topics.PERSON,
+                person,
+                stage=change.escalation.current_stage,
+            )
         change.bump_version()
         change.audit(side=chosen, named=len(named))
         change.tell_partnership(topics.HOLDER_NAMED, side=chosen)
@@ -810,8 +993,9 @@ def name_holder(ctx: Context, reference: str, actor: PersonRef, *, version: int 
     return _change(ctx, reference, actor, can.NAME_HOLDER, version, apply)
 
 
-def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | None, from_person: PersonRef,
-              to_person: PersonRef) -> CaseView:
+def hand_over(
+    ctx: Context, reference: str, actor: PersonRef, *, version: int | None, from_person: PersonRef, to_person: PersonRef
+) -> CaseView:
     """A holder passes their role at this stage to a colleague (leave, a change of job); both sides are told."""
 
     def apply(change: _Change) -> None:
@@ -825,8 +1009,9 @@ def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | 
             raise Refused("They already hold this stage.", field="to_person")
         (new,) = _check_new_holders(case, side, [to_person], "to_person", change.ctx.checks)
         old_row, new_row = change.row(from_person), change.row(new)
-        holder = change.session.exec(select(StageHolder).where(StageHolder.stage_id == change.stage.id,
-                                                               StageHolder.person_id == old_row.id)).one()
+        holder = change.session.exec(
+            select(StageHolder).where(StageHolder.stage_id == change.stage.id, StageHolder.person_id == old_row.id)
+        ).one()
         holder.handed_over_at = change.ctx.clock.now()
         change.session.add(holder)
         change.session.add(StageHolder(stage_id=change.stage.id, person_id=new_row.id, side=side))
@@ -834,8 +1019,9 @@ def hand_over(ctx: Context, reference: str, actor: PersonRef, *, version: int | 
         change.audit(side=side)
         payload = dict(side=side, from_id=old_row.id, to_id=new_row.id)
         change.tell(topics.HANDED_OVER_TO_YOU, [new], **payload)
-        change.tell(topics.HANDED_OVER, [p for p in change.current_holders() if p.key != new.key] + [from_person],
-                    **payload)
+        change.tell(
+            topics.HANDED_OVER, [p for p in change.current_holders() if p.key != new.key] + [from_person], **payload
+        )
         change.tell_partnership(topics.HANDED_OVER, **payload)
 
     return _change(ctx, reference, actor, can.HAND_OVER, version, apply)
@@ -878,8 +1064,9 @@ def withdraw(ctx: Context, reference: str, actor: PersonRef, *, version: int, re
     return _change(ctx, reference, actor, can.WITHDRAW, version, apply)
 
 
-def record_executive_decision(ctx: Context, reference: str, actor: PersonRef, *, version: int,
-                              outcome: OutcomeForm) -> CaseView:
+def record_executive_decision(
+    ctx: Context, reference: str, actor: PersonRef, *, version: int, outcome: OutcomeForm
+) -> CaseView:
     """At the Executive's stage, their decision is recorded and the case closes."""
 
     def apply(change: _Change) -> None:
@@ -889,8 +1076,9 @@ def record_executive_decision(ctx: Context, reference: str, actor: PersonRef, *,
     return _change(ctx, reference, actor, can.EXECUTIVE_DECISION, version, apply)
 
 
-def request_reflective_consultation(ctx: Context, reference: str, actor: PersonRef, *, version: int,
-                                    note: str = "") -> CaseView:
+def request_reflective_consultation(
+    ctx: Context, reference: str, actor: PersonRef, *, version: int, note: str = ""
+) -> CaseView:
     """Ask the partnership for a multi-agency reflective group consultation (offered at Stage 3 in Croydon)."""
     note = ctx.checks.limited_text(note, "consultation_note", "the note")
 
@@ -899,15 +1087,29 @@ def request_reflective_consultation(ctx: Context, reference: str, actor: PersonR
         change.session.add(change.stage)
         change.bump_version()
         change.audit()
-        _tell(change.session, change.ctx, change.escalation.id, topics.REFLECTIVE_CONSULTATION_REQUESTED,
-              topics.PARTNERSHIP, stage=change.escalation.current_stage, note=note)
+        _tell(
+            change.session,
+            change.ctx,
+            change.escalation.id,
+            topics.REFLECTIVE_CONSULTATION_REQUESTED,
+            topics.PARTNERSHIP,
+            stage=change.escalation.current_stage,
+            note=note,
+        )
 
     return _change(ctx, reference, actor, can.REQUEST_CONSULTATION, version, apply)
 
 
-def record_consultation(ctx: Context, reference: str, actor: PersonRef, *, version: int | None,
-                        arranged_for: date | None = None, held_on: date | None = None,
-                        agreed_actions: str = "") -> CaseView:
+def record_consultation(
+    ctx: Context,
+    reference: str,
+    actor: PersonRef,
+    *,
+    version: int | None,
+    arranged_for: date | None = None,
+    held_on: date | None = None,
+    agreed_actions: str = "",
+) -> CaseView:
     """The partnership records the reflective group consultation: requested, arranged (date), held, actions."""
     agreed_actions = ctx.checks.limited_text(agreed_actions, "consultation_actions", "the agreed actions")
     if held_on is not None and not agreed_actions:
@@ -917,8 +1119,10 @@ def record_consultation(ctx: Context, reference: str, actor: PersonRef, *, versi
         stage, calendar = change.stage, change.policy.working_calendar
         today = calendar.local_date(change.ctx.clock.now())
         if held_on is not None and held_on > today:
-            raise Refused("A consultation cannot be held in the future: record the date it is arranged for.",
-                          field="consultation_held_on")
+            raise Refused(
+                "A consultation cannot be held in the future: record the date it is arranged for.",
+                field="consultation_held_on",
+            )
         if arranged_for is not None and arranged_for < calendar.local_date(stage.started_at):
             raise Refused("That date is before this stage started.", field="consultation_arranged_for")
         if stage.reflective_consultation_requested_at is None:
@@ -978,6 +1182,11 @@ def roles_on(ctx: Context, case: CaseView, person: PersonRef) -> frozenset[str]:
 
 def actions_for(ctx: Context, case: CaseView, person: PersonRef | None) -> list[str]:
     """The actions `person` may take on `case` now (None: the partnership team's shared post)."""
-    roles = frozenset({can.PARTNERSHIP_TEAM}) if person is None and case.partnership_informed \
-        else roles_on(ctx, case, person) if person is not None else frozenset()
+    roles = (
+        frozenset({can.PARTNERSHIP_TEAM})
+        if person is None and case.partnership_informed
+        else roles_on(ctx, case, person)
+        if person is not None
+        else frozenset()
+    )
     return can.available_actions(case, roles)

@@ -5,10 +5,11 @@ case references, money, percentages, Section 47 and the like) and only the ident
 Names cannot be told apart from ordinary words, so none is looked for: the form asks people not
 to type one. A refusal says which kind of identifier was found, never the text that matched.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from flows.errors import Refused
 
@@ -23,7 +24,7 @@ _NHS_NUMBER = re.compile(r"(?<!\d)(?<!\d[/.-])(?:\d{10}|\d{3}[ -]\d{3}[ -]\d{4})
 
 def nhs_check_digit_valid(digits: str) -> bool:
     """The NHS number's modulus 11 check: weights 10 to 2 on the first nine digits."""
-    total = sum(int(d) * weight for d, weight in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * weight for d, weight in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
     if check == 11:
         check = 0
@@ -40,12 +41,14 @@ def _has_nhs_number(text: str) -> bool:
 
 # The UK's postcode areas (and the Crown dependencies'). Checking the area keeps out shapes that
 # only look like postcodes: Y7 (Year 7), KS2 (Key Stage 2), P5, A1.
-_POSTCODE_AREAS = frozenset("""
+_POSTCODE_AREAS = frozenset(
+    """
     AB AL B BA BB BD BF BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY
     E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL
     LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN
     SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE
-""".split())
+""".split()
+)
 # Outward code (area, district) then inward code (a digit and two letters, never C I K M O V),
 # with or without the space.
 _POSTCODE = re.compile(
@@ -74,15 +77,19 @@ def _has_postcode(text: str) -> bool:
 
 # ---------------------------------------------------------------- dates of birth
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A numeric date needs its year ("born 2.5kg" is a weight); a date in words may leave it out.
-_DATE = (rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
-         rf"|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
-         rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{2,4}})?"
-         rf"|{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?"
-         rf"|{_MONTH}\s+\d{{4}})(?![\w/])")
+_DATE = (
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
+    rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{2,4}})?"
+    rf"|{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{4}})(?![\w/])"
+)
 # "DOB", "D.O.B.", "date of birth", "birth date", "birthday"; and "born" (not "unborn", "newborn",
 # "first-born"). A year alone after them ("born in 2015") is no more than an age, so it passes.
 _DOB_WORD = r"(?:\bd\.?o\.?b\b\.?|\bdate[\s-]+of[\s-]+birth\b|\bbirth\s*date\b|\bbirthday\b)"
@@ -91,8 +98,10 @@ _BORN = r"(?<![\w-])born\b"
 # Croydon on", "born at 34 weeks on", "DOB is"), so a later event's date in the same sentence
 # passes: "born in Ghana, came here 3 May 2001", "born at home and on 3 May 2024 moved".
 _GAP_WORD = r"(?:on|in|at|is|was|of|approx\.?|approximately|around|about|prematurely|early|late)"
-_GAP = (rf"[\s:=,(-]*(?:(?:{_GAP_WORD}|(?:at|in)\s+[^\s.;,!?()]+\s+on"
-        rf"|at\s+\d{{1,2}}(?:\+\d)?\s+weeks(?:\s+on)?)\s+)*")
+_GAP = (
+    rf"[\s:=,(-]*(?:(?:{_GAP_WORD}|(?:at|in)\s+[^\s.;,!?()]+\s+on"
+    rf"|at\s+\d{{1,2}}(?:\+\d)?\s+weeks(?:\s+on)?)\s+)*"
+)
 _DATE_OF_BIRTH = re.compile(
     rf"(?:{_DOB_WORD}|{_BORN}){_GAP}{_DATE}"
     rf"|(?<![\w/]){_DATE}\s*[(\[,-]?\s*{_DOB_WORD}",

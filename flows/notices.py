@@ -5,6 +5,7 @@ only, never working days left: a notice is sent once and never redrawn. Whether 
 case's details (the child's initials, the concern, anything people wrote) is decided in one place,
 `may_carry_case_details`, by the recipient's address: only secure mail systems get them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,12 +20,27 @@ from flows.policy import Policy
 from flows.records import CaseView, DeadlineStatus, StageView
 
 # Every topic that goes to a person, each with a notice.
-PERSON_TOPICS = frozenset({
-    topics.ESCALATION_OPENED, topics.INVITED_TO_TALK, topics.STAGE_STARTED, topics.NAME_YOUR_HOLDER,
-    topics.RESOLUTION_PROPOSED, topics.HANDED_OVER_TO_YOU, topics.REMINDER, topics.ACTION_DUE, topics.CHASER,
-    topics.ASKED_TO_ESCALATE, topics.PROPOSAL_DECLINED, topics.HANDED_OVER, topics.CONSULTATION_RECORDED,
-    topics.SCRUTINEER_INFORMED, topics.ESCALATION_RESOLVED, topics.ESCALATION_WITHDRAWN, topics.EXECUTIVE_DECISION,
-})
+PERSON_TOPICS = frozenset(
+    {
+        topics.ESCALATION_OPENED,
+        topics.INVITED_TO_TALK,
+        topics.STAGE_STARTED,
+        topics.NAME_YOUR_HOLDER,
+        topics.RESOLUTION_PROPOSED,
+        topics.HANDED_OVER_TO_YOU,
+        topics.REMINDER,
+        topics.ACTION_DUE,
+        topics.CHASER,
+        topics.ASKED_TO_ESCALATE,
+        topics.PROPOSAL_DECLINED,
+        topics.HANDED_OVER,
+        topics.CONSULTATION_RECORDED,
+        topics.SCRUTINEER_INFORMED,
+        topics.ESCALATION_RESOLVED,
+        topics.ESCALATION_WITHDRAWN,
+        topics.EXECUTIVE_DECISION,
+    }
+)
 NOTHING_ASKED = "Nothing is asked of you: this is for your information."
 
 
@@ -96,8 +112,9 @@ def _case_facts(case: CaseView) -> list[tuple[str, str]]:
     ]
 
 
-def person_notice(topic: str, case: CaseView, payload: dict, now: datetime, recipient: PersonRef,
-                  policy: Policy | None = None) -> Notice:
+def person_notice(
+    topic: str, case: CaseView, payload: dict, now: datetime, recipient: PersonRef, policy: Policy | None = None
+) -> Notice:
     """The notice for `recipient` about `topic`. `policy`: the one in force, whose secure domains decide
     whether the case's details go (the case's own copy when not given)."""
     details = may_carry_case_details(policy or case.policy, recipient.email)
@@ -118,70 +135,99 @@ def person_notice(topic: str, case: CaseView, payload: dict, now: datetime, reci
         facts.append(("Status", case.status.capitalize()))
     if details:
         facts += [(label, value) for label, value in told if value] + _case_facts(case)
-    return Notice(subject=f"{case.reference}: {headline}", lead=lead, facts=facts, asked=asked,
-                  contact=_contact(case, recipient))
+    return Notice(
+        subject=f"{case.reference}: {headline}", lead=lead, facts=facts, asked=asked, contact=_contact(case, recipient)
+    )
 
 
-def _words(topic: str, case: CaseView, payload: dict, now: datetime, number: int, title: str,
-           stage: StageView) -> tuple[str, str, str, list[tuple[str, str]]]:
+def _words(
+    topic: str, case: CaseView, payload: dict, now: datetime, number: int, title: str, stage: StageView
+) -> tuple[str, str, str, list[tuple[str, str]]]:
     """(headline, lead, what is asked, what was written about this step: shown only with the case's details)."""
     policy = case.policy
     partnership = policy.partnership
     if topic == topics.ESCALATION_OPENED:
-        return ("escalation opened at Stage 1",
-                f"You raised {case.reference} under the {partnership} Escalation and Resolution policy. It is at "
-                "Stage 1, where the practitioners involved talk to each other directly.",
-                "Talk it through with the professionals named, and record each discussion on the case.", [])
+        return (
+            "escalation opened at Stage 1",
+            f"You raised {case.reference} under the {partnership} Escalation and Resolution policy. It is at "
+            "Stage 1, where the practitioners involved talk to each other directly.",
+            "Talk it through with the professionals named, and record each discussion on the case.",
+            [],
+        )
     if topic == topics.INVITED_TO_TALK:
-        return ("invitation to talk a disagreement through (Stage 1)",
-                f"{named(case.raiser)} ({case.raiser_role}, {case.raiser_agency}) disagrees with a decision or "
-                f"action of {case.other_agency} and has raised {case.reference} under the {partnership} "
-                "Escalation and Resolution policy. You are named as a professional involved.",
-                f"Please get in touch with {named(case.raiser)} before the deadline to talk it through and "
-                "understand each other's view. Most disagreements are resolved this way.", [])
+        return (
+            "invitation to talk a disagreement through (Stage 1)",
+            f"{named(case.raiser)} ({case.raiser_role}, {case.raiser_agency}) disagrees with a decision or "
+            f"action of {case.other_agency} and has raised {case.reference} under the {partnership} "
+            "Escalation and Resolution policy. You are named as a professional involved.",
+            f"Please get in touch with {named(case.raiser)} before the deadline to talk it through and "
+            "understand each other's view. Most disagreements are resolved this way.",
+            [],
+        )
     if topic in (topics.STAGE_STARTED, topics.HANDED_OVER_TO_YOU):
-        lead = (f"The holder's role at {title} has been handed over to you." if topic == topics.HANDED_OVER_TO_YOU
-                else f"You now hold {title}, raised by {named(case.raiser)}.")
-        return (f"you hold Stage {number}", lead,
-                "Please talk it through with the other agency's holder of this stage and agree a way forward "
-                "before the deadline.", [("Why it was escalated", stage.escalation_reason)])
+        lead = (
+            f"The holder's role at {title} has been handed over to you."
+            if topic == topics.HANDED_OVER_TO_YOU
+            else f"You now hold {title}, raised by {named(case.raiser)}."
+        )
+        return (
+            f"you hold Stage {number}",
+            lead,
+            "Please talk it through with the other agency's holder of this stage and agree a way forward "
+            "before the deadline.",
+            [("Why it was escalated", stage.escalation_reason)],
+        )
     if topic == topics.NAME_YOUR_HOLDER:
         agency = case.raiser_agency if payload.get("side", RECEIVING) == RAISING else case.other_agency
-        return (f"please name your Stage {number} holder",
-                f"{case.reference} has gone to {title}. Each agency takes part at this level.",
-                f"Please say who holds Stage {number} for {agency} (the next level of seniority). Until "
-                "someone is named, reminders come to you.", [])
+        return (
+            f"please name your Stage {number} holder",
+            f"{case.reference} has gone to {title}. Each agency takes part at this level.",
+            f"Please say who holds Stage {number} for {agency} (the next level of seniority). Until "
+            "someone is named, reminders come to you.",
+            [],
+        )
     if topic == topics.RESOLUTION_PROPOSED:
         proposal = case.pending_proposal or case.proposals[-1]
         kind = OUTCOME_KINDS.get(proposal.outcome.get("outcome_kind", ""), "")
-        return ("a resolution is proposed",
-                f"{named(proposal.proposed_by)} proposes that {case.reference} is resolved: {kind}.",
-                "The concern is your side's, so it is yours to accept or decline. Please give your answer "
-                "before the deadline.", [("The proposed outcome", proposal.outcome.get("decision_outcome", ""))])
+        return (
+            "a resolution is proposed",
+            f"{named(proposal.proposed_by)} proposes that {case.reference} is resolved: {kind}.",
+            "The concern is your side's, so it is yours to accept or decline. Please give your answer "
+            "before the deadline.",
+            [("The proposed outcome", proposal.outcome.get("decision_outcome", ""))],
+        )
     if topic == topics.PROPOSAL_DECLINED:
         proposal = case.proposals[-1]
         by = named(proposal.answered_by) if proposal.answered_by else "the raising side"
-        return ("the proposed resolution was declined",
-                f"The proposed resolution of {case.reference} was declined by {by}.",
-                "Please talk it through again before the deadline, or the case may go to the next stage.",
-                [("Why it was declined", proposal.decline_reason)])
+        return (
+            "the proposed resolution was declined",
+            f"The proposed resolution of {case.reference} was declined by {by}.",
+            "Please talk it through again before the deadline, or the case may go to the next stage.",
+            [("Why it was declined", proposal.decline_reason)],
+        )
     if topic == topics.ASKED_TO_ESCALATE:
         note = next((n for n in reversed(case.notes) if n.kind == ASKED_TO_ESCALATE_NOTE), None)
         who = named(note.author) if note else "The receiving side"
-        return (f"you are asked to escalate to Stage {number + 1}",
-                f"{who} asks you to take {case.reference} to Stage {number + 1}.",
-                "If you agree, escalate it to the next level; if not, tell them why.",
-                [("Their reason", note.text if note else "")])
+        return (
+            f"you are asked to escalate to Stage {number + 1}",
+            f"{who} asks you to take {case.reference} to Stage {number + 1}.",
+            "If you agree, escalate it to the next level; if not, tell them why.",
+            [("Their reason", note.text if note else "")],
+        )
     if topic == topics.HANDED_OVER:
-        return (f"Stage {number} was handed over",
-                f"The holder's role at {title} was handed over. Stage {number} is now held by "
-                f"{_list(stage.holders)}.", NOTHING_ASKED, [])
+        return (
+            f"Stage {number} was handed over",
+            f"The holder's role at {title} was handed over. Stage {number} is now held by {_list(stage.holders)}.",
+            NOTHING_ASKED,
+            [],
+        )
     if topic == topics.CHASER:
-        return ("the partnership asks for an update",
-                f"The {partnership} team asks for an update on {title}, which "
-                f"{deadline_words(policy, stage.due_at, now)}.",
-                f"Please send the {partnership} team an update on where it stands.",
-                [("Their message", payload.get("message") or "")])
+        return (
+            "the partnership asks for an update",
+            f"The {partnership} team asks for an update on {title}, which {deadline_words(policy, stage.due_at, now)}.",
+            f"Please send the {partnership} team an update on where it stands.",
+            [("Their message", payload.get("message") or "")],
+        )
     if topic == topics.CONSULTATION_RECORDED:
         if stage.consultation_held_on:
             status = f"was held on {long_date(stage.consultation_held_on)}"
@@ -189,45 +235,67 @@ def _words(topic: str, case: CaseView, payload: dict, now: datetime, number: int
             status = f"is arranged for {long_date(stage.consultation_arranged_for)}"
         else:
             status = "has been requested"
-        return ("reflective group consultation",
-                f"A multi-agency reflective group consultation on {case.reference} {status}.",
-                f"If you are invited, please take part; the {partnership} team arranges it.",
-                [("Agreed actions", stage.consultation_actions)])
+        return (
+            "reflective group consultation",
+            f"A multi-agency reflective group consultation on {case.reference} {status}.",
+            f"If you are invited, please take part; the {partnership} team arranges it.",
+            [("Agreed actions", stage.consultation_actions)],
+        )
     if topic == topics.SCRUTINEER_INFORMED:
-        return (f"reached Stage {number}",
-                f"For your information as Independent Scrutineer: {case.reference} ({case.raiser_agency} and "
-                f"{case.other_agency}) has reached {title}, for {policy.executive_name} to decide.", NOTHING_ASKED, [])
+        return (
+            f"reached Stage {number}",
+            f"For your information as Independent Scrutineer: {case.reference} ({case.raiser_agency} and "
+            f"{case.other_agency}) has reached {title}, for {policy.executive_name} to decide.",
+            NOTHING_ASKED,
+            [],
+        )
     if topic == topics.REMINDER:
         if payload.get("kind") == "overdue":
-            return (f"Stage {number} is overdue",
-                    f"{title} is past its deadline: it {deadline_words(policy, stage.due_at, now)}.",
-                    "Please agree the outcome, or escalate it, now.", [])
-        return (f"reminder, Stage {number} {deadline_words(policy, stage.due_at, now)}",
-                f"A reminder: {title} {deadline_words(policy, stage.due_at, now)}.",
-                "Please agree the outcome before then, or escalate it.", [])
+            return (
+                f"Stage {number} is overdue",
+                f"{title} is past its deadline: it {deadline_words(policy, stage.due_at, now)}.",
+                "Please agree the outcome, or escalate it, now.",
+                [],
+            )
+        return (
+            f"reminder, Stage {number} {deadline_words(policy, stage.due_at, now)}",
+            f"A reminder: {title} {deadline_words(policy, stage.due_at, now)}.",
+            "Please agree the outcome before then, or escalate it.",
+            [],
+        )
     if topic == topics.ACTION_DUE:
         action = next(a for a in case.actions if a.id == payload.get("action"))
-        return ("an agreed action is due",
-                f"An action agreed on {case.reference} is yours, due {long_date(action.due_on)}.",
-                "Please carry it out, and tell the people on the case when it is done.",
-                [("The action", action.what)])
+        return (
+            "an agreed action is due",
+            f"An action agreed on {case.reference} is yours, due {long_date(action.due_on)}.",
+            "Please carry it out, and tell the people on the case when it is done.",
+            [("The action", action.what)],
+        )
     last = case.stage
     if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
         verb = "decided" if topic == topics.EXECUTIVE_DECISION else "resolved"
         actions = "; ".join(f"{a.what} ({named(a.owner)}, by {long_date(a.due_on)})" for a in case.actions)
-        return (verb,
-                f"{case.reference} was {verb} at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}.",
-                "Please record the outcome on the child's record in your agency.",
-                [("Decision or outcome", last.decision_outcome), ("Key learning", last.key_learning),
-                 ("Agreed actions", actions)])
+        return (
+            verb,
+            f"{case.reference} was {verb} at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}.",
+            "Please record the outcome on the child's record in your agency.",
+            [
+                ("Decision or outcome", last.decision_outcome),
+                ("Key learning", last.key_learning),
+                ("Agreed actions", actions),
+            ],
+        )
     if topic == topics.ESCALATION_WITHDRAWN:
-        return ("withdrawn", f"{case.reference} was withdrawn at Stage {last.number}.",
-                "Nothing more is asked of you on it.", [("Why", case.withdrawal_reason)])
+        return (
+            "withdrawn",
+            f"{case.reference} was withdrawn at Stage {last.number}.",
+            "Nothing more is asked of you on it.",
+            [("Why", case.withdrawal_reason)],
+        )
     raise ValueError(f"no notice for {topic}")
 
 
 def plain_text(notice: Notice) -> str:
     """The notice as a plain-text message body."""
     facts = "\n".join(f"{label}: {value}" for label, value in notice.facts)
-    return (f"{notice.lead}\n\n{facts}\n\nWhat is asked of you: {notice.asked}\n\n"
-            f"Who to contact: {notice.contact}\n")
+    return f"{notice.lead}\n\n{facts}\n\nWhat is asked of you: {notice.asked}\n\nWho to contact: {notice.contact}\n"

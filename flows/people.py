@@ -1,4 +1,5 @@
 """People, identified the same way whatever chat platform they use."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,5 +22,5 @@ class PersonRef:
         return (self.platform, self.user_id)
 
     @classmethod
-    def by_email(cls, name: str, email: str) -> "PersonRef":
+    def by_email(cls, name: str, email: str) -> PersonRef:
         return cls(platform=EMAIL_PLATFORM, user_id=email.strip().lower(), name=name.strip(), email=email.strip())

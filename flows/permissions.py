@@ -4,13 +4,14 @@ A person's roles on a case come from where they stand at its current stage. The 
 may take each action; `applies` says whether the action makes sense at this point of the case at all
 (a decision only at the Executive's stage, an answer only to a pending proposal).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # records imports the policy, which imports this module's names
-    from flows.records import CaseView
     from flows.people import PersonRef
+    from flows.records import CaseView
 
 # The sides of a case. The raising side has the concern; the receiving side's decision is challenged;
 # the partnership is the CSCP team and, at the Executive's stage, the Executive.
@@ -43,14 +44,28 @@ HAND_OVER = "hand_over"
 WITHDRAW = "withdraw"
 CORRECT_DETAILS = "correct_details"
 DETAILS = "details"
-ACTIONS = (NOTE, RESOLVE, PROPOSE_RESOLUTION, ANSWER_PROPOSAL, ESCALATE, ASK_TO_ESCALATE, NAME_HOLDER,
-           REQUEST_CONSULTATION, RECORD_CONSULTATION, EXECUTIVE_DECISION, CHASE, HAND_OVER, WITHDRAW,
-           CORRECT_DETAILS, DETAILS)
+ACTIONS = (
+    NOTE,
+    RESOLVE,
+    PROPOSE_RESOLUTION,
+    ANSWER_PROPOSAL,
+    ESCALATE,
+    ASK_TO_ESCALATE,
+    NAME_HOLDER,
+    REQUEST_CONSULTATION,
+    RECORD_CONSULTATION,
+    EXECUTIVE_DECISION,
+    CHASE,
+    HAND_OVER,
+    WITHDRAW,
+    CORRECT_DETAILS,
+    DETAILS,
+)
 # Actions that need no open case: reading it, and erasing a mistake in it.
 ON_CLOSED_CASES = {DETAILS, CORRECT_DETAILS}
 
 
-def roles_of(case: "CaseView", person: "PersonRef", is_partnership_member: bool) -> frozenset[str]:
+def roles_of(case: CaseView, person: PersonRef, is_partnership_member: bool) -> frozenset[str]:
     """Where `person` stands on `case` now. Empty: they are not part of it."""
     key = person.key
     roles = set()
@@ -68,7 +83,7 @@ def roles_of(case: "CaseView", person: "PersonRef", is_partnership_member: bool)
     return frozenset(roles)
 
 
-def applies(action: str, case: "CaseView") -> bool:
+def applies(action: str, case: CaseView) -> bool:
     """Does `action` make sense at this point of the case, whoever asks?"""
     if not case.is_open:
         return action in ON_CLOSED_CASES
@@ -84,8 +99,10 @@ def applies(action: str, case: "CaseView") -> bool:
     if action == EXECUTIVE_DECISION:
         return executive_stage
     if action == REQUEST_CONSULTATION:
-        return (case.policy.reflective_consultation_at(case.current_stage)
-                and case.stage.reflective_consultation_requested_at is None)
+        return (
+            case.policy.reflective_consultation_at(case.current_stage)
+            and case.stage.reflective_consultation_requested_at is None
+        )
     if action == RECORD_CONSULTATION:
         return case.policy.reflective_consultation_at(case.current_stage) and case.stage.consultation_held_on is None
     if action == NAME_HOLDER:
@@ -95,15 +112,18 @@ def applies(action: str, case: "CaseView") -> bool:
     return True
 
 
-def permitted(case: "CaseView", action: str, roles: frozenset[str]) -> bool:
+def permitted(case: CaseView, action: str, roles: frozenset[str]) -> bool:
     allowed = roles & set(case.policy.permissions.get(action, ()))
     if action == NAME_HOLDER:
         # A side names only its own holder, and only while it is awaited.
-        allowed = {r for r in allowed if r not in SIDE_ROLE.values()
-                   or any(SIDE_ROLE[side] == r for side in case.awaited_sides)}
+        allowed = {
+            r
+            for r in allowed
+            if r not in SIDE_ROLE.values() or any(SIDE_ROLE[side] == r for side in case.awaited_sides)
+        }
     return bool(allowed)
 
 
-def available_actions(case: "CaseView", roles: frozenset[str]) -> list[str]:
+def available_actions(case: CaseView, roles: frozenset[str]) -> list[str]:
     """What a reader with `roles` may do now, in card order: the buttons on their copy."""
     return [a for a in ACTIONS if applies(a, case) and permitted(case, a, roles)]

@@ -5,6 +5,7 @@ permissions follow them, whichever platform they use.
 Where a directory reports no e-mail address, that account cannot be linked: it is a person of its own
 until an account with an address is seen for them (nothing is merged by name).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func
@@ -18,7 +19,8 @@ from storage.models import Account, Person
 def find_person(session: Session, ref: PersonRef) -> Person | None:
     """The person `ref` is, by its account or by its work e-mail address; None if never seen."""
     person = session.exec(
-        select(Person).join(Account, Account.person_id == Person.id)
+        select(Person)
+        .join(Account, Account.person_id == Person.id)
         .where(Account.platform == ref.platform, Account.platform_user_id == ref.user_id)
     ).first()
     if person is None and ref.email:
@@ -36,8 +38,9 @@ def person_row(session: Session, ref: PersonRef) -> Person:
         person = Person(platform=ref.platform, platform_user_id=ref.user_id, name=ref.name, email=ref.email)
         session.add(person)
         session.flush()
-    linked = session.exec(select(Account.id).where(Account.platform == ref.platform,
-                                                   Account.platform_user_id == ref.user_id)).first()
+    linked = session.exec(
+        select(Account.id).where(Account.platform == ref.platform, Account.platform_user_id == ref.user_id)
+    ).first()
     if linked is None:
         session.add(Account(person_id=person.id, platform=ref.platform, platform_user_id=ref.user_id))
         if person.platform == EMAIL_PLATFORM and ref.platform != EMAIL_PLATFORM:

@@ -3,6 +3,7 @@
 The Croydon policy ships as the default (croydon_policy.toml). Another partnership's scheme
 works by changing the file alone. A case stores a snapshot of the policy it was opened under.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -10,7 +11,6 @@ from datetime import time
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -59,7 +59,7 @@ class CalendarSettings(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _hours_in_order(self) -> "CalendarSettings":
+    def _hours_in_order(self) -> CalendarSettings:
         import holidays
 
         if self.working_hours_start >= self.working_hours_end:
@@ -82,9 +82,15 @@ class Lists(_Strict):
     # The equality fields of the notification form: optional answers, used only in aggregate reports.
     age_bands: list[str] = ["Under 5", "5 to 10", "11 to 15", "16 to 17", "18 or over"]
     genders: list[str] = ["Female", "Male", "Other", "Not known", "Prefer not to say"]
-    ethnicities: list[str] = ["Asian or Asian British", "Black, Black British, Caribbean or African",
-                              "Mixed or multiple ethnic groups", "White", "Other ethnic group", "Not known",
-                              "Prefer not to say"]
+    ethnicities: list[str] = [
+        "Asian or Asian British",
+        "Black, Black British, Caribbean or African",
+        "Mixed or multiple ethnic groups",
+        "White",
+        "Other ethnic group",
+        "Not known",
+        "Prefer not to say",
+    ]
     send_answers: list[str] = ["Yes", "No", "Not known"]
 
     @field_validator("agencies", "themes", "levels_of_need", "age_bands", "genders", "ethnicities", "send_answers")
@@ -205,7 +211,7 @@ class Policy(_Strict):
         return [domain_name(value) for value in values]
 
     @model_validator(mode="after")
-    def _stages_consistent(self) -> "Policy":
+    def _stages_consistent(self) -> Policy:
         numbers = [stage.number for stage in self.stages]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError(f"stages must be numbered 1, 2, 3 … in order; found {numbers}")
@@ -220,8 +226,10 @@ class Policy(_Strict):
             raise ValueError("stage 1 is the practitioners' own conversation; it cannot be held by the Executive")
         for stage in self.stages[:-1]:
             if stage.holders == "executive":
-                raise ValueError(f"stage {stage.number}: only the final stage can be held by the Executive, "
-                                 "whose decision closes the case")
+                raise ValueError(
+                    f"stage {stage.number}: only the final stage can be held by the Executive, "
+                    "whose decision closes the case"
+                )
         hours = (self.calendar.working_hours_start, self.calendar.working_hours_end)
         if not hours[0] <= self.reminders.send_at < hours[1]:
             raise ValueError("reminders.send_at must be within working hours")
@@ -264,7 +272,7 @@ class Policy(_Strict):
         return self.model_dump_json()
 
     @classmethod
-    def from_snapshot(cls, text: str) -> "Policy":
+    def from_snapshot(cls, text: str) -> Policy:
         return _from_snapshot(text)
 
 

@@ -1,4 +1,5 @@
 """Where the bot's messages about a case were posted, on each platform, so they can be updated in place."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,19 +23,40 @@ class Post:
     reader: PersonRef | None  # whose copy a card is
 
 
-def remember_post(ctx: Context, escalation_id: int, platform: str, kind: str, channel: str, message_id: str,
-                  reader: PersonRef | None = None, lead: str = "") -> None:
+def remember_post(
+    ctx: Context,
+    escalation_id: int,
+    platform: str,
+    kind: str,
+    channel: str,
+    message_id: str,
+    reader: PersonRef | None = None,
+    lead: str = "",
+) -> None:
     with ctx.db.transaction() as session:
         # Already there when an earlier attempt recorded it and died before the message was marked sent.
-        if session.exec(select(ChatMessage.id).where(ChatMessage.platform == platform, ChatMessage.channel == channel,
-                                                     ChatMessage.message_id == message_id)).first():
+        if session.exec(
+            select(ChatMessage.id).where(
+                ChatMessage.platform == platform, ChatMessage.channel == channel, ChatMessage.message_id == message_id
+            )
+        ).first():
             return
         person_id = None
         if reader is not None:
-            person_id = session.exec(select(Person.id).where(Person.platform == reader.platform,
-                                                             Person.platform_user_id == reader.user_id)).first()
-        session.add(ChatMessage(escalation_id=escalation_id, platform=platform, kind=kind, channel=channel,
-                                message_id=message_id, person_id=person_id, lead=lead))
+            person_id = session.exec(
+                select(Person.id).where(Person.platform == reader.platform, Person.platform_user_id == reader.user_id)
+            ).first()
+        session.add(
+            ChatMessage(
+                escalation_id=escalation_id,
+                platform=platform,
+                kind=kind,
+                channel=channel,
+                message_id=message_id,
+                person_id=person_id,
+                lead=lead,
+            )
+        )
 
 
 def posts_of(ctx: Context, escalation_id: int, platform: str) -> list[Post]:

@@ -1,4 +1,5 @@
 """Lists of cases for a person or for the partnership, each a CaseView."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +13,9 @@ from flows.people import PersonRef
 from flows.persons import as_known, find_person
 from flows.records import CaseView, load_case, person_ref
 from storage.models import (
+    AuditEvent,
     CaseStatus,
     DeliveryStatus,
-    DeliveryStatus,
-    AuditEvent,
     Escalation,
     EscalationProfessional,
     OutboxMessage,
@@ -50,10 +50,18 @@ CLOSED_SHOWN = 10
 def _stakes(session: Session, person_id: int) -> set[int]:
     """Ids of the cases `person_id` is part of: raised, named as a professional, or held a stage."""
     ids = set(session.exec(select(Escalation.id).where(Escalation.raiser_id == person_id)).all())
-    ids |= set(session.exec(select(EscalationProfessional.escalation_id)
-                            .where(EscalationProfessional.person_id == person_id)).all())
-    ids |= set(session.exec(select(StageRecord.escalation_id).join(StageHolder, StageHolder.stage_id == StageRecord.id)
-                            .where(StageHolder.person_id == person_id)).all())
+    ids |= set(
+        session.exec(
+            select(EscalationProfessional.escalation_id).where(EscalationProfessional.person_id == person_id)
+        ).all()
+    )
+    ids |= set(
+        session.exec(
+            select(StageRecord.escalation_id)
+            .join(StageHolder, StageHolder.stage_id == StageRecord.id)
+            .where(StageHolder.person_id == person_id)
+        ).all()
+    )
     return ids
 
 
@@ -72,8 +80,9 @@ def my_cases(ctx: Context, person: PersonRef) -> MyCases:
                 closed.append(view)
             elif view.raiser.key == person.key and view.current_stage == 1:
                 raised.append(view)
-            elif person.key in {h.key for s in view.awaited_sides for h in view.acting_holders(s)} \
-                    or person.key in {h.key for h in view.stage.holders}:
+            elif person.key in {h.key for s in view.awaited_sides for h in view.acting_holders(s)} or person.key in {
+                h.key for h in view.stage.holders
+            }:
                 holding.append(view)
             elif view.raiser.key == person.key:
                 raised.append(view)
@@ -119,19 +128,24 @@ class CaseFilter:
     theme: str = ""
 
     def keeps(self, case: CaseView, now: datetime) -> bool:
-        return ((self.stage is None or case.current_stage == self.stage)
-                and (not self.overdue or case.deadline_status(now).overdue)
-                and (not self.agency or self.agency in (case.raiser_agency, case.other_agency))
-                and (not self.theme or self.theme in case.themes))
+        return (
+            (self.stage is None or case.current_stage == self.stage)
+            and (not self.overdue or case.deadline_status(now).overdue)
+            and (not self.agency or self.agency in (case.raiser_agency, case.other_agency))
+            and (not self.theme or self.theme in case.themes)
+        )
 
 
-def partnership_open_cases(ctx: Context, reader: PersonRef | None = None,
-                           case_filter: CaseFilter = CaseFilter()) -> list[CaseView]:
+def partnership_open_cases(
+    ctx: Context, reader: PersonRef | None = None, case_filter: CaseFilter = CaseFilter()
+) -> list[CaseView]:
     """Open cases at the stage where the partnership is told, or later, that pass `case_filter`."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         rows = session.exec(select(Escalation).where(Escalation.status == CaseStatus.OPEN)).all()
-        views = [v for v in (load_case(session, e) for e in rows) if v.partnership_informed and case_filter.keeps(v, now)]
+        views = [
+            v for v in (load_case(session, e) for e in rows) if v.partnership_informed and case_filter.keeps(v, now)
+        ]
         reader_id = _person_id(session, reader) if reader else None
         if reader_id is not None:
             _audit_reads(session, ctx, reader_id, [v.id for v in views], "listed")
@@ -166,9 +180,13 @@ def history(ctx: Context, case: CaseView, reader: PersonRef) -> list[HistoryEntr
     """The audit timeline of a case the reader has already been allowed to see (see view_case)."""
     partnership = ctx.is_partnership_member(reader)
     with ctx.db.transaction() as session:
-        rows = [r for r in session.exec(
-            select(AuditEvent).where(AuditEvent.escalation_id == case.id).order_by(AuditEvent.id)
-        ).all() if r.action not in READS and (partnership or r.action != "refused")]
+        rows = [
+            r
+            for r in session.exec(
+                select(AuditEvent).where(AuditEvent.escalation_id == case.id).order_by(AuditEvent.id)
+            ).all()
+            if r.action not in READS and (partnership or r.action != "refused")
+        ]
         people = {}
         for row in rows:
             if row.actor_id is not None and row.actor_id not in people:
@@ -185,7 +203,7 @@ def remembered_role_and_agency(ctx: Context, person: PersonRef) -> tuple[str, st
 def audit_trail(ctx: Context, reference: str, reader: PersonRef) -> tuple[str, list[HistoryEntry]]:
     """Who has read or changed a case, for the partnership team only; asking is itself recorded."""
     from flows.errors import Refused
-    from flows.escalations import _find, _not_found, _refuse_and_audit, _person
+    from flows.escalations import _find, _not_found, _person, _refuse_and_audit
 
     with ctx.db.transaction() as session:
         escalation = _find(session, reference)
@@ -193,11 +211,22 @@ def audit_trail(ctx: Context, reference: str, reader: PersonRef) -> tuple[str, l
             rows = session.exec(
                 select(AuditEvent).where(AuditEvent.escalation_id == escalation.id).order_by(AuditEvent.id)
             ).all()
-            people = {p.id: person_ref(p) for p in session.exec(
-                select(Person).where(Person.id.in_({r.actor_id for r in rows if r.actor_id}))).all()}
+            people = {
+                p.id: person_ref(p)
+                for p in session.exec(
+                    select(Person).where(Person.id.in_({r.actor_id for r in rows if r.actor_id}))
+                ).all()
+            }
             entries = [HistoryEntry(r.at, people.get(r.actor_id), r.action, dict(r.detail)) for r in rows]
-            session.add(AuditEvent(escalation_id=escalation.id, actor_id=_person(session, reader).id,
-                                   at=ctx.clock.now(), action="audit_read", detail={}))
+            session.add(
+                AuditEvent(
+                    escalation_id=escalation.id,
+                    actor_id=_person(session, reader).id,
+                    at=ctx.clock.now(),
+                    action="audit_read",
+                    detail={},
+                )
+            )
             return escalation.reference, entries
         escalation_id = escalation.id
     _refuse_and_audit(ctx, escalation_id, reader, "audit", _not_found(reference))

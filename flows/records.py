@@ -1,4 +1,5 @@
 """Read models of a case for front-ends: everything a card, a digest or a form needs, in one place."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,13 +11,13 @@ from flows.people import PersonRef
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.policy import Policy
 from storage.models import (
-    CaseStatus,
-    ProposalStatus,
     AgreedAction,
     CaseNote,
+    CaseStatus,
     Escalation,
     EscalationProfessional,
     Person,
+    ProposalStatus,
     ResolutionProposal,
     StageHolder,
     StageRecord,
@@ -151,12 +152,14 @@ class CaseView:
     def partnership_informed(self) -> bool:
         return self.policy.partnership_informed_at(self.current_stage)
 
-    def deadline_status(self, now: datetime) -> "DeadlineStatus":
+    def deadline_status(self, now: datetime) -> DeadlineStatus:
         return DeadlineStatus.of(self.policy, self.stage.due_at, now)
 
     @property
     def pending_proposal(self) -> ProposalView | None:
-        pending = [p for p in self.proposals if p.status == ProposalStatus.PENDING and p.stage_number == self.current_stage]
+        pending = [
+            p for p in self.proposals if p.status == ProposalStatus.PENDING and p.stage_number == self.current_stage
+        ]
         return pending[-1] if pending else None
 
     def acting_holders(self, side: str) -> tuple[PersonRef, ...]:
@@ -208,7 +211,7 @@ class DeadlineStatus:
     working_days_over: int
 
     @classmethod
-    def of(cls, policy: Policy, due_at: datetime, now: datetime) -> "DeadlineStatus":
+    def of(cls, policy: Policy, due_at: datetime, now: datetime) -> DeadlineStatus:
         calendar = policy.working_calendar
         today, due_on = calendar.local_date(now), calendar.local_date(due_at)
         overdue = now >= due_at
@@ -237,7 +240,7 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
     for row in stage_rows:
         mine = [h for h in holder_rows if h.stage_id == row.id]
 
-        def on(side: str) -> tuple[PersonRef, ...]:
+        def on(side: str, mine: list[StageHolder] = mine) -> tuple[PersonRef, ...]:
             return tuple(ref(h.person_id) for h in mine if h.side == side and h.handed_over_at is None)
 
         stage_policy = policy.stage(row.number)
@@ -275,11 +278,10 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
         .where(EscalationProfessional.escalation_id == escalation.id)
         .order_by(EscalationProfessional.id)
     ).all()
-    notes = session.exec(
-        select(CaseNote).where(CaseNote.escalation_id == escalation.id).order_by(CaseNote.id)
-    ).all()
+    notes = session.exec(select(CaseNote).where(CaseNote.escalation_id == escalation.id).order_by(CaseNote.id)).all()
     proposals = session.exec(
-        select(ResolutionProposal).where(ResolutionProposal.escalation_id == escalation.id)
+        select(ResolutionProposal)
+        .where(ResolutionProposal.escalation_id == escalation.id)
         .order_by(ResolutionProposal.id)
     ).all()
     actions = session.exec(
@@ -315,12 +317,17 @@ def load_case(session: Session, escalation: Escalation) -> CaseView:
         closed_at=escalation.closed_at,
         withdrawal_reason=escalation.withdrawal_reason,
         erased_at=escalation.erased_at,
-        notes=tuple(
-            NoteView(n.stage_number, ref(n.author_id), n.kind, n.text, n.created_at) for n in notes
-        ),
+        notes=tuple(NoteView(n.stage_number, ref(n.author_id), n.kind, n.text, n.created_at) for n in notes),
         proposals=tuple(
-            ProposalView(p.stage_number, ref(p.proposed_by_id), p.proposed_at, dict(p.outcome), p.status,
-                         ref(p.answered_by_id) if p.answered_by_id else None, p.decline_reason)
+            ProposalView(
+                p.stage_number,
+                ref(p.proposed_by_id),
+                p.proposed_at,
+                dict(p.outcome),
+                p.status,
+                ref(p.answered_by_id) if p.answered_by_id else None,
+                p.decline_reason,
+            )
             for p in proposals
         ),
         actions=tuple(ActionView(a.id, a.stage_number, a.what, ref(a.owner_id), a.due_on) for a in actions),

@@ -4,6 +4,7 @@ What is due comes from the policy (reminders as data) and the current stage of e
 A ledger row keyed by case, stage, kind and day is written in the same transaction as the
 messages, so a restart, a retry or a second instance can never send a reminder twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,21 @@ from sqlalchemy import String, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from flows import topics
 from flows.context import Context
 from flows.people import EMAIL_PLATFORM
-from flows.policy import Policy
-from flows import topics
 from flows.permissions import PARTNERSHIP, SIDES
-from storage.models import CaseStatus, AgreedAction, Escalation, OutboxMessage, Person, ReminderSent, StageHolder, StageRecord
+from flows.policy import Policy
+from storage.models import (
+    AgreedAction,
+    CaseStatus,
+    Escalation,
+    OutboxMessage,
+    Person,
+    ReminderSent,
+    StageHolder,
+    StageRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,31 +79,49 @@ def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
     with ctx.db.transaction() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.policy_snapshot, Escalation.raiser_id, StageRecord)
-            .join(StageRecord, (StageRecord.escalation_id == Escalation.id)
-                  & (StageRecord.number == Escalation.current_stage))
+            .join(
+                StageRecord,
+                (StageRecord.escalation_id == Escalation.id) & (StageRecord.number == Escalation.current_stage),
+            )
             .where(Escalation.status == CaseStatus.OPEN)
         ).all()
-        sent = set(session.exec(
-            select(ReminderSent.escalation_id, ReminderSent.stage_number, ReminderSent.kind, ReminderSent.due_on)
-            .join(Escalation, (Escalation.id == ReminderSent.escalation_id)
-                  & (Escalation.current_stage == ReminderSent.stage_number))
-            .where(Escalation.status == CaseStatus.OPEN)
-        ).all())
-        for escalation_id, snapshot, raiser_id, stage in rows:
+        sent = set(
+            session.exec(
+                select(ReminderSent.escalation_id, ReminderSent.stage_number, ReminderSent.kind, ReminderSent.due_on)
+                .join(
+                    Escalation,
+                    (Escalation.id == ReminderSent.escalation_id)
+                    & (Escalation.current_stage == ReminderSent.stage_number),
+                )
+                .where(Escalation.status == CaseStatus.OPEN)
+            ).all()
+        )
+        for escalation_id, snapshot, _raiser_id, stage in rows:
             policy = Policy.from_snapshot(snapshot)
             calendar = policy.working_calendar
             # Nothing goes outside working hours; what fell due then goes at the next start of them.
             if not calendar.is_working_time(now):
                 continue
-            due = [r for r in reminders_for_stage(policy, stage.started_at, stage.due_at, now)
-                   if (escalation_id, stage.number, r.kind, r.due_on) not in sent]
+            due = [
+                r
+                for r in reminders_for_stage(policy, stage.started_at, stage.due_at, now)
+                if (escalation_id, stage.number, r.kind, r.due_on) not in sent
+            ]
             if not due:
                 continue
             recipients = _current_holders(session, escalation_id, stage.number)
             first_overdue = calendar.next_working_day(calendar.local_date(stage.due_at) + timedelta(days=1))
             for reminder in due:
-                found.append(_Candidate(escalation_id, stage.number, reminder, recipients, first_overdue,
-                                        policy.partnership_informed_at(stage.number)))
+                found.append(
+                    _Candidate(
+                        escalation_id,
+                        stage.number,
+                        reminder,
+                        recipients,
+                        first_overdue,
+                        policy.partnership_informed_at(stage.number),
+                    )
+                )
     return found
 
 
@@ -122,36 +150,72 @@ def send_due_reminders(ctx: Context) -> int:
         reminder = candidate.reminder
         try:
             with ctx.db.transaction() as session:
-                session.add(ReminderSent(escalation_id=candidate.escalation_id, stage_number=candidate.stage_number,
-                                         kind=reminder.kind, due_on=reminder.due_on, recorded_at=now))
+                session.add(
+                    ReminderSent(
+                        escalation_id=candidate.escalation_id,
+                        stage_number=candidate.stage_number,
+                        kind=reminder.kind,
+                        due_on=reminder.due_on,
+                        recorded_at=now,
+                    )
+                )
                 session.flush()  # the unique key refuses a reminder already sent, by any instance
-                payload = {"stage": candidate.stage_number, "kind": reminder.kind,
-                           "due_on": reminder.due_on.isoformat()}
+                payload = {
+                    "stage": candidate.stage_number,
+                    "kind": reminder.kind,
+                    "due_on": reminder.due_on.isoformat(),
+                }
                 for person_id in candidate.recipient_ids:
                     if not ctx.email_enabled and session.get(Person, person_id).platform == EMAIL_PLATFORM:
                         continue  # without e-mail, nobody can remind them: the raiser was asked to reach them
-                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic=topics.REMINDER,
-                                              audience=topics.PERSON, recipient_id=person_id, payload=payload,
-                                              created_at=now))
-                if reminder.kind == OVERDUE and candidate.tell_partnership \
-                        and reminder.due_on == candidate.first_overdue_day:
-                    session.add(OutboxMessage(escalation_id=candidate.escalation_id, topic=topics.STAGE_OVERDUE,
-                                              audience=topics.PARTNERSHIP, payload=payload, created_at=now))
+                    session.add(
+                        OutboxMessage(
+                            escalation_id=candidate.escalation_id,
+                            topic=topics.REMINDER,
+                            audience=topics.PERSON,
+                            recipient_id=person_id,
+                            payload=payload,
+                            created_at=now,
+                        )
+                    )
+                if (
+                    reminder.kind == OVERDUE
+                    and candidate.tell_partnership
+                    and reminder.due_on == candidate.first_overdue_day
+                ):
+                    session.add(
+                        OutboxMessage(
+                            escalation_id=candidate.escalation_id,
+                            topic=topics.STAGE_OVERDUE,
+                            audience=topics.PARTNERSHIP,
+                            payload=payload,
+                            created_at=now,
+                        )
+                    )
         except IntegrityError:
             continue  # another instance recorded it first
         recorded += 1
-        log.info("reminder %s for escalation id %s stage %s", reminder.kind, candidate.escalation_id,
-                 candidate.stage_number)
+        log.info(
+            "reminder %s for escalation id %s stage %s", reminder.kind, candidate.escalation_id, candidate.stage_number
+        )
     return recorded
 
 
-def _record_once(ctx: Context, escalation_id: int, stage_number: int, kind: str, due_on: date,
-                 messages: list[OutboxMessage]) -> bool:
+def _record_once(
+    ctx: Context, escalation_id: int, stage_number: int, kind: str, due_on: date, messages: list[OutboxMessage]
+) -> bool:
     """Write `messages` with their ledger row, unless any instance already did."""
     try:
         with ctx.db.transaction() as session:
-            session.add(ReminderSent(escalation_id=escalation_id, stage_number=stage_number, kind=kind,
-                                     due_on=due_on, recorded_at=ctx.clock.now()))
+            session.add(
+                ReminderSent(
+                    escalation_id=escalation_id,
+                    stage_number=stage_number,
+                    kind=kind,
+                    due_on=due_on,
+                    recorded_at=ctx.clock.now(),
+                )
+            )
             session.flush()
             for message in messages:
                 session.add(message)
@@ -166,18 +230,25 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
     now, refreshed = ctx.clock.now(), 0
     with ctx.db.transaction() as session:
         rows = session.exec(
-            select(Escalation.id, Escalation.current_stage, Escalation.policy_snapshot)
-            .where(Escalation.status == CaseStatus.OPEN)
+            select(Escalation.id, Escalation.current_stage, Escalation.policy_snapshot).where(
+                Escalation.status == CaseStatus.OPEN
+            )
         ).all()
-        done = set(session.exec(select(ReminderSent.escalation_id, ReminderSent.due_on).where(
-            ReminderSent.kind == DAY_REFRESH, ReminderSent.due_on >= now.date() - timedelta(days=1))).all())
+        done = set(
+            session.exec(
+                select(ReminderSent.escalation_id, ReminderSent.due_on).where(
+                    ReminderSent.kind == DAY_REFRESH, ReminderSent.due_on >= now.date() - timedelta(days=1)
+                )
+            ).all()
+        )
     for escalation_id, stage_number, snapshot in rows:
         calendar = Policy.from_snapshot(snapshot).working_calendar
         today = calendar.local_date(now)
         if (escalation_id, today) in done or not calendar.is_working_time(now):
             continue
-        message = OutboxMessage(escalation_id=escalation_id, topic=topics.CASE_UPDATED, audience=topics.CARDS,
-                                created_at=now)
+        message = OutboxMessage(
+            escalation_id=escalation_id, topic=topics.CASE_UPDATED, audience=topics.CARDS, created_at=now
+        )
         refreshed += _record_once(ctx, escalation_id, stage_number, DAY_REFRESH, today, [message])
     return refreshed
 
@@ -191,11 +262,18 @@ def remind_agreed_actions(ctx: Context) -> int:
             .join(Escalation, Escalation.id == AgreedAction.escalation_id)
             .join(Person, Person.id == AgreedAction.owner_id)
             # People known only by e-mail are reminded only when the bot can send e-mail.
-            .where(AgreedAction.due_on <= now.date() + timedelta(days=1),
-                   true() if ctx.email_enabled else Person.platform != EMAIL_PLATFORM)
-            .where(~select(ReminderSent.id).where(
-                ReminderSent.escalation_id == AgreedAction.escalation_id,
-                ReminderSent.kind == "action_" + AgreedAction.id.cast(String)).exists())
+            .where(
+                AgreedAction.due_on <= now.date() + timedelta(days=1),
+                true() if ctx.email_enabled else Person.platform != EMAIL_PLATFORM,
+            )
+            .where(
+                ~select(ReminderSent.id)
+                .where(
+                    ReminderSent.escalation_id == AgreedAction.escalation_id,
+                    ReminderSent.kind == "action_" + AgreedAction.id.cast(String),
+                )
+                .exists()
+            )
         ).all()
     for action, snapshot in rows:
         policy = Policy.from_snapshot(snapshot)
@@ -203,8 +281,15 @@ def remind_agreed_actions(ctx: Context) -> int:
         send_at = calendar.at_local(calendar.next_working_day(action.due_on), policy.reminders.send_at)
         if not calendar.is_working_time(now) or now < send_at:
             continue
-        message = OutboxMessage(escalation_id=action.escalation_id, topic=topics.ACTION_DUE, audience=topics.PERSON,
-                                recipient_id=action.owner_id, payload={"action": action.id}, created_at=now)
-        sent += _record_once(ctx, action.escalation_id, action.stage_number, f"action_{action.id}", action.due_on,
-                             [message])
+        message = OutboxMessage(
+            escalation_id=action.escalation_id,
+            topic=topics.ACTION_DUE,
+            audience=topics.PERSON,
+            recipient_id=action.owner_id,
+            payload={"action": action.id},
+            created_at=now,
+        )
+        sent += _record_once(
+            ctx, action.escalation_id, action.stage_number, f"action_{action.id}", action.due_on, [message]
+        )
     return sent

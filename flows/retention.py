@@ -5,6 +5,7 @@ Erased: the child's initials, the agency's case reference and every piece of fre
 append-only audit trail allows. Kept: dates, agencies, themes, level of need, outcome kind, so the case
 still counts. Every erasure is audited by reference and field, never by content.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,10 @@ from flows import topics
 from flows.context import Context
 from flows.policy import Policy
 from storage.models import (
-    CaseStatus,
     CHILD_TEXT_COLUMNS,
     ERASED_AUDIT_DETAIL,
     AuditEvent,
+    CaseStatus,
     Escalation,
     OutboxMessage,
     StageRecord,
@@ -57,7 +58,9 @@ def due_for_erasure(ctx: Context, now: datetime | None = None) -> list[Due]:
     with ctx.db.transaction() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.reference, Escalation.closed_at, Escalation.policy_snapshot)
-            .where(Escalation.status != CaseStatus.OPEN, Escalation.erased_at.is_(None), Escalation.closed_at.is_not(None))
+            .where(
+                Escalation.status != CaseStatus.OPEN, Escalation.erased_at.is_(None), Escalation.closed_at.is_not(None)
+            )
             .order_by(Escalation.closed_at)
         ).all()
     due = []
@@ -90,14 +93,25 @@ def erase(ctx: Context, due: list[Due]) -> list[str]:
                 session.execute(update(model).where(_case_rows(model, case.id)).values(**blank))
                 fields += [f"{model.__tablename__}.{c}" for c in columns]
             # The one erasure the audit trail allows (see migration 0004's trigger).
-            session.execute(update(AuditEvent).where(AuditEvent.escalation_id == case.id)
-                            .values(detail=json.loads(ERASED_AUDIT_DETAIL)))
+            session.execute(
+                update(AuditEvent)
+                .where(AuditEvent.escalation_id == case.id)
+                .values(detail=json.loads(ERASED_AUDIT_DETAIL))
+            )
             session.execute(update(Escalation).where(Escalation.id == case.id).values(erased_at=now))
-            session.add(AuditEvent(escalation_id=case.id, actor_id=None, at=now, action="erased",
-                                   detail={"reference": case.reference, "fields": fields}))
+            session.add(
+                AuditEvent(
+                    escalation_id=case.id,
+                    actor_id=None,
+                    at=now,
+                    action="erased",
+                    detail={"reference": case.reference, "fields": fields},
+                )
+            )
             # Every copy of the card and the partnership's post are redrawn without what was erased.
-            session.add(OutboxMessage(escalation_id=case.id, topic=topics.CASE_UPDATED, audience=topics.CARDS,
-                                      created_at=now))
+            session.add(
+                OutboxMessage(escalation_id=case.id, topic=topics.CASE_UPDATED, audience=topics.CARDS, created_at=now)
+            )
         log.info("retention: erased %s", case.reference)
         erased.append(case.reference)
     return erased

@@ -30,7 +30,8 @@ DELIVERY_FAILED = "delivery_failed"
 # Every copy of the case card and the partnership's post.
 CASE_UPDATED = "case_updated"
 
-CARD_TOPICS = frozenset({ESCALATION_OPENED, INVITED_TO_TALK, STAGE_STARTED, NAME_YOUR_HOLDER, RESOLUTION_PROPOSED,
-                         HANDED_OVER_TO_YOU})
+CARD_TOPICS = frozenset(
+    {ESCALATION_OPENED, INVITED_TO_TALK, STAGE_STARTED, NAME_YOUR_HOLDER, RESOLUTION_PROPOSED, HANDED_OVER_TO_YOU}
+)
 # Outbox audiences.
 PERSON, PARTNERSHIP, CARDS = "person", "partnership", "cards"

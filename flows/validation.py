@@ -1,9 +1,10 @@
 """Checks on what people type. Each failure is a Refused naming the field, in words for the person."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from flows import identifiers
 from flows.errors import Refused
@@ -14,7 +15,6 @@ LONG_TEXT = 10_000
 _INITIALS_ALLOWED = re.compile(r"^[A-Za-z.\s]+$")
 _CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 
 def no_identifiers(text: str, field: str, domains: Iterable[str] = ()) -> str:
@@ -34,9 +34,7 @@ def initials(value: str, field: str = "child_initials") -> str:
     if not letters:
         raise Refused("Initials can only contain letters, for example J.S.", field=field)
     if len(letters) > 4:
-        raise Refused(
-            "Use initials only, at most 4 letters, for example J.S. Never a child's full name.", field=field
-        )
+        raise Refused("Use initials only, at most 4 letters, for example J.S. Never a child's full name.", field=field)
     return re.sub(r"\s+", " ", text).upper()
 
 
@@ -47,22 +45,18 @@ def case_reference(value: str, field: str = "child_case_reference", domains: Ite
     if len(text) > 60:
         raise Refused("A case reference can be at most 60 characters.", field=field)
     if not _CASE_REFERENCE.match(text):
-        raise Refused(
-            "A case reference can only contain letters, numbers, spaces and . / _ -", field=field
-        )
+        raise Refused("A case reference can only contain letters, numbers, spaces and . / _ -", field=field)
     return no_identifiers(text, field, domains)
 
 
-def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
-                  domains: Iterable[str] = ()) -> str:
+def required_text(value: str, field: str, what: str, limit: int = LONG_TEXT, domains: Iterable[str] = ()) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused(f"Please fill in {what}.", field=field)
     return limited_text(text, field, what, limit, domains)
 
 
-def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT,
-                 domains: Iterable[str] = ()) -> str:
+def limited_text(value: str, field: str, what: str, limit: int = LONG_TEXT, domains: Iterable[str] = ()) -> str:
     text = (value or "").strip()
     if len(text) > limit:
         raise Refused(f"{what[0].upper()}{what[1:]} can be at most {limit:,} characters.", field=field)

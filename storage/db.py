@@ -1,8 +1,9 @@
 """Engine and sessions. SQLite gets WAL, foreign keys, a busy timeout and write-locking transactions."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine

@@ -1,4 +1,5 @@
 """Bring the database schema up to date. Safe to run again: Alembic applies only what is missing."""
+
 from __future__ import annotations
 
 from pathlib import Path

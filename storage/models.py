@@ -2,6 +2,7 @@
 
 There is deliberately no column for a child's full name, address or date of birth.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -300,8 +301,16 @@ class DigestSent(SQLModel, table=True):
 # What the retention rule erases: everything written about the child, table by table. What is left is
 # anonymous (dates, agencies, themes, level of need, outcome kind) and still counts in the figures.
 CHILD_TEXT_COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
-    Escalation: ("child_initials", "child_case_reference", "key_dates", "evidence_of_need", "decision_disagreed",
-                 "interventions_to_date", "outcome_wanted", "withdrawal_reason"),
+    Escalation: (
+        "child_initials",
+        "child_case_reference",
+        "key_dates",
+        "evidence_of_need",
+        "decision_disagreed",
+        "interventions_to_date",
+        "outcome_wanted",
+        "withdrawal_reason",
+    ),
     StageRecord: ("escalation_reason", "concerns", "decision_outcome", "key_learning", "consultation_actions"),
     CaseNote: ("text",),
     ResolutionProposal: ("outcome", "decline_reason"),

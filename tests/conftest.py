@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 # Wednesday 1 April 2026, 10:00 London (BST): Good Friday and Easter Monday follow.
-WED_1_APRIL_2026 = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
+WED_1_APRIL_2026 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 TEACHER = PersonRef("slack", "U0TEACHER", "Tess Teacher", "tess@school.example")
 MASH_WORKER = PersonRef("slack", "U0MASH", "Sam Social", "sam@mash.example")

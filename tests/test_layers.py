@@ -1,4 +1,5 @@
 """The shape the design asks for: flows/ knows nothing of Slack, and nothing starts at import."""
+
 import ast
 import subprocess
 import sys
@@ -21,8 +22,11 @@ def imported_modules(folder: str, depth: int = 1) -> set[str]:
 
 
 # The front-ends: one package each. None imports another, and each reaches storage only through flows/.
-FRONT_ENDS = [p.name for p in (ROOT / "bot").iterdir()
-              if p.is_dir() and p.name not in ("sandbox", "standin", "__pycache__") and (p / "__init__.py").exists()]
+FRONT_ENDS = [
+    p.name
+    for p in (ROOT / "bot").iterdir()
+    if p.is_dir() and p.name not in ("sandbox", "standin", "__pycache__") and (p / "__init__.py").exists()
+]
 
 
 def test_front_ends_reach_storage_only_through_flows_and_never_import_each_other():
@@ -46,9 +50,11 @@ def test_flows_and_storage_never_import_slack_or_the_bot():
 
 
 def test_importing_everything_starts_nothing():
-    code = ("import threading, bot.cli, bot.runtime, bot.scheduler, bot.sandbox.server, bot.slack.app, "
-            "flows.escalations, flows.reminders, flows.digest, storage.migrate; "
-            "print(threading.active_count())")
+    code = (
+        "import threading, bot.cli, bot.runtime, bot.scheduler, bot.sandbox.server, bot.slack.app, "
+        "flows.escalations, flows.reminders, flows.digest, storage.migrate; "
+        "print(threading.active_count())"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     assert not (ROOT / "escalations.db").exists()
@@ -65,6 +71,9 @@ def test_the_outbox_and_the_email_front_end_never_import_slack():
         return found
 
     for path in [ROOT / "bot" / "outbox.py", *(ROOT / "bot" / "email").rglob("*.py")]:
-        slack = {name for name in imports_of(path) if name.split(".")[0] in ("slack_bolt", "slack_sdk")
-                 or name.startswith("bot.slack")}
+        slack = {
+            name
+            for name in imports_of(path)
+            if name.split(".")[0] in ("slack_bolt", "slack_sdk") or name.startswith("bot.slack")
+        }
         assert not slack, (path, slack)

@@ -3,6 +3,7 @@
 It speaks real SMTP, so the bot's sender is exercised as it is against a real server. It can refuse a
 share of messages with 451 (try again later), drawn from a seeded generator, to test retries.
 """
+
 from __future__ import annotations
 
 import asyncio

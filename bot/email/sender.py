@@ -4,6 +4,7 @@ Each e-mail has one Message-ID drawn from its outbox id, so a send tried again a
 the same id (a mail system or reader that sees it twice can tell). A 4xx reply, a dropped connection
 or a timeout is tried again later by the outbox; a 5xx reply is a permanent failure.
 """
+
 from __future__ import annotations
 
 import html
@@ -40,11 +41,14 @@ def message_id(outbox_id: int, mail_from: str) -> str:
 def html_body(notice: Notice) -> str:
     """The notice as HTML: everything in it escaped."""
     e = html.escape
-    rows = "".join(f"<tr><th align=\"left\" valign=\"top\">{e(label)}</th><td>{e(value)}</td></tr>"
-                   for label, value in notice.facts)
-    return (f"<!DOCTYPE html><html><body><p>{e(notice.lead)}</p><table>{rows}</table>"
-            f"<p><strong>What is asked of you:</strong> {e(notice.asked)}</p>"
-            f"<p><strong>Who to contact:</strong> {e(notice.contact)}</p></body></html>")
+    rows = "".join(
+        f'<tr><th align="left" valign="top">{e(label)}</th><td>{e(value)}</td></tr>' for label, value in notice.facts
+    )
+    return (
+        f"<!DOCTYPE html><html><body><p>{e(notice.lead)}</p><table>{rows}</table>"
+        f"<p><strong>What is asked of you:</strong> {e(notice.asked)}</p>"
+        f"<p><strong>Who to contact:</strong> {e(notice.contact)}</p></body></html>"
+    )
 
 
 def compose(notice: Notice, *, to_name: str, to_email: str, mail_from: str, outbox_id: int, now) -> EmailMessage:
@@ -71,12 +75,25 @@ class EmailSender:
             raise DeliveryError("no e-mail address to send to", transient=False)
         now = self.ctx.clock.now()
         notice = person_notice(message.topic, message.case, message.payload, now, recipient, self.ctx.policy)
-        mail = compose(notice, to_name=recipient.name, to_email=recipient.email, mail_from=self.settings.mail_from,
-                       outbox_id=message.id, now=now)
+        mail = compose(
+            notice,
+            to_name=recipient.name,
+            to_email=recipient.email,
+            mail_from=self.settings.mail_from,
+            outbox_id=message.id,
+            now=now,
+        )
         s = self.settings
         try:
-            await aiosmtplib.send(mail, hostname=s.host, port=s.port, username=s.username or None,
-                                  password=s.password or None, start_tls=s.starttls, timeout=SMTP_TIMEOUT)
+            await aiosmtplib.send(
+                mail,
+                hostname=s.host,
+                port=s.port,
+                username=s.username or None,
+                password=s.password or None,
+                start_tls=s.starttls,
+                timeout=SMTP_TIMEOUT,
+            )
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [refused.code for refused in error.recipients]
             raise DeliveryError(f"smtp {codes}", transient=all(400 <= c < 500 for c in codes)) from None

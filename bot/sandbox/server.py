@@ -4,13 +4,14 @@ Everything goes the way it goes with Slack: the page's actions become requests t
 as Slack signs them; the bot answers through the stand-in's Web API. The clock is the bot's own
 injected clock, moved on from the page.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from aiohttp import web
@@ -69,9 +70,8 @@ class Sandbox:
         await self.bot.outbox.drain()
 
 
-async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
-                        start: datetime | None = None) -> Sandbox:
-    clock = ManualClock(start or datetime.now(timezone.utc))
+async def start_sandbox(policy: Policy, database_url: str, port: int = 8765, start: datetime | None = None) -> Sandbox:
+    clock = ManualClock(start or datetime.now(UTC))
     standin = SlackStandin(scopes=set(BOT_SCOPES), users=PEOPLE, wall=lambda: clock.now().timestamp())
     standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
@@ -79,11 +79,19 @@ async def start_sandbox(policy: Policy, database_url: str, port: int = 8765,
     inbox = Inbox()
     smtp_port = await inbox.start()
     settings = Settings(
-        _env_file=None, slack_bot_token=standin.token_expected, slack_signing_secret=secret,
-        slack_api_url=f"http://127.0.0.1:{standin_port}/api/", database_url=database_url,
-        cscp_channel_id=CSCP_CHANNEL, cscp_members=",".join(CSCP_MEMBERS),
+        _env_file=None,
+        slack_bot_token=standin.token_expected,
+        slack_signing_secret=secret,
+        slack_api_url=f"http://127.0.0.1:{standin_port}/api/",
+        database_url=database_url,
+        cscp_channel_id=CSCP_CHANNEL,
+        cscp_members=",".join(CSCP_MEMBERS),
         cscp_executive=",".join(CSCP_EXECUTIVE),
-        smtp_host="127.0.0.1", smtp_port=str(smtp_port), smtp_starttls=False, mail_from="escalations@cscp.example")
+        smtp_host="127.0.0.1",
+        smtp_port=str(smtp_port),
+        smtp_starttls=False,
+        mail_from="escalations@cscp.example",
+    )
     bot = build_slack_bot(settings, policy, clock=clock)
     await bot.directory.refresh_partnership()
     bot_runner, bot_port = await _serve(web_app(bot.app, secret))
@@ -126,8 +134,10 @@ def page_app(sandbox: Sandbox) -> web.Application:
             "people": [{"id": u.id, "name": u.name, "title": u.title} for u in standin.users.values()],
             "channel_name": CSCP_CHANNEL_NAME,
             "email_people": [{"name": name, "email": email, "title": title} for name, email, title in EMAIL_ONLY],
-            "inbox": [{"to": ", ".join(m.recipients), "subject": m.mail["Subject"], "text": m.plain}
-                      for m in sandbox.inbox.arrived],
+            "inbox": [
+                {"to": ", ".join(m.recipients), "subject": m.mail["Subject"], "text": m.plain}
+                for m in sandbox.inbox.arrived
+            ],
         }
         if user in standin.users:
             dms = standin.messages_in(standin.dm_channel(user))
@@ -137,10 +147,20 @@ def page_app(sandbox: Sandbox) -> web.Application:
                 home=standin.home.get(user),
                 answer=sandbox.answers.get(user),
                 in_channel=user in CSCP_MEMBERS,
-                channel=[{"ts": m.ts, "text": m.text, "blocks": m.blocks,
-                          "replies": [{"ts": r.ts, "text": r.text, "blocks": r.blocks}
-                                      for r in standin.messages_in(CSCP_CHANNEL, thread_ts=m.ts)]}
-                         for m in standin.messages_in(CSCP_CHANNEL, top_level=True)] if user in CSCP_MEMBERS else [],
+                channel=[
+                    {
+                        "ts": m.ts,
+                        "text": m.text,
+                        "blocks": m.blocks,
+                        "replies": [
+                            {"ts": r.ts, "text": r.text, "blocks": r.blocks}
+                            for r in standin.messages_in(CSCP_CHANNEL, thread_ts=m.ts)
+                        ],
+                    }
+                    for m in standin.messages_in(CSCP_CHANNEL, top_level=True)
+                ]
+                if user in CSCP_MEMBERS
+                else [],
             )
         return web.json_response(data)
 
@@ -152,7 +172,7 @@ def page_app(sandbox: Sandbox) -> web.Application:
         if text.split(" ")[0] != "/escalate":
             sandbox.answers[user] = {"text": "The bot has one command here: /escalate"}
             return web.json_response({"ok": True})
-        reply = await sandbox.slack.command(user, text[len("/escalate"):].strip())
+        reply = await sandbox.slack.command(user, text[len("/escalate") :].strip())
         sandbox.answers[user] = reply.body if reply.body.get("text") or reply.body.get("blocks") else None
         return web.json_response({"ok": reply.status == 200})
 

@@ -1,11 +1,14 @@
 """The sandbox's sample workspace: the people of one escalation, and the CSCP team's channel."""
+
 from bot.standin.server import StandinUser
 
 CSCP_CHANNEL = "C0CSCPTEAM"
 CSCP_CHANNEL_NAME = "cscp-escalations"
 
 PEOPLE = [
-    StandinUser("U01SCHOOLDSL", "Priya Shah", "priya.shah@school.example", "Designated safeguarding lead, primary school"),
+    StandinUser(
+        "U01SCHOOLDSL", "Priya Shah", "priya.shah@school.example", "Designated safeguarding lead, primary school"
+    ),
     StandinUser("U02MASHSW", "Tom Reid", "tom.reid@mash.example", "Social worker, MASH"),
     StandinUser("U03HEAD", "Grace Okafor", "grace.okafor@school.example", "Headteacher (the DSL's line manager)"),
     StandinUser("U04MASHTM", "Dan Hughes", "dan.hughes@mash.example", "MASH team manager"),

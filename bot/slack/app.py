@@ -1,4 +1,5 @@
 """Builds the Bolt app and its Web API client. Only wires: the listeners do the work."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
@@ -24,8 +25,19 @@ from bot.slack.services import SlackServices
 # before posting it again (bot/slack/recovery.py): im:write opens the direct message with a person to
 # learn its id, im:history reads it, channels:history or groups:history read the CSCP channel (public or
 # private: the manifest cannot know which).
-BOT_SCOPES = frozenset({"commands", "chat:write", "users:read", "users:read.email", "usergroups:read",
-                        "im:write", "im:history", "channels:history", "groups:history"})
+BOT_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "users:read",
+        "users:read.email",
+        "usergroups:read",
+        "im:write",
+        "im:history",
+        "channels:history",
+        "groups:history",
+    }
+)
 RETRIES = 4
 # Slack's own limit for any one call is well below this; a hung connection is cut and retried.
 TIMEOUT_SECONDS = 15
@@ -42,8 +54,9 @@ def retry_handlers(interval: RetryIntervalCalculator | None = None) -> list[Asyn
 
 
 def build_client(token: str, api_url: str, interval: RetryIntervalCalculator | None = None) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=api_url, timeout=TIMEOUT_SECONDS,
-                          retry_handlers=retry_handlers(interval))
+    return AsyncWebClient(
+        token=token, base_url=api_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers(interval)
+    )
 
 
 def build_app(client: AsyncWebClient, signing_secret: str, services: SlackServices) -> AsyncApp:

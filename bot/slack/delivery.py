@@ -1,4 +1,5 @@
 """Sends outbox messages to Slack: direct messages, card updates, the partnership channel and its threads."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,14 +7,13 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import select
 
 from bot.outbox import DeliveryError, Pending
 from bot.slack import messages
-from bot.slack.home import AppHome
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
-from flows import topics
+from bot.slack.home import AppHome
 from bot.slack.recovery import Recovery, outbox_metadata
+from flows import topics
 from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
@@ -25,8 +25,14 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 # Slack answers these when trying again later may work; anything else will not get better by itself.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-                    "team_is_limited"}
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_is_limited",
+}
 GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
 # Short messages threaded under the person's card instead of a new copy of it.
 SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
@@ -58,8 +64,9 @@ class SlackSender:
     async def _to_person(self, message: Pending) -> None:
         recipient = message.recipient
         if recipient is None or recipient.platform != PLATFORM:
-            raise DeliveryError(f"no way yet to reach people on {recipient.platform if recipient else '?'}",
-                                transient=False)
+            raise DeliveryError(
+                f"no way yet to reach people on {recipient.platform if recipient else '?'}", transient=False
+            )
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now)
         if message.topic in topics.CARD_TOPICS:
@@ -78,16 +85,19 @@ class SlackSender:
     async def _threaded_under_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
         """A short message in the thread of the person's card, shown in the conversation too, with a link to
         the card: the card is not posted again. Someone with no card yet gets it, with these words above."""
-        cards = [(p.channel, p.message_id) for p in await asyncio.to_thread(posts_of, self.ctx, message.case.id,
-                                                                            PLATFORM)
-                 if p.kind == CARD and p.reader is not None and p.reader.key == recipient.key]
+        cards = [
+            (p.channel, p.message_id)
+            for p in await asyncio.to_thread(posts_of, self.ctx, message.case.id, PLATFORM)
+            if p.kind == CARD and p.reader is not None and p.reader.key == recipient.key
+        ]
         if not cards:
             await self._post_card(message, recipient, lead)
             return
         channel, ts = cards[-1]
         link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
-        await self._post(message, channel, thread_ts=ts, reply_broadcast=True,
-                         text=f"{lead} <{link}|Open the case card>")
+        await self._post(
+            message, channel, thread_ts=ts, reply_broadcast=True, text=f"{lead} <{link}|Open the case card>"
+        )
 
     # ---------------------------------------------------------------- the partnership channel
 
@@ -98,14 +108,22 @@ class SlackSender:
             return
         if message.topic == topics.DELIVERY_FAILED:
             payload = message.payload
-            await self._post(message, self.partnership_channel,
-                             text=messages.delivery_failed_text(payload.get("reference", ""), payload.get("topic", ""),
-                                                                payload.get("error", "")))
+            await self._post(
+                message,
+                self.partnership_channel,
+                text=messages.delivery_failed_text(
+                    payload.get("reference", ""), payload.get("topic", ""), payload.get("error", "")
+                ),
+            )
             return
         case = message.case
         thread_ts = await self._partnership_post(case, message)
-        await self._post(message, self.partnership_channel, thread_ts=thread_ts,
-                         text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()))
+        await self._post(
+            message,
+            self.partnership_channel,
+            thread_ts=thread_ts,
+            text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()),
+        )
 
     def _partnership_message(self, case: CaseView) -> tuple[str, list[dict]]:
         return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None))
@@ -113,8 +131,11 @@ class SlackSender:
     async def _partnership_post(self, case: CaseView, message: Pending) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         text, blocks = self._partnership_message(case)
-        posts = [(p.channel, p.message_id) for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM)
-                 if p.kind == PARTNERSHIP_POST]
+        posts = [
+            (p.channel, p.message_id)
+            for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM)
+            if p.kind == PARTNERSHIP_POST
+        ]
         if posts:
             channel, ts = posts[0]
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -125,16 +146,18 @@ class SlackSender:
 
     # ---------------------------------------------------------------- posting once
 
-    async def _post(self, message: Pending, channel: str, *, thread_ts: str | None = None,
-                    **content) -> tuple[str, str]:
+    async def _post(
+        self, message: Pending, channel: str, *, thread_ts: str | None = None, **content
+    ) -> tuple[str, str]:
         """Post for this outbox row, tagged with its id, unless an earlier attempt did: (channel, ts)."""
         if message.may_have_been_sent:
             found = await self.recovery.find(channel, message.id, message.created_at, thread_ts)
             if found:
                 log.info("outbox message %s was already in Slack: not sent again", message.id)
                 return found
-        response = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                                      metadata=outbox_metadata(message.id), **content)
+        response = await self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, metadata=outbox_metadata(message.id), **content
+        )
         return response["channel"], response["ts"]
 
     # ---------------------------------------------------------------- every copy of the card

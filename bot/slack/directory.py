@@ -1,4 +1,5 @@
 """Who a Slack user is, as flows/ identifies people; and who counts as the partnership team."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,9 @@ import logging
 import time
 
 from slack_sdk.errors import SlackApiError
-
-from bot.slack.errors import CONNECTION_ERRORS, error_code
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.errors import CONNECTION_ERRORS, error_code
 from flows.context import Context
 from flows.people import PersonRef
 
@@ -21,8 +21,15 @@ LOOKUP_SECONDS = 1.0
 
 
 class SlackDirectory:
-    def __init__(self, client: AsyncWebClient, ctx: Context, member_ids: list[str], usergroup_id: str = "",
-                 executive_ids: list[str] = (), scrutineer_id: str = ""):
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        ctx: Context,
+        member_ids: list[str],
+        usergroup_id: str = "",
+        executive_ids: list[str] = (),
+        scrutineer_id: str = "",
+    ):
         self.client, self.ctx = client, ctx
         self.member_ids, self.usergroup_id = list(member_ids), usergroup_id
         self.executive_ids, self.scrutineer_id = list(executive_ids), scrutineer_id
@@ -39,13 +46,18 @@ class SlackDirectory:
         try:
             response = await asyncio.wait_for(self.client.users_info(user=user_id), LOOKUP_SECONDS)
             profile = response["user"].get("profile", {})
-            person = PersonRef(PLATFORM, user_id,
-                               profile.get("real_name") or response["user"].get("real_name") or fallback_name,
-                               profile.get("email", ""))
+            person = PersonRef(
+                PLATFORM,
+                user_id,
+                profile.get("real_name") or response["user"].get("real_name") or fallback_name,
+                profile.get("email", ""),
+            )
         except (SlackApiError, *CONNECTION_ERRORS) as error:
             # The person can still act; their name is filled in next time Slack answers.
-            log.warning("users.info failed: %s",
-                        error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__)
+            log.warning(
+                "users.info failed: %s",
+                error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__,
+            )
             return PersonRef(PLATFORM, user_id, fallback_name, "")
         self._cache[user_id] = (time.monotonic(), person)
         return person
@@ -62,7 +74,9 @@ class SlackDirectory:
                 response = await self.client.usergroups_users_list(usergroup=self.usergroup_id)
                 members |= set(response["users"])
             except (SlackApiError, *CONNECTION_ERRORS) as error:
-                log.warning("usergroups.users.list failed: %s",
-                            error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__)
+                log.warning(
+                    "usergroups.users.list failed: %s",
+                    error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__,
+                )
                 return
         self.ctx.partnership_members = frozenset((PLATFORM, m) for m in members)

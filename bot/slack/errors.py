@@ -1,4 +1,5 @@
 """Reading Slack's failures, whatever shape the response took (a 5xx may have no JSON body)."""
+
 from __future__ import annotations
 
 import asyncio

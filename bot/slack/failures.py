@@ -1,5 +1,6 @@
 """When something fails, the person is told, Slack gets an answer that is not a 5xx, and the log gets
 the error's class only (never the request: it can hold a child's initials and case reference)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,19 +22,26 @@ SOMETHING_WENT_WRONG = "Something went wrong; nothing was changed. Please try ag
 FORM_TOO_LATE = "Slack did not open the form in time. "
 AGAIN_COMMAND = "Please type /escalate again."
 AGAIN_BUTTON = "Please press the button again."
-UNREADABLE_BUTTON = ("This button could not be read (it may be from an older card); nothing was done. "
-                     "Type /escalate list to see your cases.")
+UNREADABLE_BUTTON = (
+    "This button could not be read (it may be from an older card); nothing was done. "
+    "Type /escalate list to see your cases."
+)
 # A trigger id lives 3 seconds from Slack's request: views.open gets what is left of that, not
 # slack_sdk's full retries (a 429's Retry-After alone can be longer).
 OPEN_SECONDS = 2.5
 # Slack failures that mean "not in time" rather than "not like that".
-_LATE = {"expired_trigger_id", "ratelimited", "internal_error", "fatal_error", "service_unavailable",
-         "request_timeout"}
+_LATE = {"expired_trigger_id", "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 _KINDS = {"block_actions", "view_submission", "event_callback"}
 
 
-async def open_modal(client: AsyncWebClient, trigger_id: str, view: dict, user_id: str,
-                     channel_id: str | None = None, again: str = AGAIN_BUTTON) -> bool:
+async def open_modal(
+    client: AsyncWebClient,
+    trigger_id: str,
+    view: dict,
+    user_id: str,
+    channel_id: str | None = None,
+    again: str = AGAIN_BUTTON,
+) -> bool:
     """views.open within the trigger's life; when Slack does not open it, the person is told."""
     try:
         await asyncio.wait_for(client.views_open(trigger_id=trigger_id, view=view), OPEN_SECONDS)
@@ -62,8 +70,10 @@ async def tell(client: AsyncWebClient, user_id: str, channel_id: str | None, tex
                 pass  # the bot is not in that channel, or it is gone
         await client.chat_postMessage(channel=user_id, text=text)
     except (SlackApiError, *CONNECTION_ERRORS) as error:
-        log.warning("could not tell the person something failed: %s",
-                    error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__)
+        log.warning(
+            "could not tell the person something failed: %s",
+            error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__,
+        )
 
 
 def register_error_handler(app: AsyncApp) -> None:

@@ -1,4 +1,5 @@
 """App Home: published when a person opens it, and again when a case they can see changes."""
+
 from __future__ import annotations
 
 import asyncio

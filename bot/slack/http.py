@@ -4,11 +4,12 @@ The signature is checked here, before Bolt reads the body: Bolt parses the body 
 it cannot parse was a 500 even unsigned) and slack_sdk's check raises, rather than refuses, on a
 timestamp that is not a number. The check is still slack_sdk's own.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request

@@ -3,17 +3,19 @@
 Built with the models so that Slack's limits are checked before anything is sent. Nothing here
 reads the database: each builder is given what it shows.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Iterable
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     DatePickerElement,
     DividerBlock,
@@ -29,7 +31,6 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
     UserMultiSelectElement,
     UserSelectElement,
-    CheckboxesElement,
 )
 from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
@@ -38,8 +39,8 @@ from bot.slack import payloads
 from flows import permissions as can
 from flows import topics
 from flows.digest import Digest
-from flows.notices import person_notice
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
+from flows.notices import person_notice
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
@@ -51,8 +52,12 @@ GATE_VIEW = "escalate_gate"
 FORM_VIEW = "escalate_form"
 HISTORY_ACTION = "case_history"
 RAISE_ACTION = "home_raise"
-HOME_FILTERS = {"home_filter_stage": "stage", "home_filter_overdue": "overdue", "home_filter_agency": "agency",
-                "home_filter_theme": "theme"}
+HOME_FILTERS = {
+    "home_filter_stage": "stage",
+    "home_filter_overdue": "overdue",
+    "home_filter_agency": "agency",
+    "home_filter_theme": "theme",
+}
 
 # Each action on a case: its button (action id, label, style). The case's modal has callback id `<action_id>_view`.
 BUTTONS = {
@@ -201,7 +206,9 @@ SIDE_WORDS = {RAISING: "Raising side", RECEIVING: "Receiving side"}
 def _holders_words(case: CaseView) -> str:
     """Who holds the stage on each side, and who is awaited."""
     if case.stage.executive:
-        return f"{case.policy.executive_name[0].upper()}{case.policy.executive_name[1:]}: {people(case.stage.executive)}"
+        return (
+            f"{case.policy.executive_name[0].upper()}{case.policy.executive_name[1:]}: {people(case.stage.executive)}"
+        )
     lines = []
     for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
         named = case.stage.side(side)
@@ -228,8 +235,11 @@ def outcome_by_words(stage: StageView) -> str:
 def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
     """The card, with the buttons of the reader whose copy it is (`actions`)."""
     status = case.deadline_status(now)
-    child = (f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref {escape(case.child_case_reference)}"
-             if case.erased_at is None else "_Erased under the retention rule_")
+    child = (
+        f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref {escape(case.child_case_reference)}"
+        if case.erased_at is None
+        else "_Erased under the retention rule_"
+    )
     fields = [
         _md(f"*Child*\n{child}"),
         _md(f"*Level of need*\n{escape(case.level_of_need)}"),
@@ -241,22 +251,32 @@ def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, l
     blocks: list[Block] = [
         HeaderBlock(text=_plain(f"{case.reference} · {stage_title(case)}")),
         SectionBlock(fields=fields),
-        SectionBlock(text=_md(f"*Disagreement:* {_user(case.decision_disagreed, 600)}\n"
-                              f"*Themes:* {escape(', '.join(case.themes))}")),
+        SectionBlock(
+            text=_md(
+                f"*Disagreement:* {_user(case.decision_disagreed, 600)}\n*Themes:* {escape(', '.join(case.themes))}"
+            )
+        ),
     ]
     proposal = case.pending_proposal
     if proposal is not None:
-        blocks.append(SectionBlock(text=_md(
-            f"*Resolution proposed* by {who(proposal.proposed_by)}: "
-            f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
-            f"{_user(proposal.outcome.get('decision_outcome', ''), 600)}\n_Waiting for the raising side's answer._")))
+        blocks.append(
+            SectionBlock(
+                text=_md(
+                    f"*Resolution proposed* by {who(proposal.proposed_by)}: "
+                    f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
+                    f"{_user(proposal.outcome.get('decision_outcome', ''), 600)}\n"
+                    "_Waiting for the raising side's answer._"
+                )
+            )
+        )
     if case.is_open:
         blocks.append(ContextBlock(elements=[_md(deadline_words(status, case.policy))]))
     else:
         closing = case.stage
         summary = case.withdrawal_reason if case.status == CaseStatus.WITHDRAWN else closing.decision_outcome
-        blocks.append(SectionBlock(text=_md(f"*{_status_words(case)}*\n{_user(summary, 1500)}\n"
-                                            f"{outcome_by_words(closing)}")))
+        blocks.append(
+            SectionBlock(text=_md(f"*{_status_words(case)}*\n{_user(summary, 1500)}\n{outcome_by_words(closing)}"))
+        )
         if case.actions:
             blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2500))))
     buttons = _buttons(case, actions)
@@ -304,14 +324,18 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
     stage_rule = case.policy.stage(number)
     title = f"Stage {number} ({stage_rule.name}) of *{case.reference}*"
     if topic == topics.ESCALATION_OPENED:
-        return (f"You raised *{case.reference}*. It is at *Stage 1*, where the practitioners involved talk "
-                f"directly. Record each discussion with *Add note*; the deadline is on the card.")
+        return (
+            f"You raised *{case.reference}*. It is at *Stage 1*, where the practitioners involved talk "
+            f"directly. Record each discussion with *Add note*; the deadline is on the card."
+        )
     if topic == topics.INVITED_TO_TALK:
-        return (f"{who(case.raiser)} ({_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}) disagrees with a "
-                f"decision or action of {escape(case.other_agency)} and has raised *{case.reference}* under the "
-                f"{case.policy.partnership} Escalation and Resolution policy. The first step is a conversation: "
-                "please get in touch with them to understand each other's view. Most disagreements are resolved "
-                "this way.")
+        return (
+            f"{who(case.raiser)} ({_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}) disagrees with a "
+            f"decision or action of {escape(case.other_agency)} and has raised *{case.reference}* under the "
+            f"{case.policy.partnership} Escalation and Resolution policy. The first step is a conversation: "
+            "please get in touch with them to understand each other's view. Most disagreements are resolved "
+            "this way."
+        )
     if topic in (topics.STAGE_STARTED, topics.HANDED_OVER_TO_YOU):
         reason = _stage(case, number).escalation_reason
         lead = f"You now hold {title}, raised by {who(case.raiser)}."
@@ -319,52 +343,68 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
             lead = f"The holder's role at {title} was handed over to you."
         return lead + (f" Why it was escalated: {_user(reason, 500)}" if reason else "")
     if topic == topics.NAME_YOUR_HOLDER:
-        return (f"*{case.reference}* has gone to {title}. Each agency takes part at this level: please name "
-                f"who holds Stage {number} for {escape(_agency_of(case, payload.get('side', RECEIVING)))} with "
-                f"*Name the Stage {number} holder*. Until then, reminders come to you.")
+        return (
+            f"*{case.reference}* has gone to {title}. Each agency takes part at this level: please name "
+            f"who holds Stage {number} for {escape(_agency_of(case, payload.get('side', RECEIVING)))} with "
+            f"*Name the Stage {number} holder*. Until then, reminders come to you."
+        )
     if topic == topics.RESOLUTION_PROPOSED:
         proposal = case.pending_proposal or case.proposals[-1]
-        return (f"{who(proposal.proposed_by)} proposes that *{case.reference}* is resolved: "
-                f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
-                f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}\n"
-                "The concern is your side's, so it is yours to accept or decline: *Answer the proposal*.")
+        return (
+            f"{who(proposal.proposed_by)} proposes that *{case.reference}* is resolved: "
+            f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
+            f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}\n"
+            "The concern is your side's, so it is yours to accept or decline: *Answer the proposal*."
+        )
     if topic == topics.PROPOSAL_DECLINED:
         proposal = case.proposals[-1]
-        return (f"The proposed resolution of *{case.reference}* was declined by "
-                f"{who(proposal.answered_by) if proposal.answered_by else 'the raising side'}: "
-                f"{_user(proposal.decline_reason, 1000)}")
+        return (
+            f"The proposed resolution of *{case.reference}* was declined by "
+            f"{who(proposal.answered_by) if proposal.answered_by else 'the raising side'}: "
+            f"{_user(proposal.decline_reason, 1000)}"
+        )
     if topic == topics.ASKED_TO_ESCALATE:
         note = next((n for n in reversed(case.notes) if n.kind == ASKED_TO_ESCALATE_NOTE), None)
-        return (f"{who(note.author) if note else 'The receiving side'} asks you to escalate *{case.reference}* to "
-                f"Stage {number + 1}: {_user(note.text if note else '', 1000)}")
+        return (
+            f"{who(note.author) if note else 'The receiving side'} asks you to escalate *{case.reference}* to "
+            f"Stage {number + 1}: {_user(note.text if note else '', 1000)}"
+        )
     if topic == topics.HANDED_OVER:
         return f"The holder's role at {title} was handed over. It is now held as the card shows."
     if topic == topics.CHASER:
         status = case.deadline_status(now)
         message = payload.get("message") or ""
-        return (f"The {case.policy.partnership} team asks for an update on {title}, "
-                f"{deadline_date_words(status, case.policy)}." + (f" {_user(message, 1000)}" if message else ""))
+        return (
+            f"The {case.policy.partnership} team asks for an update on {title}, "
+            f"{deadline_date_words(status, case.policy)}." + (f" {_user(message, 1000)}" if message else "")
+        )
     if topic == topics.CONSULTATION_RECORDED:
         return f"Reflective group consultation for *{case.reference}*: {_consultation_words(case.stage)}"
     if topic == topics.SCRUTINEER_INFORMED:
-        return (f"For your information as Independent Scrutineer: *{case.reference}* ({escape(case.raiser_agency)} "
-                f"and {escape(case.other_agency)}) has reached {title}, for {case.policy.executive_name} to decide.")
+        return (
+            f"For your information as Independent Scrutineer: *{case.reference}* ({escape(case.raiser_agency)} "
+            f"and {escape(case.other_agency)}) has reached {title}, for {case.policy.executive_name} to decide."
+        )
     if topic == topics.REMINDER:
         return reminder_lead(case, payload, now)
     if topic == topics.CONTACT_BY_HAND:
         return by_hand_lead(case, payload, now)
     if topic == topics.ACTION_DUE:
         action = next(a for a in case.actions if a.id == payload.get("action"))
-        return (f":alarm_clock: An action agreed on *{case.reference}* is yours, due {long_date(action.due_on)}: "
-                f"{_user(action.what, 1000)}")
+        return (
+            f":alarm_clock: An action agreed on *{case.reference}* is yours, due {long_date(action.due_on)}: "
+            f"{_user(action.what, 1000)}"
+        )
     last = case.stage
     if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
         verb = "decided" if topic == topics.EXECUTIVE_DECISION else "resolved"
         actions = f"\n*Agreed actions*\n{_actions_words(case, 1500)}" if case.actions else ""
-        return (f"*{case.reference}* was {verb} at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
-                f"{_user(last.decision_outcome, 1000)}\n*Key learning:* {_user(last.key_learning, 1000)}\n"
-                f"{outcome_by_words(last)}{actions}\n"
-                "Please record the outcome on the child's record in your agency.")
+        return (
+            f"*{case.reference}* was {verb} at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
+            f"{_user(last.decision_outcome, 1000)}\n*Key learning:* {_user(last.key_learning, 1000)}\n"
+            f"{outcome_by_words(last)}{actions}\n"
+            "Please record the outcome on the child's record in your agency."
+        )
     if topic == topics.ESCALATION_WITHDRAWN:
         return f"*{case.reference}* was withdrawn at Stage {last.number}: {_user(case.withdrawal_reason, 1000)}"
     raise ValueError(f"no direct message for {topic}")
@@ -376,12 +416,16 @@ def _agency_of(case: CaseView, side: str) -> str:
 
 def by_hand_lead(case: CaseView, payload: dict, now: datetime) -> str:
     """To the raiser, when someone named only by e-mail would be told something and the bot sends no e-mail."""
-    person = next((p for p in case.people() if p.key == (EMAIL_PLATFORM, payload.get("person"))),
-                  PersonRef(EMAIL_PLATFORM, payload.get("person", ""), email=payload.get("person", "")))
+    person = next(
+        (p for p in case.people() if p.key == (EMAIL_PLATFORM, payload.get("person"))),
+        PersonRef(EMAIL_PLATFORM, payload.get("person", ""), email=payload.get("person", "")),
+    )
     notice = person_notice(payload.get("about", ""), case, payload, now, person)
-    return (f"Please contact {who(person)} yourself about *{case.reference}*: they are named only by e-mail, "
-            f"and this bot does not send e-mail. Tell them: {escape(notice.lead)} What is asked of them: "
-            f"{escape(notice.asked)}")
+    return (
+        f"Please contact {who(person)} yourself about *{case.reference}*: they are named only by e-mail, "
+        f"and this bot does not send e-mail. Tell them: {escape(notice.lead)} What is asked of them: "
+        f"{escape(notice.asked)}"
+    )
 
 
 def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
@@ -390,15 +434,18 @@ def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
     status = DeadlineStatus.of(case.policy, stage.due_at, now)
     title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
     if payload.get("kind") == "overdue":
-        return (f":warning: {title} is past its deadline: it {deadline_date_words(status, case.policy)}. "
-                "Please record the outcome or escalate it now.")
+        return (
+            f":warning: {title} is past its deadline: it {deadline_date_words(status, case.policy)}. "
+            "Please record the outcome or escalate it now."
+        )
     return f":alarm_clock: Reminder: {title}, {deadline_date_words(status, case.policy)}."
 
 
 def _consultation_words(stage: StageView) -> str:
     if stage.consultation_held_on:
-        return (f"held {long_date(stage.consultation_held_on)}. Agreed actions: "
-                f"{_user(stage.consultation_actions, 1500)}")
+        return (
+            f"held {long_date(stage.consultation_held_on)}. Agreed actions: {_user(stage.consultation_actions, 1500)}"
+        )
     if stage.consultation_arranged_for:
         return f"arranged for {long_date(stage.consultation_arranged_for)}."
     if stage.reflective_consultation_requested_at:
@@ -414,16 +461,18 @@ def partnership_post(case: CaseView, now: datetime, actions: list[str]) -> tuple
     policy = case.policy
     rows = [
         HeaderBlock(text=_plain(f"Escalation notification: {case.reference}")),
-        SectionBlock(fields=[
-            _md(f"*Stage*\n{stage_title(case)}"),
-            _md(f"*Status*\n{_status_words(case)}"),
-            _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
-            _md(f"*Disagreement with*\n{escape(case.other_agency)}"),
-            _md(f"*Level of need*\n{escape(case.level_of_need)}"),
-            _md(f"*Theme*\n{escape(', '.join(case.themes))}"),
-            _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
-            _md(f"*Raised on*\n{long_date(policy.working_calendar.local_date(case.opened_at))}"),
-        ]),
+        SectionBlock(
+            fields=[
+                _md(f"*Stage*\n{stage_title(case)}"),
+                _md(f"*Status*\n{_status_words(case)}"),
+                _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
+                _md(f"*Disagreement with*\n{escape(case.other_agency)}"),
+                _md(f"*Level of need*\n{escape(case.level_of_need)}"),
+                _md(f"*Theme*\n{escape(', '.join(case.themes))}"),
+                _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
+                _md(f"*Raised on*\n{long_date(policy.working_calendar.local_date(case.opened_at))}"),
+            ]
+        ),
         SectionBlock(text=_md(f"*Key dates*\n{_user(case.key_dates, 2900)}")),
         SectionBlock(text=_md(f"*Evidence of need*\n{_user(case.evidence_of_need, 2900)}")),
         SectionBlock(text=_md(f"*Decision or action disagreed with*\n{_user(case.decision_disagreed, 2900)}")),
@@ -458,9 +507,11 @@ def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) 
     calendar = case.policy.working_calendar
     if topic == topics.STAGE_STARTED:
         stage = _stage(case, number)
-        text = (f"*Stage {number} ({stage.name}) started* {long_date(calendar.local_date(stage.started_at))}. "
-                f"Held by {people(stage.holders)}. Due {long_date(calendar.local_date(stage.due_at))}."
-                + (f"\nWhy: {_user(stage.escalation_reason, 1200)}" if stage.escalation_reason else ""))
+        text = (
+            f"*Stage {number} ({stage.name}) started* {long_date(calendar.local_date(stage.started_at))}. "
+            f"Held by {people(stage.holders)}. Due {long_date(calendar.local_date(stage.due_at))}."
+            + (f"\nWhy: {_user(stage.escalation_reason, 1200)}" if stage.escalation_reason else "")
+        )
         previous = next((s for s in case.stages if s.number == number - 1), None)
         # The notification form asks, for each stage, whether it was resolved and what was learnt.
         if previous:
@@ -468,8 +519,10 @@ def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) 
         return text
     if topic == topics.HOLDER_NAMED:
         side = payload.get("side", RECEIVING)
-        return (f"{escape(_agency_of(case, side))} named its Stage {number} holder: "
-                f"{people(_stage(case, number).side(side))}.")
+        return (
+            f"{escape(_agency_of(case, side))} named its Stage {number} holder: "
+            f"{people(_stage(case, number).side(side))}."
+        )
     if topic == topics.HANDED_OVER:
         return f"Stage {number}: the holder's role was handed over. Now held by {people(_stage(case, number).holders)}."
     if topic == topics.CONSULTATION_RECORDED:
@@ -477,39 +530,53 @@ def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) 
     if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
         last = case.stage
         verb = "Decided" if topic == topics.EXECUTIVE_DECISION else "Resolved"
-        return (f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. {outcome_by_words(last)}\n"
-                f"{_stage_record_words(last, 1200)}"
-                + (f"\n*Agreed actions*\n{_actions_words(case, 1200)}" if case.actions else ""))
+        return (
+            f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. {outcome_by_words(last)}\n"
+            f"{_stage_record_words(last, 1200)}"
+            + (f"\n*Agreed actions*\n{_actions_words(case, 1200)}" if case.actions else "")
+        )
     if topic == topics.ESCALATION_WITHDRAWN:
         return f"*Withdrawn at Stage {case.stage.number}.* {_user(case.withdrawal_reason, 1500)}"
     if topic == topics.STAGE_OVERDUE:
         stage = _stage(case, number)
-        return (f":warning: *Stage {number} ({stage.name}) is overdue.* It was due "
-                f"{long_date(calendar.local_date(stage.due_at))}; held by {people(stage.holders)}.")
+        return (
+            f":warning: *Stage {number} ({stage.name}) is overdue.* It was due "
+            f"{long_date(calendar.local_date(stage.due_at))}; held by {people(stage.holders)}."
+        )
     if topic == topics.REFLECTIVE_CONSULTATION_REQUESTED:
         note = payload.get("note") or ""
-        return ("*A multi-agency reflective group consultation is requested* for this case. "
-                f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead. "
-                "Record it with *Record consultation* on the post above."
-                + (f"\n{_user(note, 1500)}" if note else ""))
+        return (
+            "*A multi-agency reflective group consultation is requested* for this case. "
+            f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead. "
+            "Record it with *Record consultation* on the post above." + (f"\n{_user(note, 1500)}" if note else "")
+        )
     raise ValueError(f"no partnership reply for {topic}")
 
 
 def digest_message(digest: Digest) -> tuple[str, list[dict]]:
     """The weekly digest for the partnership channel. Dates only: it is never redrawn."""
+
     def lines(items, over: bool) -> str:
-        return "\n".join(
-            f"• *{i.reference}* Stage {i.stage} ({i.stage_name}), {escape(i.raiser_agency)} → "
-            f"{escape(i.other_agency)}: {'was due' if over else 'due'} {long_date(date.fromisoformat(i.due_on))}"
-            for i in items[:25]) or "None."
+        return (
+            "\n".join(
+                f"• *{i.reference}* Stage {i.stage} ({i.stage_name}), {escape(i.raiser_agency)} → "
+                f"{escape(i.other_agency)}: {'was due' if over else 'due'} {long_date(date.fromisoformat(i.due_on))}"
+                for i in items[:25]
+            )
+            or "None."
+        )
 
     def counts(items) -> str:
         return "\n".join(f"• {escape(name)}: {count}" for name, count in items[:15]) or "None."
 
-    closed = "\n".join(
-        f"• *{c.reference}* at Stage {c.stage}: {c.outcome}" + (f"\n   _Key learning:_ {_user(c.key_learning, 300)}"
-                                                             if c.key_learning else "")
-        for c in digest.closed[:15]) or "None."
+    closed = (
+        "\n".join(
+            f"• *{c.reference}* at Stage {c.stage}: {c.outcome}"
+            + (f"\n   _Key learning:_ {_user(c.key_learning, 300)}" if c.key_learning else "")
+            for c in digest.closed[:15]
+        )
+        or "None."
+    )
     stages = "\n".join(f"• Stage {n} ({name}): {count}" for n, name, count in digest.open_by_stage) or "None."
     blocks = [
         HeaderBlock(text=_plain(f"Weekly escalations digest: week of {long_date(date.fromisoformat(digest.week_of))}")),
@@ -517,23 +584,35 @@ def digest_message(digest: Digest) -> tuple[str, list[dict]]:
         SectionBlock(text=_md(f"*Overdue stages*\n{lines(digest.overdue, True)}", 2900)),
         SectionBlock(text=_md(f"*Due this week*\n{lines(digest.due_this_week, False)}", 2900)),
         SectionBlock(text=_md(f"*Closed since the last digest*\n{closed}", 2900)),
-        SectionBlock(fields=[_md(f"*By theme*\n{counts(digest.by_theme)}", 2000),
-                             _md(f"*By agency raising*\n{counts(digest.by_agency_raising)}", 2000),
-                             _md(f"*By agency receiving*\n{counts(digest.by_agency_receiving)}", 2000)]),
+        SectionBlock(
+            fields=[
+                _md(f"*By theme*\n{counts(digest.by_theme)}", 2000),
+                _md(f"*By agency raising*\n{counts(digest.by_agency_raising)}", 2000),
+                _md(f"*By agency receiving*\n{counts(digest.by_agency_receiving)}", 2000),
+            ]
+        ),
     ]
     return f"Weekly escalations digest, week of {digest.week_of}", _json(blocks)
 
 
 def delivery_failed_text(reference: str, topic: str, error: str) -> str:
-    return (f":warning: A message from the escalation bot could not be delivered and needs a person to follow it "
-            f"up: {reference or 'no case'}, {topic.replace('_', ' ')} ({_text(error, 200)}).")
+    return (
+        f":warning: A message from the escalation bot could not be delivered and needs a person to follow it "
+        f"up: {reference or 'no case'}, {topic.replace('_', ' ')} ({_text(error, 200)})."
+    )
 
 
 # ------------------------------------------------------------------ modals
 
 
-def _modal(callback_id: str, title: str, blocks: list[Block], submit: str | None = "Submit",
-           private_metadata: str = "", close: str = "Cancel") -> dict:
+def _modal(
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    submit: str | None = "Submit",
+    private_metadata: str = "",
+    close: str = "Cancel",
+) -> dict:
     view = View(
         type="modal",
         callback_id=callback_id,
@@ -552,20 +631,26 @@ def _yes_no(block_id: str, label: str, hint: str = "") -> InputBlock:
         block_id=block_id,
         label=_plain(label, 2000),
         hint=_plain(hint, 2000) if hint else None,
-        element=RadioButtonsElement(action_id=block_id, options=[
-            Option(text=_plain("Yes"), value="yes"), Option(text=_plain("No"), value="no")]),
+        element=RadioButtonsElement(
+            action_id=block_id, options=[Option(text=_plain("Yes"), value="yes"), Option(text=_plain("No"), value="no")]
+        ),
     )
 
 
 def gate_modal(policy: Policy) -> dict:
     blocks = [
-        SectionBlock(text=_md(
-            "The escalation policy is for a professional disagreement with another agency's decision or action "
-            "about a child. It is not a complaints procedure.")),
-        _yes_no("immediate_risk", "Is a child at immediate risk of harm?",
-                "If yes, act now: do not wait for this process."),
-        _yes_no("discussed_with_manager",
-                "Have you discussed your concern with your line manager or safeguarding lead?"),
+        SectionBlock(
+            text=_md(
+                "The escalation policy is for a professional disagreement with another agency's decision or action "
+                "about a child. It is not a complaints procedure."
+            )
+        ),
+        _yes_no(
+            "immediate_risk", "Is a child at immediate risk of harm?", "If yes, act now: do not wait for this process."
+        ),
+        _yes_no(
+            "discussed_with_manager", "Have you discussed your concern with your line manager or safeguarding lead?"
+        ),
     ]
     return _modal(GATE_VIEW, "Raise an escalation", blocks, submit="Next")
 
@@ -583,37 +668,63 @@ def discuss_first_modal() -> dict:
     return notice_modal(
         "Talk it through first",
         "Before an escalation starts, talk your concern through with your line manager or safeguarding lead. "
-        "If the concern is still there after that, type `/escalate` again. Nothing has been saved.")
+        "If the concern is still there after that, type `/escalate` again. Nothing has been saved.",
+    )
 
 
 def _input(block_id: str, label: str, element, optional: bool = False, hint: str = "") -> InputBlock:
-    return InputBlock(block_id=block_id, label=_plain(label, 2000), element=element, optional=optional,
-                      hint=_plain(hint, 2000) if hint else None)
+    return InputBlock(
+        block_id=block_id,
+        label=_plain(label, 2000),
+        element=element,
+        optional=optional,
+        hint=_plain(hint, 2000) if hint else None,
+    )
 
 
-def _text_input(block_id: str, label: str, *, multiline: bool = False, optional: bool = False, hint: str = "",
-                initial: str = "", max_length: int = 3000, placeholder: str = "") -> InputBlock:
-    element = PlainTextInputElement(action_id=block_id, multiline=multiline, max_length=max_length,
-                                    initial_value=initial or None,
-                                    placeholder=_plain(placeholder) if placeholder else None)
+def _text_input(
+    block_id: str,
+    label: str,
+    *,
+    multiline: bool = False,
+    optional: bool = False,
+    hint: str = "",
+    initial: str = "",
+    max_length: int = 3000,
+    placeholder: str = "",
+) -> InputBlock:
+    element = PlainTextInputElement(
+        action_id=block_id,
+        multiline=multiline,
+        max_length=max_length,
+        initial_value=initial or None,
+        placeholder=_plain(placeholder) if placeholder else None,
+    )
     return _input(block_id, label, element, optional, hint)
 
 
-def _select(block_id: str, label: str, values: list[str], *, initial: str = "", optional: bool = False,
-            hint: str = "") -> InputBlock:
-    element = StaticSelectElement(action_id=block_id, options=_options(values),
-                                  initial_option=_option(initial) if initial in values else None,
-                                  placeholder=_plain("Choose"))
+def _select(
+    block_id: str, label: str, values: list[str], *, initial: str = "", optional: bool = False, hint: str = ""
+) -> InputBlock:
+    element = StaticSelectElement(
+        action_id=block_id,
+        options=_options(values),
+        initial_option=_option(initial) if initial in values else None,
+        placeholder=_plain("Choose"),
+    )
     return _input(block_id, label, element, optional, hint)
 
 
 def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> dict:
     lists = policy.lists
     blocks = [
-        SectionBlock(text=_md(
-            "*About the child.* Use initials and your agency's case reference only: never a name or address. "
-            "The full record stays on your agency's system. Postcodes, dates of birth, NHS and phone numbers "
-            "are refused, but a name cannot be spotted automatically: never type one, here or below.")),
+        SectionBlock(
+            text=_md(
+                "*About the child.* Use initials and your agency's case reference only: never a name or address. "
+                "The full record stays on your agency's system. Postcodes, dates of birth, NHS and phone numbers "
+                "are refused, but a name cannot be spotted automatically: never type one, here or below."
+            )
+        ),
         _text_input("child_initials", "Child's initials", max_length=12, placeholder="J.S."),
         _text_input("child_case_reference", "Your agency's case reference for the child", max_length=60),
         _select("level_of_need", "Level of need", lists.levels_of_need),
@@ -624,19 +735,28 @@ def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> d
         DividerBlock(),
         SectionBlock(text=_md("*Who the disagreement is with*")),
         _select("other_agency", "Their agency", lists.agencies),
-        _input("professionals", "The professional(s), if they are in this workspace",
-               UserMultiSelectElement(action_id="professionals", placeholder=_plain("Choose people"),
-                                      max_selected_items=10), optional=True,
-               hint="They will get a message inviting them to talk it through with you."),
-        _text_input("professionals_name", "Or someone not in this workspace: their name", optional=True,
-                    max_length=200),
-        _input("professionals_email", "Their email", EmailInputElement(action_id="professionals_email"),
-               optional=True),
+        _input(
+            "professionals",
+            "The professional(s), if they are in this workspace",
+            UserMultiSelectElement(
+                action_id="professionals", placeholder=_plain("Choose people"), max_selected_items=10
+            ),
+            optional=True,
+            hint="They will get a message inviting them to talk it through with you.",
+        ),
+        _text_input(
+            "professionals_name", "Or someone not in this workspace: their name", optional=True, max_length=200
+        ),
+        _input("professionals_email", "Their email", EmailInputElement(action_id="professionals_email"), optional=True),
         DividerBlock(),
         SectionBlock(text=_md("*The concern*, as specific and evidence-based as you can make it.")),
-        _input("themes", "What the disagreement is about",
-               StaticMultiSelectElement(action_id="themes", options=_options(lists.themes),
-                                        placeholder=_plain("Choose one or more"))),
+        _input(
+            "themes",
+            "What the disagreement is about",
+            StaticMultiSelectElement(
+                action_id="themes", options=_options(lists.themes), placeholder=_plain("Choose one or more")
+            ),
+        ),
         _text_input("key_dates", "Key dates", multiline=True),
         _text_input("evidence_of_need", "Evidence of need", multiline=True),
         _text_input("decision_disagreed", "The decision or action you disagree with", multiline=True),
@@ -656,26 +776,37 @@ def raised_modal(case: CaseView, now: datetime) -> dict:
     return notice_modal(
         "Escalation raised",
         f"*{case.reference}* is open at Stage 1, {deadline_date_words(case.deadline_status(now), case.policy)}.\n"
-        "Your case card is in your messages from the bot. Record each discussion on it.")
+        "Your case card is in your messages from the bot. Record each discussion on it.",
+    )
 
 
 def _case_intro(case: CaseView, extra: str = "") -> SectionBlock:
     return SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}" + (f"\n{extra}" if extra else "")))
 
 
-def _people_input(block_id: str, label: str, *, many: bool = True, optional: bool = False, hint: str = "") -> InputBlock:
-    element = (UserMultiSelectElement(action_id=block_id, placeholder=_plain("Choose people"), max_selected_items=10)
-               if many else UserSelectElement(action_id=block_id, placeholder=_plain("Choose a person")))
+def _people_input(
+    block_id: str, label: str, *, many: bool = True, optional: bool = False, hint: str = ""
+) -> InputBlock:
+    element = (
+        UserMultiSelectElement(action_id=block_id, placeholder=_plain("Choose people"), max_selected_items=10)
+        if many
+        else UserSelectElement(action_id=block_id, placeholder=_plain("Choose a person"))
+    )
     return _input(block_id, label, element, optional, hint)
 
 
 def note_modal(case: CaseView) -> dict:
     blocks = [
         _case_intro(case),
-        _input("note_kind", "What was it?",
-               StaticSelectElement(action_id="note_kind",
-                                   options=[Option(text=_plain(v), value=k) for k, v in NOTE_KINDS.items()],
-                                   initial_option=Option(text=_plain(NOTE_KINDS["discussion"]), value="discussion"))),
+        _input(
+            "note_kind",
+            "What was it?",
+            StaticSelectElement(
+                action_id="note_kind",
+                options=[Option(text=_plain(v), value=k) for k, v in NOTE_KINDS.items()],
+                initial_option=Option(text=_plain(NOTE_KINDS["discussion"]), value="discussion"),
+            ),
+        ),
         _text_input("note_text", "What was discussed or agreed", multiline=True),
     ]
     return _modal(view_id(can.NOTE), "Add a note", blocks, private_metadata=action_value(case))
@@ -687,181 +818,329 @@ def outcome_modal(case: CaseView, today: date, action: str) -> dict:
     number = case.current_stage
     intro = {
         can.RESOLVE: "Record how the disagreement was resolved at this stage. This closes the case, and both "
-                     "sides are told.",
+        "sides are told.",
         can.PROPOSE_RESOLUTION: "Propose that the disagreement is resolved. The raising side is asked to accept "
-                                "it; if they do, the case closes with both your names on the outcome.",
+        "it; if they do, the case closes with both your names on the outcome.",
         can.EXECUTIVE_DECISION: f"Record the decision of {case.policy.executive_name}. This closes the case.",
     }[action]
     blocks: list[Block] = [
         _case_intro(case, intro),
-        _input("outcome_kind", "Outcome",
-               RadioButtonsElement(action_id="outcome_kind",
-                                   options=[Option(text=_plain(v), value=k) for k, v in OUTCOME_KINDS.items()])),
+        _input(
+            "outcome_kind",
+            "Outcome",
+            RadioButtonsElement(
+                action_id="outcome_kind", options=[Option(text=_plain(v), value=k) for k, v in OUTCOME_KINDS.items()]
+            ),
+        ),
     ]
     if case.policy.stage(number).formal and not case.policy.executive_holds(number):
-        blocks.append(_text_input("concerns", "The concerns, as they stand", multiline=True,
-                                  hint="Key dates, evidence of need, the key procedural issue or disagreement."))
+        blocks.append(
+            _text_input(
+                "concerns",
+                "The concerns, as they stand",
+                multiline=True,
+                hint="Key dates, evidence of need, the key procedural issue or disagreement.",
+            )
+        )
     blocks += [
         _text_input("decision_outcome", "Decision or outcome", multiline=True),
         _text_input("key_learning", "Summary of key learning", multiline=True),
         _input("outcome_date", "Date", DatePickerElement(action_id="outcome_date", initial_date=today.isoformat())),
         DividerBlock(),
-        SectionBlock(text=_md("*How will outstanding issues be pursued?* What, who and by when. The people named "
-                              "are reminded on the date.")),
+        SectionBlock(
+            text=_md(
+                "*How will outstanding issues be pursued?* What, who and by when. The people named "
+                "are reminded on the date."
+            )
+        ),
     ]
     for row in range(1, ACTION_ROWS + 1):
         blocks += [
             _text_input(f"action_{row}_what", f"Action {row}: what", optional=True, max_length=1000),
             _people_input(f"action_{row}_owner", f"Action {row}: who", many=False, optional=True),
-            _input(f"action_{row}_due", f"Action {row}: by when",
-                   DatePickerElement(action_id=f"action_{row}_due"), optional=True),
+            _input(
+                f"action_{row}_due",
+                f"Action {row}: by when",
+                DatePickerElement(action_id=f"action_{row}_due"),
+                optional=True,
+            ),
         ]
-    blocks.append(_input("nothing_outstanding", "Or", CheckboxesElement(action_id="nothing_outstanding", options=[
-        Option(text=_plain("Nothing is outstanding"), value="yes")]), optional=True))
-    title = {can.RESOLVE: "Resolved", can.PROPOSE_RESOLUTION: "Propose a resolution",
-             can.EXECUTIVE_DECISION: "Record the decision"}[action]
-    return _modal(view_id(action), title, blocks, submit="Record" if action != can.PROPOSE_RESOLUTION else "Propose",
-                  private_metadata=action_value(case))
+    blocks.append(
+        _input(
+            "nothing_outstanding",
+            "Or",
+            CheckboxesElement(
+                action_id="nothing_outstanding", options=[Option(text=_plain("Nothing is outstanding"), value="yes")]
+            ),
+            optional=True,
+        )
+    )
+    title = {
+        can.RESOLVE: "Resolved",
+        can.PROPOSE_RESOLUTION: "Propose a resolution",
+        can.EXECUTIVE_DECISION: "Record the decision",
+    }[action]
+    return _modal(
+        view_id(action),
+        title,
+        blocks,
+        submit="Record" if action != can.PROPOSE_RESOLUTION else "Propose",
+        private_metadata=action_value(case),
+    )
 
 
 def answer_proposal_modal(case: CaseView) -> dict:
     proposal = case.pending_proposal
     outcome = proposal.outcome
-    actions = "\n".join(f"• {_user(a['what'], 300)}, by {long_date(date.fromisoformat(a['due_on']))}"
-                        for a in outcome.get("actions", [])) or "Nothing is outstanding."
+    actions = (
+        "\n".join(
+            f"• {_user(a['what'], 300)}, by {long_date(date.fromisoformat(a['due_on']))}"
+            for a in outcome.get("actions", [])
+        )
+        or "Nothing is outstanding."
+    )
     blocks = [
         _case_intro(case, f"{who(proposal.proposed_by)} proposes that it is resolved."),
-        SectionBlock(text=_md(f"*Outcome:* {OUTCOME_KINDS.get(outcome.get('outcome_kind', ''), '')}\n"
-                              f"*Decision or outcome:* {_user(outcome.get('decision_outcome', ''), 1200)}\n"
-                              f"*Key learning:* {_user(outcome.get('key_learning', ''), 1000)}")),
+        SectionBlock(
+            text=_md(
+                f"*Outcome:* {OUTCOME_KINDS.get(outcome.get('outcome_kind', ''), '')}\n"
+                f"*Decision or outcome:* {_user(outcome.get('decision_outcome', ''), 1200)}\n"
+                f"*Key learning:* {_user(outcome.get('key_learning', ''), 1000)}"
+            )
+        ),
         SectionBlock(text=_md(f"*Agreed actions*\n{_text(actions, 1500)}")),
-        _input("answer", "Your answer", RadioButtonsElement(action_id="answer", options=[
-            Option(text=_plain("Accept: the concern is resolved"), value="accept"),
-            Option(text=_plain("Decline"), value="decline")])),
+        _input(
+            "answer",
+            "Your answer",
+            RadioButtonsElement(
+                action_id="answer",
+                options=[
+                    Option(text=_plain("Accept: the concern is resolved"), value="accept"),
+                    Option(text=_plain("Decline"), value="decline"),
+                ],
+            ),
+        ),
         _text_input("decline_reason", "If you decline, why", multiline=True, optional=True),
     ]
-    return _modal(view_id(can.ANSWER_PROPOSAL), "Answer the proposal", blocks, submit="Answer",
-                  private_metadata=action_value(case))
+    return _modal(
+        view_id(can.ANSWER_PROPOSAL),
+        "Answer the proposal",
+        blocks,
+        submit="Answer",
+        private_metadata=action_value(case),
+    )
 
 
 def escalate_modal(case: CaseView, own_side: str) -> dict:
     policy = case.policy
     next_stage = policy.stage(case.current_stage + 1)
     to_executive = next_stage.holders == "executive"
-    blocks: list[Block] = [_case_intro(case, (
-        f"Moves to *Stage {next_stage.number}: {next_stage.name}*, held by {next_stage.held_by}. "
-        f"The {next_stage.working_days} working days start again."))]
-    blocks.append(_text_input(
-        "reason", "Your request to the Executive Group: the concerns, the supporting evidence and what you ask "
-        "them to consider" if to_executive else "What was discussed at this stage, and why it is not resolved",
-        multiline=True))
+    blocks: list[Block] = [
+        _case_intro(
+            case,
+            (
+                f"Moves to *Stage {next_stage.number}: {next_stage.name}*, held by {next_stage.held_by}. "
+                f"The {next_stage.working_days} working days start again."
+            ),
+        )
+    ]
+    blocks.append(
+        _text_input(
+            "reason",
+            "Your request to the Executive Group: the concerns, the supporting evidence and what you ask "
+            "them to consider"
+            if to_executive
+            else "What was discussed at this stage, and why it is not resolved",
+            multiline=True,
+        )
+    )
     if not to_executive:
         other = RECEIVING if own_side == RAISING else RAISING
-        blocks.append(_people_input("next_holders", f"Who holds Stage {next_stage.number} for "
-                                    f"{_agency_of(case, own_side)}", hint=f"Usually {next_stage.held_by}."))
+        blocks.append(
+            _people_input(
+                "next_holders",
+                f"Who holds Stage {next_stage.number} for {_agency_of(case, own_side)}",
+                hint=f"Usually {next_stage.held_by}.",
+            )
+        )
         if next_stage.holders == "escalating_side_names_both":
-            blocks.append(_people_input("other_side_holders", f"Who holds Stage {next_stage.number} for "
-                                        f"{_agency_of(case, other)}"))
+            blocks.append(
+                _people_input(
+                    "other_side_holders", f"Who holds Stage {next_stage.number} for {_agency_of(case, other)}"
+                )
+            )
         else:
-            blocks.append(SectionBlock(text=_md(
-                f"{escape(_agency_of(case, other))} will be asked to name their own Stage {next_stage.number} holder.")))
+            blocks.append(
+                SectionBlock(
+                    text=_md(
+                        f"{escape(_agency_of(case, other))} will be asked to name their own "
+                        f"Stage {next_stage.number} holder."
+                    )
+                )
+            )
     formal = policy.stage(case.current_stage).formal
     blocks += [
         _text_input("concerns", "The concerns, as they stand", multiline=True, optional=not formal),
-        _text_input("decision_outcome", "Decision or outcome at this stage, so far", multiline=True,
-                    optional=not formal),
+        _text_input(
+            "decision_outcome", "Decision or outcome at this stage, so far", multiline=True, optional=not formal
+        ),
         _text_input("key_learning", "Key learning so far", multiline=True, optional=not formal),
     ]
-    return _modal(view_id(can.ESCALATE), f"Escalate to Stage {next_stage.number}", blocks, submit="Escalate",
-                  private_metadata=action_value(case))
+    return _modal(
+        view_id(can.ESCALATE),
+        f"Escalate to Stage {next_stage.number}",
+        blocks,
+        submit="Escalate",
+        private_metadata=action_value(case),
+    )
 
 
 def ask_to_escalate_modal(case: CaseView) -> dict:
-    blocks = [_case_intro(case, f"{escape(case.raiser_agency)} decides whether to escalate. Tell them why you "
-                                "think it should go to the next stage."),
-              _text_input("reason", "Why it should go to the next stage", multiline=True)]
-    return _modal(view_id(can.ASK_TO_ESCALATE), "Ask them to escalate", blocks, submit="Send",
-                  private_metadata=action_value(case))
+    blocks = [
+        _case_intro(
+            case,
+            f"{escape(case.raiser_agency)} decides whether to escalate. Tell them why you "
+            "think it should go to the next stage.",
+        ),
+        _text_input("reason", "Why it should go to the next stage", multiline=True),
+    ]
+    return _modal(
+        view_id(can.ASK_TO_ESCALATE), "Ask them to escalate", blocks, submit="Send", private_metadata=action_value(case)
+    )
 
 
 def name_holder_modal(case: CaseView, sides: list[str]) -> dict:
-    blocks: list[Block] = [_case_intro(case, "Name who holds this stage for the agency, at this stage's level: "
-                                             f"{case.policy.stage(case.current_stage).held_by}.")]
+    blocks: list[Block] = [
+        _case_intro(
+            case,
+            "Name who holds this stage for the agency, at this stage's level: "
+            f"{case.policy.stage(case.current_stage).held_by}.",
+        )
+    ]
     if len(sides) > 1:
-        blocks.append(_input("side", "For which agency", StaticSelectElement(action_id="side", options=[
-            Option(text=_plain(_agency_of(case, s), 75), value=s) for s in sides])))
+        blocks.append(
+            _input(
+                "side",
+                "For which agency",
+                StaticSelectElement(
+                    action_id="side", options=[Option(text=_plain(_agency_of(case, s), 75), value=s) for s in sides]
+                ),
+            )
+        )
     blocks.append(_people_input("holders", f"Who holds Stage {case.current_stage}"))
     metadata = json.dumps({"r": case.reference, "v": case.version, "side": sides[0] if len(sides) == 1 else None})
-    return _modal(view_id(can.NAME_HOLDER), f"Name the holder", blocks, submit="Name", private_metadata=metadata)
+    return _modal(view_id(can.NAME_HOLDER), "Name the holder", blocks, submit="Name", private_metadata=metadata)
 
 
 def withdraw_modal(case: CaseView) -> dict:
-    blocks = [_case_intro(case, "Withdrawing closes the case."),
-              _text_input("reason", "Why is it withdrawn?", multiline=True)]
+    blocks = [
+        _case_intro(case, "Withdrawing closes the case."),
+        _text_input("reason", "Why is it withdrawn?", multiline=True),
+    ]
     return _modal(view_id(can.WITHDRAW), "Withdraw", blocks, submit="Withdraw", private_metadata=action_value(case))
 
 
 def consultation_modal(case: CaseView) -> dict:
     blocks = [
-        SectionBlock(text=_md(
-            "A multi-agency reflective group consultation helps when a case is stuck. A service manager requests "
-            f"it via the {case.policy.partnership} Manager; the Children's Social Care Systemic Lead facilitates it. "
-            f"The request is posted to the {case.policy.partnership} team.")),
+        SectionBlock(
+            text=_md(
+                "A multi-agency reflective group consultation helps when a case is stuck. A service manager requests "
+                f"it via the {case.policy.partnership} Manager; "
+                "the Children's Social Care Systemic Lead facilitates it. "
+                f"The request is posted to the {case.policy.partnership} team."
+            )
+        ),
         _text_input("consultation_note", "Anything the facilitator should know", multiline=True, optional=True),
     ]
-    return _modal(view_id(can.REQUEST_CONSULTATION), "Reflective consultation", blocks, submit="Request",
-                  private_metadata=action_value(case))
+    return _modal(
+        view_id(can.REQUEST_CONSULTATION),
+        "Reflective consultation",
+        blocks,
+        submit="Request",
+        private_metadata=action_value(case),
+    )
 
 
 def record_consultation_modal(case: CaseView) -> dict:
     stage = case.stage
     blocks = [
-        _case_intro(case, f"Reflective group consultation: {_consultation_words(stage)} Fill in what has happened; "
-                          "the stage holders are told."),
-        _input("consultation_arranged_for", "Arranged for", DatePickerElement(
-            action_id="consultation_arranged_for",
-            initial_date=stage.consultation_arranged_for.isoformat() if stage.consultation_arranged_for else None),
-            optional=True),
+        _case_intro(
+            case,
+            f"Reflective group consultation: {_consultation_words(stage)} Fill in what has happened; "
+            "the stage holders are told.",
+        ),
+        _input(
+            "consultation_arranged_for",
+            "Arranged for",
+            DatePickerElement(
+                action_id="consultation_arranged_for",
+                initial_date=stage.consultation_arranged_for.isoformat() if stage.consultation_arranged_for else None,
+            ),
+            optional=True,
+        ),
         _input("consultation_held_on", "Held on", DatePickerElement(action_id="consultation_held_on"), optional=True),
         _text_input("consultation_actions", "Actions agreed at the consultation", multiline=True, optional=True),
     ]
-    return _modal(view_id(can.RECORD_CONSULTATION), "Record consultation", blocks, submit="Record",
-                  private_metadata=action_value(case))
+    return _modal(
+        view_id(can.RECORD_CONSULTATION),
+        "Record consultation",
+        blocks,
+        submit="Record",
+        private_metadata=action_value(case),
+    )
 
 
 def _holder_select(block_id: str, label: str, holders: Iterable[PersonRef]) -> InputBlock:
-    options = [Option(text=_plain(p.name or p.email or p.user_id, 75), value=f"{p.platform}|{p.user_id}")
-               for p in holders]
-    return _input(block_id, label, StaticSelectElement(action_id=block_id, options=options,
-                                                       placeholder=_plain("Choose")))
+    options = [
+        Option(text=_plain(p.name or p.email or p.user_id, 75), value=f"{p.platform}|{p.user_id}") for p in holders
+    ]
+    return _input(
+        block_id, label, StaticSelectElement(action_id=block_id, options=options, placeholder=_plain("Choose"))
+    )
 
 
 def chase_modal(case: CaseView, holders: list[PersonRef]) -> dict:
-    blocks = [_case_intro(case, "The holder gets a direct message asking for an update, with the deadline."),
-              _holder_select("holder", "Who to chase", holders),
-              _text_input("chase_message", "Your message (optional)", multiline=True, optional=True, max_length=1000)]
+    blocks = [
+        _case_intro(case, "The holder gets a direct message asking for an update, with the deadline."),
+        _holder_select("holder", "Who to chase", holders),
+        _text_input("chase_message", "Your message (optional)", multiline=True, optional=True, max_length=1000),
+    ]
     return _modal(view_id(can.CHASE), "Chase a holder", blocks, submit="Send", private_metadata=action_value(case))
 
 
 def hand_over_modal(case: CaseView, holders: list[PersonRef]) -> dict:
-    blocks = [_case_intro(case, "For leave or a change of job: the colleague takes over the holder's role at this "
-                                "stage. Both agencies are told."),
-              _holder_select("from_person", "Whose role", holders),
-              _people_input("to_person", "Hand over to", many=False)]
-    return _modal(view_id(can.HAND_OVER), "Hand over", blocks, submit="Hand over",
-                  private_metadata=action_value(case))
+    blocks = [
+        _case_intro(
+            case,
+            "For leave or a change of job: the colleague takes over the holder's role at this "
+            "stage. Both agencies are told.",
+        ),
+        _holder_select("from_person", "Whose role", holders),
+        _people_input("to_person", "Hand over to", many=False),
+    ]
+    return _modal(view_id(can.HAND_OVER), "Hand over", blocks, submit="Hand over", private_metadata=action_value(case))
 
 
 def correct_modal(case: CaseView) -> dict:
     blocks = [
-        _case_intro(case, "Correct a mistake, such as a name typed where initials belong. The new text replaces "
-                          "the old everywhere; the record shows that the detail was corrected, not what it said."),
-        _input("field_name", "Which detail", StaticSelectElement(action_id="field_name", options=[
-            Option(text=_plain(label, 75), value=name) for name, label in CORRECTABLE.items()])),
+        _case_intro(
+            case,
+            "Correct a mistake, such as a name typed where initials belong. The new text replaces "
+            "the old everywhere; the record shows that the detail was corrected, not what it said.",
+        ),
+        _input(
+            "field_name",
+            "Which detail",
+            StaticSelectElement(
+                action_id="field_name",
+                options=[Option(text=_plain(label, 75), value=name) for name, label in CORRECTABLE.items()],
+            ),
+        ),
         _text_input("value", "The correct text", multiline=True),
     ]
-    return _modal(view_id(can.CORRECT_DETAILS), "Correct details", blocks, submit="Correct",
-                  private_metadata=action_value(case))
+    return _modal(
+        view_id(can.CORRECT_DETAILS), "Correct details", blocks, submit="Correct", private_metadata=action_value(case)
+    )
 
 
 def _section_chunks(title: str, lines: list[str]) -> list[SectionBlock]:
@@ -881,19 +1160,27 @@ def details_modal(case: CaseView) -> dict:
     """The full concern as raised, every stage's record, the agreed actions and every note."""
     calendar = case.policy.working_calendar
     blocks: list[Block] = [
-        _case_intro(case, f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
-                          f"{escape(case.child_case_reference)} · {escape(case.level_of_need)}\n"
-                          f"*Themes:* {escape(', '.join(case.themes))}"),
+        _case_intro(
+            case,
+            f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
+            f"{escape(case.child_case_reference)} · {escape(case.level_of_need)}\n"
+            f"*Themes:* {escape(', '.join(case.themes))}",
+        ),
     ]
-    for label, value in (("Key dates", case.key_dates), ("Evidence of need", case.evidence_of_need),
-                         ("The decision or action disagreed with", case.decision_disagreed),
-                         ("Interventions to date", case.interventions_to_date),
-                         ("The outcome wanted", case.outcome_wanted)):
+    for label, value in (
+        ("Key dates", case.key_dates),
+        ("Evidence of need", case.evidence_of_need),
+        ("The decision or action disagreed with", case.decision_disagreed),
+        ("Interventions to date", case.interventions_to_date),
+        ("The outcome wanted", case.outcome_wanted),
+    ):
         blocks.append(SectionBlock(text=_md(f"*{label}*\n{_user(value, 2900)}")))
     blocks.append(DividerBlock())
     for stage in case.stages:
-        lines = [f"Started {long_date(calendar.local_date(stage.started_at))}, due "
-                 f"{long_date(calendar.local_date(stage.due_at))}."]
+        lines = [
+            f"Started {long_date(calendar.local_date(stage.started_at))}, due "
+            f"{long_date(calendar.local_date(stage.due_at))}."
+        ]
         for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
             if stage.side(side):
                 lines.append(f"{escape(agency)}: {people(stage.side(side))}")
@@ -906,20 +1193,37 @@ def details_modal(case: CaseView) -> dict:
         if stage.reflective_consultation_requested_at:
             lines.append(f"Reflective group consultation: {_consultation_words(stage)}")
         if stage.ended_at:
-            lines.append(f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
-                         + _stage_record_words(stage, 900) + " " + outcome_by_words(stage))
+            lines.append(
+                f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
+                + _stage_record_words(stage, 900)
+                + " "
+                + outcome_by_words(stage)
+            )
         blocks += _section_chunks(f"Stage {stage.number}: {stage.name}", lines)
     if case.actions:
         blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2800))))
     for proposal in case.proposals:
-        blocks.append(SectionBlock(text=_md(_text(
-            f"*Proposed resolution* by {who(proposal.proposed_by)} ({proposal.status}): "
-            f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}"
-            + (f"\nDeclined because: {_user(proposal.decline_reason, 800)}" if proposal.decline_reason else ""),
-            2900))))
-    notes = [f"*{NOTE_WORDS.get(n.kind, n.kind)}*, Stage {n.stage_number}, "
-             f"{calendar.local(n.created_at):%d %b %Y %H:%M}, {who(n.author)}: {_user(n.text, 2000)}"
-             for n in case.notes]
+        blocks.append(
+            SectionBlock(
+                text=_md(
+                    _text(
+                        f"*Proposed resolution* by {who(proposal.proposed_by)} ({proposal.status}): "
+                        f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}"
+                        + (
+                            f"\nDeclined because: {_user(proposal.decline_reason, 800)}"
+                            if proposal.decline_reason
+                            else ""
+                        ),
+                        2900,
+                    )
+                )
+            )
+        )
+    notes = [
+        f"*{NOTE_WORDS.get(n.kind, n.kind)}*, Stage {n.stage_number}, "
+        f"{calendar.local(n.created_at):%d %b %Y %H:%M}, {who(n.author)}: {_user(n.text, 2000)}"
+        for n in case.notes
+    ]
     blocks += _section_chunks("Notes", notes or ["None yet."])
     return _modal("case_details_view", "Details", blocks[:100], submit=None, close="Close")
 
@@ -961,9 +1265,14 @@ def history_modal(case: CaseView, entries: list[HistoryEntry]) -> dict:
     return _modal("case_history_view", "History", blocks[:100], submit=None, close="Close")
 
 
-AUDIT_WORDS = {**HISTORY_WORDS, "viewed": "looked at it", "listed": "saw it in a list", "audit_read":
-               "read this audit trail", "erased": "erased its details under the retention rule",
-               "refused": "was refused when trying to"}
+AUDIT_WORDS = {
+    **HISTORY_WORDS,
+    "viewed": "looked at it",
+    "listed": "saw it in a list",
+    "audit_read": "read this audit trail",
+    "erased": "erased its details under the retention rule",
+    "refused": "was refused when trying to",
+}
 
 
 def audit_blocks(reference: str, entries: list[HistoryEntry], policy: Policy) -> list[dict]:
@@ -985,21 +1294,36 @@ def audit_blocks(reference: str, entries: list[HistoryEntry], policy: Policy) ->
 def help_blocks(policy: Policy) -> list[dict]:
     stages = "\n".join(
         f"*Stage {s.number}: {s.name}* ({'formal' if s.formal else 'informal'}), held by {s.held_by}; "
-        f"{s.working_days} working days." for s in policy.stages)
+        f"{s.working_days} working days."
+        for s in policy.stages
+    )
     blocks = [
         HeaderBlock(text=_plain("Escalation and Resolution")),
-        SectionBlock(text=_md(
-            "Use `/escalate` when you disagree with another agency's decision or action about a child, and talking "
-            "it through with your line manager or safeguarding lead has not settled it.")),
-        SectionBlock(text=_md(f"*The stages*\n{stages}\nAt each stage both agencies take part at the same level. "
-                              f"The {policy.partnership} team is told from Stage "
-                              f"{policy.partnership_informed_from_stage}.")),
+        SectionBlock(
+            text=_md(
+                "Use `/escalate` when you disagree with another agency's decision or action about a child, and talking "
+                "it through with your line manager or safeguarding lead has not settled it."
+            )
+        ),
+        SectionBlock(
+            text=_md(
+                f"*The stages*\n{stages}\nAt each stage both agencies take part at the same level. "
+                f"The {policy.partnership} team is told from Stage "
+                f"{policy.partnership_informed_from_stage}."
+            )
+        ),
         SectionBlock(text=_md("*Principles*\n" + "\n".join(f"• {p}" for p in policy.principles))),
         SectionBlock(text=_md(f"*If a child is at immediate risk*\n{policy.immediate_risk.guidance}")),
         SectionBlock(text=_md(f"*Whistleblowing*\n{policy.whistleblowing.guidance}")),
-        ContextBlock(elements=[_md("`/escalate` raise · `/escalate list` your cases · "
-                                   "`/escalate ESC-2026-1` one case · `/escalate MOS-123456` by your agency's case "
-                                   "reference · `/escalate help` this")]),
+        ContextBlock(
+            elements=[
+                _md(
+                    "`/escalate` raise · `/escalate list` your cases · "
+                    "`/escalate ESC-2026-1` one case · `/escalate MOS-123456` by your agency's case "
+                    "reference · `/escalate help` this"
+                )
+            ]
+        ),
     ]
     return _json(blocks)
 
@@ -1007,17 +1331,24 @@ def help_blocks(policy: Policy) -> list[dict]:
 def _case_line(case: CaseView, now: datetime) -> SectionBlock:
     if not case.is_open:
         closed = long_date(case.policy.working_calendar.local_date(case.closed_at)) if case.closed_at else ""
-        return SectionBlock(text=_md(f"*{case.reference}* · {_status_words(case)} · {escape(case.other_agency)}\n"
-                                     f"Closed {closed}"))
-    return SectionBlock(text=_md(
-        f"*{case.reference}* · {stage_title(case)} · {escape(case.other_agency)}\n"
-        f"{deadline_words(case.deadline_status(now), case.policy)} · held by {people(case.stage.holders)}"))
+        return SectionBlock(
+            text=_md(f"*{case.reference}* · {_status_words(case)} · {escape(case.other_agency)}\nClosed {closed}")
+        )
+    return SectionBlock(
+        text=_md(
+            f"*{case.reference}* · {stage_title(case)} · {escape(case.other_agency)}\n"
+            f"{deadline_words(case.deadline_status(now), case.policy)} · held by {people(case.stage.holders)}"
+        )
+    )
 
 
 def list_blocks(mine: MyCases, now: datetime) -> list[dict]:
     blocks: list[Block] = []
-    for title, cases in (("You raised", mine.raised), ("You hold the current stage", mine.holding),
-                         ("You are part of", mine.involved)):
+    for title, cases in (
+        ("You raised", mine.raised),
+        ("You hold the current stage", mine.holding),
+        ("You are part of", mine.involved),
+    ):
         if cases:
             blocks.append(SectionBlock(text=_md(f"*{title}*")))
             blocks.extend(_case_line(c, now) for c in cases[:15])
@@ -1033,19 +1364,29 @@ def cases_blocks(cases: list[CaseView], now: datetime, heading: str) -> list[dic
 def _filter_select(action_id: str, label: str, options: list[tuple[str, str]], current: str) -> StaticSelectElement:
     choices = [Option(text=_plain(label_, 75), value=value) for value, label_ in [("", f"{label}: any"), *options]]
     initial = next((o for o in choices if o.value == current), choices[0])
-    return StaticSelectElement(action_id=action_id, options=choices, initial_option=initial,
-                               placeholder=_plain(label))
+    return StaticSelectElement(action_id=action_id, options=choices, initial_option=initial, placeholder=_plain(label))
 
 
-def home_view(mine: MyCases, now: datetime, partnership: list[CaseView] | None,
-              failures: list[tuple[str, str, str]], policy: Policy, case_filter: CaseFilter = CaseFilter()) -> dict:
+def home_view(
+    mine: MyCases,
+    now: datetime,
+    partnership: list[CaseView] | None,
+    failures: list[tuple[str, str, str]],
+    policy: Policy,
+    case_filter: CaseFilter = CaseFilter(),
+) -> dict:
     blocks: list[Block] = [
         HeaderBlock(text=_plain("Escalations")),
-        ActionsBlock(block_id="home_actions", elements=[
-            ButtonElement(text=_plain("Raise an escalation"), action_id=RAISE_ACTION, style="primary")]),
+        ActionsBlock(
+            block_id="home_actions",
+            elements=[ButtonElement(text=_plain("Raise an escalation"), action_id=RAISE_ACTION, style="primary")],
+        ),
     ]
-    for title, cases in (("Stages you hold", mine.holding), ("Your open escalations", mine.raised),
-                         ("Others you are part of", mine.involved)):
+    for title, cases in (
+        ("Stages you hold", mine.holding),
+        ("Your open escalations", mine.raised),
+        ("Others you are part of", mine.involved),
+    ):
         if not cases and title == "Others you are part of":
             continue
         blocks.append(HeaderBlock(text=_plain(title)))
@@ -1058,16 +1399,31 @@ def home_view(mine: MyCases, now: datetime, partnership: list[CaseView] | None,
     metadata = ""
     if partnership is not None:
         blocks.append(HeaderBlock(text=_plain("Open escalations with the partnership")))
-        stage_options = [(str(s.number), f"Stage {s.number}") for s in policy.stages
-                         if policy.partnership_informed_at(s.number)]
-        blocks.append(ActionsBlock(block_id="home_filters", elements=[
-            _filter_select("home_filter_stage", "Stage", stage_options,
-                           str(case_filter.stage) if case_filter.stage else ""),
-            _filter_select("home_filter_overdue", "Overdue", [("yes", "Overdue only")],
-                           "yes" if case_filter.overdue else ""),
-            _filter_select("home_filter_agency", "Agency", [(a, a) for a in policy.lists.agencies], case_filter.agency),
-            _filter_select("home_filter_theme", "Theme", [(t, t) for t in policy.lists.themes], case_filter.theme),
-        ]))
+        stage_options = [
+            (str(s.number), f"Stage {s.number}") for s in policy.stages if policy.partnership_informed_at(s.number)
+        ]
+        blocks.append(
+            ActionsBlock(
+                block_id="home_filters",
+                elements=[
+                    _filter_select(
+                        "home_filter_stage", "Stage", stage_options, str(case_filter.stage) if case_filter.stage else ""
+                    ),
+                    _filter_select(
+                        "home_filter_overdue",
+                        "Overdue",
+                        [("yes", "Overdue only")],
+                        "yes" if case_filter.overdue else "",
+                    ),
+                    _filter_select(
+                        "home_filter_agency", "Agency", [(a, a) for a in policy.lists.agencies], case_filter.agency
+                    ),
+                    _filter_select(
+                        "home_filter_theme", "Theme", [(t, t) for t in policy.lists.themes], case_filter.theme
+                    ),
+                ],
+            )
+        )
         blocks.extend(_case_line(c, now) for c in partnership[:25])
         if not partnership:
             blocks.append(SectionBlock(text=_md("None.")))

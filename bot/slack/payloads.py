@@ -6,6 +6,7 @@ front (bot/slack/http.py) what to refuse before Bolt routes it; the readers give
 expect (text is text, a list is a list, an id looks like an id) and something they refuse politely
 otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -200,5 +201,9 @@ def _what_listeners_need(body: dict) -> bool:
         view = body.get("view")
         return isinstance(view, dict) and isinstance(view.get("callback_id"), str)
     actions = body.get("actions")
-    return (isinstance(body.get("trigger_id"), str) and isinstance(actions, list) and bool(actions)
-            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions))
+    return (
+        isinstance(body.get("trigger_id"), str)
+        and isinstance(actions, list)
+        and bool(actions)
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+    )

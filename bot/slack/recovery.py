@@ -11,6 +11,7 @@ The look-up is bounded: from a little before the row was written (Slack's clock 
 slightly), a few pages at most. The bound also keeps an old message from a database that was
 since replaced, whose ids started again, from being taken for a new row's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,16 +37,18 @@ def outbox_metadata(outbox_id: int) -> dict:
 
 def _posted_for(message: dict, outbox_id: int) -> bool:
     metadata = message.get("metadata") or {}
-    return (metadata.get("event_type") == EVENT_TYPE
-            and (metadata.get("event_payload") or {}).get("outbox_id") == outbox_id)
+    return (
+        metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("outbox_id") == outbox_id
+    )
 
 
 class Recovery:
     def __init__(self, client: AsyncWebClient):
         self.client = client
 
-    async def find(self, channel: str, outbox_id: int, since: datetime | None,
-                   thread_ts: str | None = None) -> tuple[str, str] | None:
+    async def find(
+        self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None = None
+    ) -> tuple[str, str] | None:
         """Where the message for `outbox_id` was posted in `channel` (a user id means the bot's direct
         message with them), at top level or in `thread_ts`'s thread: (channel id, ts), or None."""
         try:
@@ -57,19 +60,25 @@ class Recovery:
             if error_code(error) != "missing_scope":
                 raise
             # Installed before the app asked to read history: send again, as before (at least once).
-            log.warning("cannot look for outbox message %s in Slack (missing scope %s): sending it again",
-                        outbox_id, error.response.get("needed", "?"))
+            log.warning(
+                "cannot look for outbox message %s in Slack (missing scope %s): sending it again",
+                outbox_id,
+                error.response.get("needed", "?"),
+            )
             return None
 
-    async def _search(self, channel: str, outbox_id: int, since: datetime | None,
-                      thread_ts: str | None) -> tuple[str, str] | None:
+    async def _search(
+        self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None
+    ) -> tuple[str, str] | None:
         window = {"oldest": f"{(since - CLOCK_SKEW).timestamp():.6f}"} if since else {}
         if thread_ts is None:
             response = await self.client.conversations_history(
-                channel=channel, limit=PAGE_SIZE, include_all_metadata=True, **window)
+                channel=channel, limit=PAGE_SIZE, include_all_metadata=True, **window
+            )
         else:
             response = await self.client.conversations_replies(
-                channel=channel, ts=thread_ts, limit=PAGE_SIZE, include_all_metadata=True, **window)
+                channel=channel, ts=thread_ts, limit=PAGE_SIZE, include_all_metadata=True, **window
+            )
         pages = 0
         async for page in response:
             for message in page.get("messages", []):
@@ -78,7 +87,10 @@ class Recovery:
                     return channel, message["ts"]
             pages += 1
             if pages >= MAX_PAGES and page.get("has_more"):
-                log.warning("outbox message %s not found in the last %s messages looked at: sending it again",
-                            outbox_id, pages * PAGE_SIZE)
+                log.warning(
+                    "outbox message %s not found in the last %s messages looked at: sending it again",
+                    outbox_id,
+                    pages * PAGE_SIZE,
+                )
                 return None
         return None

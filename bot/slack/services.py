@@ -1,9 +1,11 @@
 """What the listeners are given: the engine's context, who people are, and the outbox to wake."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from bot.outbox import Outbox
 from bot.slack import payloads

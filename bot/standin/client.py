@@ -1,5 +1,6 @@
 """The Slack side of the conversation: sends the bot signed commands, clicks, submissions and events,
 as Slack does, and applies Slack's answers to the stand-in's state. Used by the sandbox and the tests."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bot.standin.server import SlackStandin
+
 
 def slack_signature(secret: str, timestamp: str, body: str) -> str:
     """Slack's v0 request signature: HMAC-SHA256 over 'v0:{timestamp}:{body}'."""
@@ -35,8 +37,9 @@ class SlackSide:
     async def close(self):
         await self.session.close()
 
-    async def post(self, body: str, content_type: str, *, timestamp: int | None = None,
-                   signature: str | None = None) -> Reply:
+    async def post(
+        self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None
+    ) -> Reply:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         headers = {
             "Content-Type": content_type,
@@ -64,35 +67,55 @@ class SlackSide:
 
     def command_fields(self, user_id: str, text: str, channel: str = "C0GENERAL") -> dict:
         return {
-            "token": "unused", "team_id": self.standin.team_id, "team_domain": "standin",
-            "channel_id": channel, "channel_name": "general", "user_id": user_id,
-            "user_name": self.standin.users[user_id].name, "command": "/escalate", "text": text,
-            "api_app_id": "A0STANDIN", "response_url": "https://hooks.slack.invalid/commands/1",
+            "token": "unused",
+            "team_id": self.standin.team_id,
+            "team_domain": "standin",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": self.standin.users[user_id].name,
+            "command": "/escalate",
+            "text": text,
+            "api_app_id": "A0STANDIN",
+            "response_url": "https://hooks.slack.invalid/commands/1",
             "trigger_id": self.standin.new_trigger_id(user_id),
         }
 
     def button_payload(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> dict:
         payload = self._block_actions(
-            user_id, {"type": "button", "action_id": action_id, "block_id": "case_actions", "value": value},
-            {"type": "message", "channel_id": channel or "D" + user_id})
+            user_id,
+            {"type": "button", "action_id": action_id, "block_id": "case_actions", "value": value},
+            {"type": "message", "channel_id": channel or "D" + user_id},
+        )
         if channel:
             payload["channel"] = {"id": channel}
         return payload
 
     def submission_payload(self, user_id: str, view: dict, values: dict) -> dict:
         return {
-            "type": "view_submission", "team": {"id": self.standin.team_id},
+            "type": "view_submission",
+            "team": {"id": self.standin.team_id},
             "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
-            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
+            "api_app_id": "A0STANDIN",
+            "trigger_id": self.standin.new_trigger_id(user_id),
             "view": dict(view, state={"values": values}),
         }
 
     def home_event(self, user_id: str) -> dict:
         return {
-            "token": "unused", "team_id": self.standin.team_id, "api_app_id": "A0STANDIN",
-            "type": "event_callback", "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id, "tab": "home",
-                      "event_ts": str(time.time())},
+            "token": "unused",
+            "team_id": self.standin.team_id,
+            "api_app_id": "A0STANDIN",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": "D" + user_id,
+                "tab": "home",
+                "event_ts": str(time.time()),
+            },
         }
 
     # ------------------------------------------------------------ what a person does
@@ -119,17 +142,21 @@ class SlackSide:
         return await self._then_modal(self._click(user_id, blocks, action_id, channel))
 
     async def _click(self, user_id: str, blocks: list[dict], action_id: str, channel: str | None) -> Reply:
-        element = next(e for b in blocks if b.get("type") == "actions" for e in b["elements"]
-                       if e["action_id"] == action_id)
+        element = next(
+            e for b in blocks if b.get("type") == "actions" for e in b["elements"] if e["action_id"] == action_id
+        )
         return await self.press_button(user_id, action_id, element.get("value", ""), channel)
 
     def _block_actions(self, user_id: str, action: dict, container: dict) -> dict:
         """A block_actions payload as Slack sends it, for one action by `user_id`."""
         return {
-            "type": "block_actions", "team": {"id": self.standin.team_id},
+            "type": "block_actions",
+            "team": {"id": self.standin.team_id},
             "user": {"id": user_id, "name": self.standin.users[user_id].name, "team_id": self.standin.team_id},
-            "api_app_id": "A0STANDIN", "trigger_id": self.standin.new_trigger_id(user_id),
-            "actions": [{**action, "action_ts": str(time.time())}], "container": container,
+            "api_app_id": "A0STANDIN",
+            "trigger_id": self.standin.new_trigger_id(user_id),
+            "actions": [{**action, "action_ts": str(time.time())}],
+            "container": container,
         }
 
     async def press_button(self, user_id: str, action_id: str, value: str, channel: str | None = None) -> Reply:
@@ -137,14 +164,24 @@ class SlackSide:
 
     async def choose(self, user_id: str, view: dict, action_id: str, value: str) -> Reply:
         """Pick `value` in a select menu of a published view (App Home), as Slack sends it."""
-        element = next(e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
-                       if e["action_id"] == action_id)
+        element = next(
+            e
+            for b in view["blocks"]
+            if b.get("type") == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
+        )
         option = next(o for o in element["options"] if o["value"] == value)
         payload = self._block_actions(
-            user_id, {"type": "static_select", "action_id": action_id, "block_id": "home_filters",
-                      "selected_option": option}, {"type": "view", "view_id": "home"})
-        payload["view"] = {"type": "home", "private_metadata": view.get("private_metadata", ""),
-                           "blocks": view["blocks"]}
+            user_id,
+            {"type": "static_select", "action_id": action_id, "block_id": "home_filters", "selected_option": option},
+            {"type": "view", "view_id": "home"},
+        )
+        payload["view"] = {
+            "type": "home",
+            "private_metadata": view.get("private_metadata", ""),
+            "blocks": view["blocks"],
+        }
         return await self.send_interaction(payload)
 
     async def submit(self, user_id: str, answers: dict) -> Reply:

@@ -1,4 +1,5 @@
 """The stand-in Slack Web API, an aiohttp application bound to 127.0.0.1."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,9 @@ import json
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -82,8 +84,12 @@ def validate_metadata(metadata: Any) -> dict:
             metadata = json.loads(metadata)
         except json.JSONDecodeError:
             raise _Fail("invalid_metadata_format") from None
-    if (not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str)
-            or not EVENT_TYPE.match(metadata["event_type"]) or not isinstance(metadata.get("event_payload"), dict)):
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not EVENT_TYPE.match(metadata["event_type"])
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
         raise _Fail("invalid_metadata_schema")
     return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
@@ -118,9 +124,15 @@ def validate_view(view: dict) -> None:
 class SlackStandin:
     """State and behaviour of the stand-in; `app()` serves it."""
 
-    def __init__(self, scopes: set[str], users: list[StandinUser] | None = None,
-                 bot_user_id: str = "UBOT", team_id: str = "T0STANDIN",
-                 now: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        scopes: set[str],
+        users: list[StandinUser] | None = None,
+        bot_user_id: str = "UBOT",
+        team_id: str = "T0STANDIN",
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
         self.scopes = set(scopes)
         self.users = {u.id: u for u in users or []}
         self.usergroups: dict[str, list[str]] = {}
@@ -160,11 +172,13 @@ class SlackStandin:
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until `condition()` holds, re-checking after every call the bot makes."""
+
         async def until():
             while not condition():
                 self._called = self._called or asyncio.Event()
                 await self._called.wait()
                 self._called.clear()
+
         await asyncio.wait_for(until(), timeout)
 
     def next_ts(self) -> str:
@@ -206,17 +220,25 @@ class SlackStandin:
         envelope_id = f"env-{next(self._ids)}"
         waiting = asyncio.get_running_loop().create_future()
         self._awaiting[envelope_id] = waiting
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                          "accepts_response_payload": kind != "events_api",
-                                          "retry_attempt": 0, "retry_reason": ""})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         return await asyncio.wait_for(waiting, timeout)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self.sockets.append(socket)
-        await socket.send_json({"type": "hello", "num_connections": len(self.sockets),
-                                "connection_info": {"app_id": "A0STANDIN"}})
+        await socket.send_json(
+            {"type": "hello", "num_connections": len(self.sockets), "connection_info": {"app_id": "A0STANDIN"}}
+        )
         if self._called is not None:
             self._called.set()
         try:
@@ -306,8 +328,15 @@ class SlackStandin:
         return args  # metadata stays as sent: a malformed one is refused as Slack refuses it
 
     def _auth_test(self, args):
-        return {"ok": True, "user_id": self.bot_user_id, "team_id": self.team_id, "bot_id": "B0STANDIN",
-                "url": "https://standin.example/", "team": "Stand-in", "user": "escalation-bot"}
+        return {
+            "ok": True,
+            "user_id": self.bot_user_id,
+            "team_id": self.team_id,
+            "bot_id": "B0STANDIN",
+            "url": "https://standin.example/",
+            "team": "Stand-in",
+            "user": "escalation-bot",
+        }
 
     def _resolve_channel(self, channel: str) -> str:
         # Posting to a user id opens the bot's direct message with that user, as Slack does.
@@ -340,8 +369,11 @@ class SlackStandin:
         channel, ts = args.get("channel", ""), args.get("message_ts", "")
         if not any(m.channel == channel and m.ts == ts for m in self.messages):
             return {"ok": False, "error": "message_not_found"}
-        return {"ok": True, "channel": channel,
-                "permalink": f"https://standin.slack.example/archives/{channel}/p{ts.replace('.', '')}"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://standin.slack.example/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
     def _chat_postEphemeral(self, args):
         channel = self._resolve_channel(args.get("channel", ""))
@@ -375,15 +407,24 @@ class SlackStandin:
 
     def _conversation(self, channel: str) -> list[Posted]:
         """A conversation's messages (not ephemeral ones), oldest first; channel_not_found if unknown."""
-        known = (channel.startswith("D") and channel[1:] in self.users) or channel in self.channels or any(
-            m.channel == channel for m in self.messages)
+        known = (
+            (channel.startswith("D") and channel[1:] in self.users)
+            or channel in self.channels
+            or any(m.channel == channel for m in self.messages)
+        )
         if not known:
             raise _Fail("channel_not_found")
         return [m for m in self.messages if m.channel == channel and m.user is None]
 
     def _as_slack_shows(self, message: Posted, with_metadata: bool, replies: int = 0) -> dict:
-        shown = {"type": "message", "user": self.bot_user_id, "bot_id": "B0STANDIN", "text": message.text,
-                 "blocks": message.blocks, "ts": message.ts}
+        shown = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": "B0STANDIN",
+            "text": message.text,
+            "blocks": message.blocks,
+            "ts": message.ts,
+        }
         if message.thread_ts:
             shown["thread_ts"] = message.thread_ts
         elif replies:
@@ -400,10 +441,13 @@ class SlackStandin:
             start = int(args.get("cursor") or 0)
         except ValueError:
             raise _Fail("invalid_arguments") from None
-        page = found[start:start + limit]
+        page = found[start : start + limit]
         more = start + limit < len(found)
-        return {"messages": page, "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     @staticmethod
     def _in_window(args, ts: str) -> bool:
@@ -419,8 +463,11 @@ class SlackStandin:
         """Top-level messages (and thread parents), newest first; metadata only when asked for."""
         messages = self._conversation(args.get("channel", ""))
         with_metadata = self._flag(args, "include_all_metadata")
-        found = [self._as_slack_shows(m, with_metadata, sum(1 for r in messages if r.thread_ts == m.ts))
-                 for m in reversed(messages) if m.thread_ts is None and self._in_window(args, m.ts)]
+        found = [
+            self._as_slack_shows(m, with_metadata, sum(1 for r in messages if r.thread_ts == m.ts))
+            for m in reversed(messages)
+            if m.thread_ts is None and self._in_window(args, m.ts)
+        ]
         return {"ok": True, **self._page(args, found, newest_first=True)}
 
     def _conversations_replies(self, args):
@@ -433,7 +480,8 @@ class SlackStandin:
         with_metadata = self._flag(args, "include_all_metadata")
         replies = [m for m in messages if m.thread_ts == parent.ts and m.ts != parent.ts]
         found = [self._as_slack_shows(parent, with_metadata, len(replies))] + [
-            self._as_slack_shows(m, with_metadata) for m in replies if self._in_window(args, m.ts)]
+            self._as_slack_shows(m, with_metadata) for m in replies if self._in_window(args, m.ts)
+        ]
         return {"ok": True, **self._page(args, found, newest_first=False)}
 
     def _conversations_open(self, args):
@@ -504,8 +552,15 @@ class SlackStandin:
         profile = {"real_name": user.name, "display_name": user.name, "title": user.title}
         if "users:read.email" in self.scopes:
             profile["email"] = user.email
-        return {"ok": True, "user": {"id": user.id, "name": user.name.lower().replace(" ", "."),
-                                     "real_name": user.name, "profile": profile}}
+        return {
+            "ok": True,
+            "user": {
+                "id": user.id,
+                "name": user.name.lower().replace(" ", "."),
+                "real_name": user.name,
+                "profile": profile,
+            },
+        }
 
     def _usergroups_users_list(self, args):
         group = args.get("usergroup", "")

@@ -1,4 +1,5 @@
 """Alembic environment: run from storage.migrate with a connection, or from the alembic CLI."""
+
 from alembic import context
 from sqlmodel import SQLModel
 

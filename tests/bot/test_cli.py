@@ -1,31 +1,47 @@
 """The escalation-bot command as a person runs it."""
+
 import asyncio
 import os
-
-import aiohttp
 import socket
 import sys
+from datetime import UTC
 from pathlib import Path
 
+import aiohttp
 import pytest
-
 from sqlmodel import select
 
 from bot.cli import main
+from bot.standin.server import SlackStandin
 from flows import escalations as lifecycle
 from flows.context import Context
+from flows.policy import default_policy_text
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import DigestSent, OutboxMessage
 from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
-from flows.policy import default_policy_text
 from tests.slack.conftest import PEOPLE, _serve, manifest_scopes
 from tests.slack.harness import FakeSlackClient
-from bot.standin.server import SlackStandin
 
-SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CSCP_CHANNEL_ID", "CSCP_MEMBERS",
-                  "CSCP_USERGROUP_ID", "PORT", "SLACK_API_URL", "DATABASE_URL", "POLICY_FILE", "LOG_LEVEL",
-                  "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "MAIL_FROM")
+SLACK_SETTINGS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "CSCP_CHANNEL_ID",
+    "CSCP_MEMBERS",
+    "CSCP_USERGROUP_ID",
+    "PORT",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "POLICY_FILE",
+    "LOG_LEVEL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
+    "MAIL_FROM",
+)
 
 
 @pytest.fixture
@@ -63,8 +79,12 @@ def test_check_names_every_malformed_setting_together(clean_env, capsys):
     clean_env.setenv("PORT", "99999")
     assert main(["check"]) == 2
     err = capsys.readouterr().err
-    for words in ("SLACK_BOT_TOKEN should start with xoxb-", "CSCP_CHANNEL_ID should be a channel id",
-                  "CSCP_MEMBERS should be Slack user ids", "PORT should be a number"):
+    for words in (
+        "SLACK_BOT_TOKEN should start with xoxb-",
+        "CSCP_CHANNEL_ID should be a channel id",
+        "CSCP_MEMBERS should be Slack user ids",
+        "PORT should be a number",
+    ):
         assert words in err
 
 
@@ -89,7 +109,11 @@ def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clea
 
 
 def test_check_reports_the_email_settings(clean_env, capsys):
-    for name, value in (("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_SIGNING_SECRET", "secret"), ("CSCP_CHANNEL_ID", "C0CSCP")):
+    for name, value in (
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_SIGNING_SECRET", "secret"),
+        ("CSCP_CHANNEL_ID", "C0CSCP"),
+    ):
         clean_env.setenv(name, value)
     assert main(["check"]) == 0
     assert "E-mail: off (SMTP_HOST is not set)" in capsys.readouterr().out
@@ -112,11 +136,9 @@ def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
     database = Database(os.environ["DATABASE_URL"])
     upgrade(database)
     ctx = Context(db=database)  # the real clock, as the command uses
-    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True)
     for actor, holder in ((TEACHER, TEACHER_MANAGER), (TEACHER_MANAGER, SERVICE_MANAGER)):
-        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version, reason="r",
-                                  next_holders=[holder])
+        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder])
     with database.transaction() as session:
         outbox_before = len(session.exec(select(OutboxMessage)).all())
     assert main(["digest", "--print"]) == 0
@@ -133,22 +155,43 @@ async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
     runner, standin_port = await _serve(standin.app())
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    env.update(SLACK_BOT_TOKEN="xoxb-standin", SLACK_APP_TOKEN="xapp-standin", CSCP_CHANNEL_ID="C0CSCP",
-               SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/", DATABASE_URL=f"sqlite:///{tmp_path / 'sm.db'}",
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
-                                                   stdout=asyncio.subprocess.DEVNULL,
-                                                   stderr=asyncio.subprocess.DEVNULL)
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-standin",
+        SLACK_APP_TOKEN="xapp-standin",
+        CSCP_CHANNEL_ID="C0CSCP",
+        SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'sm.db'}",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     teacher = PEOPLE["teacher"].id
-    command = {"command": "/escalate", "user_id": teacher, "user_name": "tess", "team_id": standin.team_id,
-               "channel_id": "C0GENERAL", "api_app_id": "A0STANDIN", "response_url": "https://hooks.invalid/1"}
+    command = {
+        "command": "/escalate",
+        "user_id": teacher,
+        "user_name": "tess",
+        "team_id": standin.team_id,
+        "channel_id": "C0GENERAL",
+        "api_app_id": "A0STANDIN",
+        "response_url": "https://hooks.invalid/1",
+    }
     try:
         await standin.wait_for(lambda: bool(standin.sockets), timeout=30)
-        answer = await standin.send_envelope("slash_commands", dict(command, text="help",
-                                                                  trigger_id=standin.new_trigger_id(teacher)))
+        answer = await standin.send_envelope(
+            "slash_commands", dict(command, text="help", trigger_id=standin.new_trigger_id(teacher))
+        )
         assert "Stage 5: CSCP Executive" in str(answer["blocks"])
-        await standin.send_envelope("slash_commands", dict(command, text="",
-                                                           trigger_id=standin.new_trigger_id(teacher)))
+        await standin.send_envelope(
+            "slash_commands", dict(command, text="", trigger_id=standin.new_trigger_id(teacher))
+        )
         await standin.wait_for(lambda: bool(standin.ok_calls("views.open")))
         assert standin.open_view(teacher)["callback_id"] == "escalate_gate"
     finally:
@@ -161,9 +204,15 @@ async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2]), SANDBOX_PORT=str(port)))
+        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2]), SANDBOX_PORT=str(port)),
+    )
     try:
         lines = []
         while not any("Open http://127.0.0.1:" in line for line in lines):
@@ -196,12 +245,24 @@ async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_pat
     runner, standin_port = await _serve(standin.app())
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    env.update(SLACK_BOT_TOKEN="xoxb-standin", SLACK_SIGNING_SECRET="run-secret", CSCP_CHANNEL_ID="C0CSCP",
-               SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/", PORT=str(port),
-               DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}")
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-standin",
+        SLACK_SIGNING_SECRET="run-secret",
+        CSCP_CHANNEL_ID="C0CSCP",
+        SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
+        PORT=str(port),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     slack = FakeSlackClient(f"http://127.0.0.1:{port}/slack/events", standin, secret="run-secret")
     try:
         line = await asyncio.wait_for(process.stdout.readline(), 30)
@@ -220,7 +281,7 @@ async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_pat
 
 
 def test_retention_dry_run_lists_and_apply_erases(clean_env, capsys):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from flows.clock import ManualClock
     from storage.models import Escalation
@@ -228,9 +289,8 @@ def test_retention_dry_run_lists_and_apply_erases(clean_env, capsys):
     database = Database(os.environ["DATABASE_URL"])
     upgrade(database)
     # Closed on 3 January 2024: past 24 months by the time the real clock reads 2026-01-03 or later.
-    ctx = Context(db=database, clock=ManualClock(datetime(2024, 1, 3, 10, 0, tzinfo=timezone.utc)))
-    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    ctx = Context(db=database, clock=ManualClock(datetime(2024, 1, 3, 10, 0, tzinfo=UTC)))
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True)
     lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="Agreed after a call.")
     assert main(["retention"]) == 2
     assert main(["retention", "--dry-run"]) == 0

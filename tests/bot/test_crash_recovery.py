@@ -11,6 +11,7 @@ lease ever ends, so each restart goes on only by taking back its own last start'
 Run on its own, with the figures printed:
     .venv/bin/python -m pytest tests/bot/test_crash_recovery.py -s
 """
+
 import asyncio
 import json
 import os
@@ -22,7 +23,7 @@ import time
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import select
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES = 30
 KILLS = 24
 # Wednesday 15 April 2026, 10:00 London: Stage 1 of the cases above was due yesterday at 5pm.
-NOW = datetime(2026, 4, 15, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 15, 9, 0, tzinfo=UTC)
 TIME_LIMIT_SECONDS = 120  # a hang, not a slow machine: the run takes about 35 s
 
 
@@ -54,11 +55,17 @@ def seed(database: Database) -> None:
     """Cases opened on 1 April, a third still at Stage 1, a third at 2, a third at 3 (the CSCP told)."""
     ctx = Context(db=database, policy=load_policy(), clock=ManualClock(WED_1_APRIL_2026))
     for n in range(CASES):
-        case = lifecycle.open_escalation(ctx, TEACHER, a_form(child_case_reference=f"MOS-{n:06d}"),
-                                         child_at_immediate_risk=False, discussed_with_manager=True)
-        for actor, holder in ((TEACHER, TEACHER_MANAGER), (TEACHER_MANAGER, SERVICE_MANAGER))[:n % 3]:
-            case = lifecycle.escalate(ctx, case.reference, actor, version=case.version, reason="r",
-                                      next_holders=[holder])
+        case = lifecycle.open_escalation(
+            ctx,
+            TEACHER,
+            a_form(child_case_reference=f"MOS-{n:06d}"),
+            child_at_immediate_risk=False,
+            discussed_with_manager=True,
+        )
+        for actor, holder in ((TEACHER, TEACHER_MANAGER), (TEACHER_MANAGER, SERVICE_MANAGER))[: n % 3]:
+            case = lifecycle.escalate(
+                ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder]
+            )
 
 
 @dataclass
@@ -80,11 +87,18 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
     standin.channels[CSCP_CHANNEL] = "private"
     runner, standin_port = await _serve(standin.app())
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    env.update(SLACK_BOT_TOKEN=standin.token_expected, SLACK_SIGNING_SECRET="crash-secret",
-               CSCP_CHANNEL_ID=CSCP_CHANNEL, CSCP_MEMBERS=PEOPLE["cscp"].id,
-               SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/", DATABASE_URL=f"sqlite:///{path}",
-               INSTANCE_ID="crash-test-slot", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
-               **{FAKE_NOW: NOW.isoformat()})
+    env.update(
+        SLACK_BOT_TOKEN=standin.token_expected,
+        SLACK_SIGNING_SECRET="crash-secret",
+        CSCP_CHANNEL_ID=CSCP_CHANNEL,
+        CSCP_MEMBERS=PEOPLE["cscp"].id,
+        SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
+        DATABASE_URL=f"sqlite:///{path}",
+        INSTANCE_ID="crash-test-slot",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+        **{FAKE_NOW: NOW.isoformat()},
+    )
     chooser = random.Random(20260415)
     killed_after: list[tuple[int, bool]] = []  # each message Slack had posted as the bot died: (outbox id, reply?)
     life: Life | None = None
@@ -111,8 +125,15 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
             log = tmp_path / f"life-{lives}.log"
             with log.open("wb") as output:
                 process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=dict(env, PORT=str(_free_port())),
-                    stdout=output, stderr=output)
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "run",
+                    cwd=tmp_path,
+                    env=dict(env, PORT=str(_free_port())),
+                    stdout=output,
+                    stderr=output,
+                )
             life = Life(process, chooser.randint(1, 20) if len(killed_after) < KILLS else None)
             lives += 1
             while process.returncode is None and not drained():
@@ -136,13 +157,17 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
     should_post = {r.id for r in outbox if r.audience != "cards"}
     lost = sorted(should_post - {i for i, _ in posted})
     duplicated = sum(n - 1 for n in posted.values())
-    where_killed = Counter(f"{by_id[i].topic} in " + ("a DM" if by_id[i].audience == "person" else
-                                                      "a CSCP thread" if reply else "the CSCP channel")
-                           for i, reply in killed_after)
-    print(f"\n{len(killed_after)} crash cycles ({lives} lives) in {time.monotonic() - started:.1f}s, killed after "
-          f"posting {dict(where_killed)}; "
-          f"{len(outbox)} outbox rows ({dict(Counter(r.topic for r in outbox if r.id in should_post))} to post), "
-          f"{len(standin.messages)} messages posted, {len(lost)} lost, {duplicated} duplicated")
+    where_killed = Counter(
+        f"{by_id[i].topic} in "
+        + ("a DM" if by_id[i].audience == "person" else "a CSCP thread" if reply else "the CSCP channel")
+        for i, reply in killed_after
+    )
+    print(
+        f"\n{len(killed_after)} crash cycles ({lives} lives) in {time.monotonic() - started:.1f}s, killed after "
+        f"posting {dict(where_killed)}; "
+        f"{len(outbox)} outbox rows ({dict(Counter(r.topic for r in outbox if r.id in should_post))} to post), "
+        f"{len(standin.messages)} messages posted, {len(lost)} lost, {duplicated} duplicated"
+    )
 
     assert len(killed_after) >= 20
     assert not lost and not duplicated, (lost, posted.most_common(5))
@@ -161,8 +186,9 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
         else:
             assert message.channel == CSCP_CHANNEL
     # At top level in the CSCP channel: one post per case at Stage 3 (a third of them), and the digest.
-    top_level = [by_id[m.metadata["event_payload"]["outbox_id"]]
-                 for m in standin.messages_in(CSCP_CHANNEL, top_level=True)]
+    top_level = [
+        by_id[m.metadata["event_payload"]["outbox_id"]] for m in standin.messages_in(CSCP_CHANNEL, top_level=True)
+    ]
     assert Counter(r.topic for r in top_level) == {"stage_started": CASES // 3, "digest": 1}
     assert len({r.escalation_id for r in top_level if r.topic == "stage_started"}) == CASES // 3
     for outbox_id, reply in killed_after:  # the very messages posted as the bot died: there once, recorded sent
@@ -183,5 +209,6 @@ async def expected_outbox(path: Path) -> Counter:
 
 
 def what_is_owed_rows(outbox) -> Counter:
-    return Counter((r.escalation_id, r.topic, r.audience, r.recipient_id, json.dumps(r.payload, sort_keys=True))
-                   for r in outbox)
+    return Counter(
+        (r.escalation_id, r.topic, r.audience, r.recipient_id, json.dumps(r.payload, sort_keys=True)) for r in outbox
+    )

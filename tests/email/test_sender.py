@@ -1,4 +1,5 @@
 """The e-mail sender against a real SMTP server on 127.0.0.1 (aiosmtpd)."""
+
 import socket
 from dataclasses import replace
 
@@ -24,8 +25,9 @@ async def inbox():
 
 
 def sender_for(ctx, port: int) -> EmailSender:
-    return EmailSender(ctx, SmtpSettings(host="127.0.0.1", port=port, starttls=False,
-                                         mail_from="escalations@cscp.example"))
+    return EmailSender(
+        ctx, SmtpSettings(host="127.0.0.1", port=port, starttls=False, mail_from="escalations@cscp.example")
+    )
 
 
 def invitation(ctx, outbox_id: int = 41) -> Pending:
@@ -69,12 +71,15 @@ class Refusing(Inbox):
         return self.reply
 
 
-@pytest.mark.parametrize("reply, transient", [
-    ("451 4.3.0 Try again later", True),
-    ("421 4.4.2 Closing connection", True),
-    ("550 5.1.1 No such mailbox", False),
-    ("554 5.7.1 Rejected", False),
-])
+@pytest.mark.parametrize(
+    "reply, transient",
+    [
+        ("451 4.3.0 Try again later", True),
+        ("421 4.4.2 Closing connection", True),
+        ("550 5.1.1 No such mailbox", False),
+        ("554 5.7.1 Rejected", False),
+    ],
+)
 async def test_4xx_replies_are_tried_again_and_5xx_are_permanent(ctx, reply, transient):
     server = Refusing(reply)
     port = await server.start()

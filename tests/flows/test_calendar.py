@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -44,27 +44,27 @@ def test_bank_holidays_are_not_working_days():
 
 
 def test_stage_deadline_is_close_of_business_london_stored_in_utc():
-    started = datetime(2026, 4, 1, 14, 30, tzinfo=timezone.utc)
+    started = datetime(2026, 4, 1, 14, 30, tzinfo=UTC)
     due = ENGLAND.stage_deadline(started, 7)
     # 17:00 British Summer Time is 16:00 UTC.
-    assert due == datetime(2026, 4, 14, 16, 0, tzinfo=timezone.utc)
-    winter = ENGLAND.stage_deadline(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc), 7)
-    assert winter == datetime(2026, 12, 2, 17, 0, tzinfo=timezone.utc)
+    assert due == datetime(2026, 4, 14, 16, 0, tzinfo=UTC)
+    winter = ENGLAND.stage_deadline(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), 7)
+    assert winter == datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
 
 
 def test_a_stage_started_late_evening_uses_the_london_date():
     # 23:30 UTC on Tuesday 31 March is 00:30 BST on Wednesday 1 April.
-    due = ENGLAND.stage_deadline(datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc), 7)
+    due = ENGLAND.stage_deadline(datetime(2026, 3, 31, 23, 30, tzinfo=UTC), 7)
     assert due.date() == date(2026, 4, 14)
 
 
 def test_working_time_and_the_next_start_of_working_hours():
-    friday_evening = datetime(2026, 4, 2, 17, 30, tzinfo=timezone.utc)  # Thursday 18:30 BST before Easter
+    friday_evening = datetime(2026, 4, 2, 17, 30, tzinfo=UTC)  # Thursday 18:30 BST before Easter
     assert not ENGLAND.is_working_time(friday_evening)
-    assert ENGLAND.next_working_time(friday_evening) == datetime(2026, 4, 7, 8, 0, tzinfo=timezone.utc)
-    early = datetime(2026, 4, 7, 6, 0, tzinfo=timezone.utc)
-    assert ENGLAND.next_working_time(early) == datetime(2026, 4, 7, 8, 0, tzinfo=timezone.utc)
-    during = datetime(2026, 4, 7, 12, 0, tzinfo=timezone.utc)
+    assert ENGLAND.next_working_time(friday_evening) == datetime(2026, 4, 7, 8, 0, tzinfo=UTC)
+    early = datetime(2026, 4, 7, 6, 0, tzinfo=UTC)
+    assert ENGLAND.next_working_time(early) == datetime(2026, 4, 7, 8, 0, tzinfo=UTC)
+    during = datetime(2026, 4, 7, 12, 0, tzinfo=UTC)
     assert ENGLAND.next_working_time(during) == during
 
 

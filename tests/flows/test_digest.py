@@ -1,5 +1,6 @@
 """The weekly digest's figures, checked against a known set of cases; posted once, even after downtime."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
@@ -9,12 +10,13 @@ from storage.models import DigestSent, OutboxMessage
 from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
 from tests.flows.steps import outcome, to_stage
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def opened(ctx, **changes):
-    return lifecycle.open_escalation(ctx, TEACHER, a_form(**changes), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    return lifecycle.open_escalation(
+        ctx, TEACHER, a_form(**changes), child_at_immediate_risk=False, discussed_with_manager=True
+    )
 
 
 def up(ctx, case, stages):
@@ -24,17 +26,27 @@ def up(ctx, case, stages):
 def known_cases(ctx, clock):
     """Five cases, opened Wednesday 1 April 2026 and moved on as the comments say."""
     a = up(ctx, opened(ctx, themes=["Information sharing"]), 2)  # Stage 3
-    b = opened(ctx, raiser_agency="Health: GP", other_agency="Early Help",
-               themes=["Information sharing", "Service provision"])
+    b = opened(
+        ctx, raiser_agency="Health: GP", other_agency="Early Help", themes=["Information sharing", "Service provision"]
+    )
     d = opened(ctx, themes=["Criteria for referrals"])  # stays at Stage 1: not the partnership's
     e = up(ctx, opened(ctx), 1)
     lifecycle.withdraw(ctx, e.reference, TEACHER_MANAGER, version=e.version, reason="Agreed.")  # withdrawn at Stage 2
     clock.set(datetime(2026, 4, 8, 10, 0, tzinfo=UTC))  # Wednesday 8 April
     b = up(ctx, b, 3)  # Stage 4, due Friday 17 April
     c = up(ctx, opened(ctx, other_agency="Metropolitan Police", themes=["Timeliness of interventions"]), 2)
-    c = lifecycle.resolve(ctx, c.reference, SERVICE_MANAGER, version=c.version, outcome=outcome(
-        3, decision_outcome="Joint strategy meeting.", key_learning="Invite police early.",
-        outcome_date=date(2026, 4, 8)))
+    c = lifecycle.resolve(
+        ctx,
+        c.reference,
+        SERVICE_MANAGER,
+        version=c.version,
+        outcome=outcome(
+            3,
+            decision_outcome="Joint strategy meeting.",
+            key_learning="Invite police early.",
+            outcome_date=date(2026, 4, 8),
+        ),
+    )
     return a, b, c, d, e
 
 
@@ -47,15 +59,20 @@ def test_the_digest_figures_match_a_known_set_of_cases(ctx, clock):
     # a: Stage 3 since 1 April, due Tuesday 14 April: due this week, not overdue. b: Stage 4 due Friday 17.
     assert digest.overdue == []
     assert [(line.reference, line.stage, line.due_on, line.working_days) for line in digest.due_this_week] == [
-        (a.reference, 3, "2026-04-14", 1), (b.reference, 4, "2026-04-17", 4)]
+        (a.reference, 3, "2026-04-14", 1),
+        (b.reference, 4, "2026-04-17", 4),
+    ]
     assert [(o.reference, o.stage, o.outcome, o.key_learning) for o in digest.closed] == [
-        (c.reference, 3, "Action was agreed", "Invite police early.")]
+        (c.reference, 3, "Action was agreed", "Invite police early.")
+    ]
     # Only the cases the partnership may see count: a, b and c (not d at Stage 1, not e withdrawn at 2).
-    assert dict(digest.by_theme) == {"Information sharing": 2, "Service provision": 1,
-                                     "Timeliness of interventions": 1}
+    assert dict(digest.by_theme) == {"Information sharing": 2, "Service provision": 1, "Timeliness of interventions": 1}
     assert dict(digest.by_agency_raising) == {"School or college": 2, "Health: GP": 1}
-    assert dict(digest.by_agency_receiving) == {"Children's Social Care (MASH)": 1, "Early Help": 1,
-                                                "Metropolitan Police": 1}
+    assert dict(digest.by_agency_receiving) == {
+        "Children's Social Care (MASH)": 1,
+        "Early Help": 1,
+        "Metropolitan Police": 1,
+    }
     text = digest_text(digest)
     assert d.reference not in text and e.reference not in text
     assert Digest.from_payload(digest.to_payload()) == digest

@@ -1,7 +1,8 @@
 """People named only by e-mail are told at every step, reminders included, when the bot can send e-mail;
 otherwise the raiser is asked to reach them and no reminder is written for them."""
+
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -15,15 +16,17 @@ from tests.conftest import TEACHER
 from tests.flows.steps import open_case, outcome
 
 GP = PersonRef.by_email("Dr Gita Rao", "gita.rao@nhs.net")
-UTC = timezone.utc
+UTC = UTC
 
 
 def told(ctx) -> list[tuple[str, str]]:
     """(topic, recipient's user id) of each person message, in order."""
     with ctx.db.transaction() as session:
-        rows = session.exec(select(OutboxMessage, Person.platform_user_id)
-                            .join(Person, Person.id == OutboxMessage.recipient_id)
-                            .order_by(OutboxMessage.id)).all()
+        rows = session.exec(
+            select(OutboxMessage, Person.platform_user_id)
+            .join(Person, Person.id == OutboxMessage.recipient_id)
+            .order_by(OutboxMessage.id)
+        ).all()
     return [(m.topic, user) for m, user in rows]
 
 
@@ -33,9 +36,17 @@ def test_a_gp_named_by_email_is_told_and_reminded_only_when_email_is_on(ctx, clo
     case = open_case(ctx, professionals=[GP])
     clock.set(datetime(2026, 4, 10, 8, 45, tzinfo=UTC))  # 09:45 on Friday 10 April: two working days before
     assert send_due_reminders(ctx) == 1
-    case = lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome(
-        outcome_date=date(2026, 4, 10), nothing_outstanding=False,
-        actions=[ActionForm("Share the surgery's notes", GP, date(2026, 4, 14))]))
+    case = lifecycle.resolve(
+        ctx,
+        case.reference,
+        TEACHER,
+        version=case.version,
+        outcome=outcome(
+            outcome_date=date(2026, 4, 10),
+            nothing_outstanding=False,
+            actions=[ActionForm("Share the surgery's notes", GP, date(2026, 4, 14))],
+        ),
+    )
     clock.set(datetime(2026, 4, 14, 8, 45, tzinfo=UTC))
     assert remind_agreed_actions(ctx) == (1 if email_enabled else 0)
     to_gp = [topic for topic, user in told(ctx) if user == GP.user_id]

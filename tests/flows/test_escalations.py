@@ -1,31 +1,31 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from flows import escalations as lifecycle
 from flows.errors import Refused
+from flows.escalations import ActionForm
 from flows.people import PersonRef
 from storage.models import AuditEvent, Escalation, OutboxMessage, StageRecord
-from flows.escalations import ActionForm
-from tests.flows.steps import HOLDERS, escalate, formal_record, open_case, outcome, to_stage
 from tests.conftest import (
-    MASH_DIRECTOR,
-    MASH_SERVICE,
-    SCRUTINEER,
     CSCP_MEMBER,
     DIRECTOR,
     EXECUTIVE,
+    MASH_DIRECTOR,
     MASH_MANAGER,
+    MASH_SERVICE,
     MASH_WORKER,
+    SCRUTINEER,
     SERVICE_MANAGER,
     STRANGER,
     TEACHER,
     TEACHER_MANAGER,
     a_form,
 )
+from tests.flows.steps import HOLDERS, escalate, formal_record, open_case, outcome, to_stage
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def rows(ctx, model):
@@ -67,9 +67,18 @@ def test_a_case_runs_from_stage_1_to_a_stage_5_decision_with_the_right_deadlines
     assert case.current_stage == 5 and case.stage.executive == (EXECUTIVE,)
     clock.set(datetime(2026, 6, 2, 10, 0, tzinfo=UTC))
     case = lifecycle.record_executive_decision(
-        ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(
-            5, outcome_kind="decision_changed", decision_outcome="A Child and Family assessment will start.",
-            key_learning="Share threshold reasons in writing.", outcome_date=date(2026, 6, 2)))
+        ctx,
+        case.reference,
+        EXECUTIVE,
+        version=case.version,
+        outcome=outcome(
+            5,
+            outcome_kind="decision_changed",
+            decision_outcome="A Child and Family assessment will start.",
+            key_learning="Share threshold reasons in writing.",
+            outcome_date=date(2026, 6, 2),
+        ),
+    )
     assert case.status == "closed"
     assert [s.ended_how for s in case.stages] == ["escalated"] * 4 + ["executive_decision"]
     assert case.stages[-1].key_learning == "Share threshold reasons in writing."
@@ -88,18 +97,30 @@ def test_every_change_appends_an_audit_event_and_writes_its_messages(ctx):
     # The raiser gets the card; the professional in the workspace is invited to talk; with e-mail off, the
     # raiser is asked to contact the one known only by e-mail.
     assert sorted((m.topic, m.audience) for m in outbox) == [
-        ("contact_by_hand", "person"), ("escalation_opened", "person"), ("invited_to_talk", "person")]
+        ("contact_by_hand", "person"),
+        ("escalation_opened", "person"),
+        ("invited_to_talk", "person"),
+    ]
     by_hand = next(m for m in outbox if m.topic == "contact_by_hand")
     assert by_hand.recipient_id == next(m for m in outbox if m.topic == "escalation_opened").recipient_id
     assert by_hand.payload == {"stage": 1, "about": "invited_to_talk", "person": "pat@police.example"}
 
     case = lifecycle.add_note(ctx, case.reference, TEACHER, "Spoke to Sam.")
     case = to_stage(ctx, case, 3)
-    case = lifecycle.request_reflective_consultation(ctx, case.reference, SERVICE_MANAGER, version=case.version,
-                                                     note="Case is stuck.")
+    case = lifecycle.request_reflective_consultation(
+        ctx, case.reference, SERVICE_MANAGER, version=case.version, note="Case is stuck."
+    )
     case = lifecycle.resolve(ctx, case.reference, SERVICE_MANAGER, version=case.version, outcome=outcome(3))
     assert [a.action for a in rows(ctx, AuditEvent)] == [
-        "opened", "note", "escalate", "name_holder", "escalate", "name_holder", "request_consultation", "resolve"]
+        "opened",
+        "note",
+        "escalate",
+        "name_holder",
+        "escalate",
+        "name_holder",
+        "request_consultation",
+        "resolve",
+    ]
     audit = rows(ctx, AuditEvent)
     assert audit[2].detail["from_stage"] == 1 and audit[2].detail["to_stage"] == 2
 
@@ -186,8 +207,7 @@ class TestRefusedTransitions:
         case = open_case(ctx)
         before = counts(ctx)
         with pytest.raises(Refused) as refused:
-            lifecycle.escalate(ctx, case.reference, STRANGER, version=case.version, reason="x",
-                               next_holders=[STRANGER])
+            lifecycle.escalate(ctx, case.reference, STRANGER, version=case.version, reason="x", next_holders=[STRANGER])
         assert refused.value.reason == "not_found"
         with pytest.raises(Refused):
             lifecycle.add_note(ctx, case.reference, STRANGER, "hello")
@@ -228,8 +248,9 @@ class TestRefusedTransitions:
         escalate(ctx, case, name_other_side=False)
         before = counts(ctx)
         with pytest.raises(Refused) as refused:
-            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="again",
-                               next_holders=[TEACHER_MANAGER])
+            lifecycle.escalate(
+                ctx, case.reference, TEACHER, version=case.version, reason="again", next_holders=[TEACHER_MANAGER]
+            )
         assert refused.value.reason == "stale"
         assert counts(ctx) == before
 
@@ -240,8 +261,9 @@ class TestRefusedTransitions:
         before = counts(ctx)
         for attempt in (
             lambda: lifecycle.add_note(ctx, case.reference, TEACHER, "late note"),
-            lambda: lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r",
-                                       next_holders=[TEACHER_MANAGER]),
+            lambda: lifecycle.escalate(
+                ctx, case.reference, TEACHER, version=case.version, reason="r", next_holders=[TEACHER_MANAGER]
+            ),
             lambda: lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome()),
             lambda: lifecycle.withdraw(ctx, case.reference, TEACHER, version=case.version, reason="r"),
         ):
@@ -254,8 +276,9 @@ class TestRefusedTransitions:
         case = to_stage(ctx, open_case(ctx), 5)
         before = counts(ctx)
         with pytest.raises(Refused):
-            lifecycle.escalate(ctx, case.reference, DIRECTOR, version=case.version, reason="r",
-                               next_holders=[EXECUTIVE])
+            lifecycle.escalate(
+                ctx, case.reference, DIRECTOR, version=case.version, reason="r", next_holders=[EXECUTIVE]
+            )
         with pytest.raises(Refused):
             lifecycle.resolve(ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(5))
         assert counts(ctx)["Escalation"] == before["Escalation"]
@@ -264,23 +287,30 @@ class TestRefusedTransitions:
     def test_the_executive_alone_decides_at_stage_5(self, ctx):
         case = open_case(ctx)
         with pytest.raises(Refused):
-            lifecycle.record_executive_decision(ctx, case.reference, TEACHER, version=case.version,
-                                                outcome=outcome())
+            lifecycle.record_executive_decision(ctx, case.reference, TEACHER, version=case.version, outcome=outcome())
         case = to_stage(ctx, case, 5)
         for party in (TEACHER, DIRECTOR, MASH_DIRECTOR, CSCP_MEMBER):
             with pytest.raises(Refused) as refused:
-                lifecycle.record_executive_decision(ctx, case.reference, party, version=case.version,
-                                                    outcome=outcome(5))
+                lifecycle.record_executive_decision(
+                    ctx, case.reference, party, version=case.version, outcome=outcome(5)
+                )
             assert refused.value.reason == "not_allowed", party
-        assert lifecycle.record_executive_decision(ctx, case.reference, EXECUTIVE, version=case.version,
-                                                   outcome=outcome(5)).status == "closed"
+        assert (
+            lifecycle.record_executive_decision(
+                ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(5)
+            ).status
+            == "closed"
+        )
 
     def test_the_scrutineer_is_told_when_a_case_reaches_stage_5(self, ctx):
         case = to_stage(ctx, open_case(ctx), 5)
         with ctx.db.transaction() as session:
             from storage.models import Person
-            told = [session.get(Person, m.recipient_id).platform_user_id for m in session.exec(
-                select(OutboxMessage).where(OutboxMessage.topic == "scrutineer_informed")).all()]
+
+            told = [
+                session.get(Person, m.recipient_id).platform_user_id
+                for m in session.exec(select(OutboxMessage).where(OutboxMessage.topic == "scrutineer_informed")).all()
+            ]
         assert told == [SCRUTINEER.user_id]
         assert case.stage.executive == (EXECUTIVE,)
 
@@ -303,12 +333,15 @@ class TestRefusedTransitions:
             ({"outcome_date": date(2026, 4, 2)}, "outcome_date"),  # in the future
             ({"outcome_date": date(2026, 3, 31)}, "outcome_date"),  # before the case was opened
             ({"nothing_outstanding": False}, "action_1_what"),  # how outstanding issues are pursued, in writing
-            ({"nothing_outstanding": False, "actions": [ActionForm("Joint visit", None, date(2026, 4, 8))]},
-             "action_1_owner"),
-            ({"nothing_outstanding": False, "actions": [ActionForm("Joint visit", MASH_WORKER, None)]},
-             "action_1_due"),
-            ({"nothing_outstanding": False, "actions": [ActionForm("Visit", MASH_WORKER, date(2026, 3, 31))]},
-             "action_1_due"),
+            (
+                {"nothing_outstanding": False, "actions": [ActionForm("Joint visit", None, date(2026, 4, 8))]},
+                "action_1_owner",
+            ),
+            ({"nothing_outstanding": False, "actions": [ActionForm("Joint visit", MASH_WORKER, None)]}, "action_1_due"),
+            (
+                {"nothing_outstanding": False, "actions": [ActionForm("Visit", MASH_WORKER, date(2026, 3, 31))]},
+                "action_1_due",
+            ),
         ],
     )
     def test_a_resolution_needs_its_fields(self, ctx, changes, field):
@@ -322,8 +355,9 @@ class TestRefusedTransitions:
     def test_escalation_needs_an_account_and_a_next_holder(self, ctx):
         case = open_case(ctx)
         with pytest.raises(Refused) as refused:
-            lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="",
-                               next_holders=[TEACHER_MANAGER])
+            lifecycle.escalate(
+                ctx, case.reference, TEACHER, version=case.version, reason="", next_holders=[TEACHER_MANAGER]
+            )
         assert refused.value.field == "reason"
         with pytest.raises(Refused) as refused:
             lifecycle.escalate(ctx, case.reference, TEACHER, version=case.version, reason="r", next_holders=[])
@@ -334,8 +368,15 @@ class TestRefusedTransitions:
         for missing in ("concerns", "decision_outcome", "key_learning"):
             record = {**formal_record(3), missing: ""}
             with pytest.raises(Refused) as refused:
-                lifecycle.escalate(ctx, case.reference, SERVICE_MANAGER, version=case.version, reason="r",
-                                   next_holders=[DIRECTOR], **record)
+                lifecycle.escalate(
+                    ctx,
+                    case.reference,
+                    SERVICE_MANAGER,
+                    version=case.version,
+                    reason="r",
+                    next_holders=[DIRECTOR],
+                    **record,
+                )
             assert refused.value.field == missing
 
     def test_an_unknown_reference(self, ctx):
@@ -375,8 +416,9 @@ def test_a_correction_erases_the_old_value_from_every_table(ctx):
 
     case = open_case(ctx, key_dates="Referral 20 March 2026 about Jennifer Smithson.")
     lifecycle.add_note(ctx, case.reference, MASH_WORKER, "Discussed the referral.")
-    case = lifecycle.correct_details(ctx, case.reference, TEACHER, field_name="key_dates",
-                                     value="Referral 20 March 2026 about J.S.")
+    case = lifecycle.correct_details(
+        ctx, case.reference, TEACHER, field_name="key_dates", value="Referral 20 March 2026 about J.S."
+    )
     assert case.key_dates == "Referral 20 March 2026 about J.S."
     with ctx.db.engine.connect() as connection:
         for table in inspect(ctx.db.engine).get_table_names():
@@ -398,10 +440,18 @@ def test_agreed_actions_show_on_the_case_and_their_owners_are_reminded_on_the_da
     from flows.reminders import remind_agreed_actions
 
     case = open_case(ctx)
-    case = lifecycle.resolve(ctx, case.reference, TEACHER, version=case.version, outcome=outcome(
-        nothing_outstanding=False, actions=[ActionForm("Joint home visit", MASH_WORKER, date(2026, 4, 8))]))
+    case = lifecycle.resolve(
+        ctx,
+        case.reference,
+        TEACHER,
+        version=case.version,
+        outcome=outcome(
+            nothing_outstanding=False, actions=[ActionForm("Joint home visit", MASH_WORKER, date(2026, 4, 8))]
+        ),
+    )
     assert [(a.what, a.owner.key, a.due_on) for a in case.actions] == [
-        ("Joint home visit", MASH_WORKER.key, date(2026, 4, 8))]
+        ("Joint home visit", MASH_WORKER.key, date(2026, 4, 8))
+    ]
     assert case.stage.agreed_with == (MASH_WORKER,) and case.stage.ended_by == TEACHER
     clock.set(datetime(2026, 4, 7, 9, 0, tzinfo=UTC))
     assert remind_agreed_actions(ctx) == 0  # not yet
@@ -415,20 +465,28 @@ def test_agreed_actions_show_on_the_case_and_their_owners_are_reminded_on_the_da
 def test_a_hand_over_passes_the_role_and_tells_both_sides(ctx):
     case = to_stage(ctx, open_case(ctx), 2)
     colleague = PersonRef("slack", "U0COVER", "Cora Cover", "cora@mash.example")
-    case = lifecycle.hand_over(ctx, case.reference, MASH_MANAGER, version=case.version, from_person=MASH_MANAGER,
-                               to_person=colleague)
+    case = lifecycle.hand_over(
+        ctx, case.reference, MASH_MANAGER, version=case.version, from_person=MASH_MANAGER, to_person=colleague
+    )
     assert case.stage.receiving == (colleague,) and case.stage.former == (("receiving", MASH_MANAGER),)
     told = {(m.topic, m.recipient_id) for m in rows(ctx, OutboxMessage)[-4:]}
     assert {t for t, _ in told} >= {"handed_over_to_you", "handed_over"}
     # Nobody holds a stage above their level on one case: not the raiser as their own manager, not the other side.
     case = to_stage(ctx, case, 2)
     with pytest.raises(Refused) as refused:
-        lifecycle.hand_over(ctx, case.reference, TEACHER_MANAGER, version=case.version,
-                            from_person=TEACHER_MANAGER, to_person=TEACHER)
+        lifecycle.hand_over(
+            ctx, case.reference, TEACHER_MANAGER, version=case.version, from_person=TEACHER_MANAGER, to_person=TEACHER
+        )
     assert refused.value.field == "to_person" and "already held Stage 1" in refused.value.message
     with pytest.raises(Refused) as refused:
-        lifecycle.hand_over(ctx, case.reference, TEACHER_MANAGER, version=case.version,
-                            from_person=TEACHER_MANAGER, to_person=MASH_WORKER)
+        lifecycle.hand_over(
+            ctx,
+            case.reference,
+            TEACHER_MANAGER,
+            version=case.version,
+            from_person=TEACHER_MANAGER,
+            to_person=MASH_WORKER,
+        )
     assert "other side" in refused.value.message
 
 

@@ -3,6 +3,7 @@
 Each person's roles at each stage are stated here; what they may do is read from the table. An allowed
 action goes through on a fresh case; a refused one changes nothing (only the refusal is audited).
 """
+
 import itertools
 from datetime import date
 
@@ -29,8 +30,19 @@ from tests.conftest import (
 )
 from tests.flows.steps import HOLDERS, escalate, formal_record, open_case, outcome, to_stage
 
-PEOPLE = [TEACHER, MASH_WORKER, TEACHER_MANAGER, MASH_MANAGER, SERVICE_MANAGER, MASH_SERVICE, DIRECTOR,
-          MASH_DIRECTOR, EXECUTIVE, CSCP_MEMBER, STRANGER]
+PEOPLE = [
+    TEACHER,
+    MASH_WORKER,
+    TEACHER_MANAGER,
+    MASH_MANAGER,
+    SERVICE_MANAGER,
+    MASH_SERVICE,
+    DIRECTOR,
+    MASH_DIRECTOR,
+    EXECUTIVE,
+    CSCP_MEMBER,
+    STRANGER,
+]
 _new = itertools.count(1)
 
 
@@ -71,8 +83,9 @@ def build(ctx, stage: int, variant: str):
         return escalate(ctx, case, name_other_side=False)
     case = to_stage(ctx, case, stage)
     if variant == "proposal":
-        case = lifecycle.propose_resolution(ctx, case.reference, HOLDERS[stage][1], version=case.version,
-                                            outcome=outcome(stage))
+        case = lifecycle.propose_resolution(
+            ctx, case.reference, HOLDERS[stage][1], version=case.version, outcome=outcome(stage)
+        )
     return case
 
 
@@ -82,27 +95,37 @@ def attempt(ctx, case, actor: PersonRef, action: str):
     runs = {
         can.NOTE: lambda: lifecycle.add_note(ctx, ref, actor, "Spoke to them."),
         can.RESOLVE: lambda: lifecycle.resolve(ctx, ref, actor, version=version, outcome=outcome(stage)),
-        can.PROPOSE_RESOLUTION: lambda: lifecycle.propose_resolution(ctx, ref, actor, version=version,
-                                                                     outcome=outcome(stage)),
+        can.PROPOSE_RESOLUTION: lambda: lifecycle.propose_resolution(
+            ctx, ref, actor, version=version, outcome=outcome(stage)
+        ),
         can.ANSWER_PROPOSAL: lambda: lifecycle.answer_proposal(ctx, ref, actor, version=version, accept=True),
-        can.ESCALATE: lambda: lifecycle.escalate(ctx, ref, actor, version=version, reason="Not agreed.",
-                                                 next_holders=[newcomer()], **formal_record(stage)),
+        can.ESCALATE: lambda: lifecycle.escalate(
+            ctx, ref, actor, version=version, reason="Not agreed.", next_holders=[newcomer()], **formal_record(stage)
+        ),
         can.ASK_TO_ESCALATE: lambda: lifecycle.ask_to_escalate(ctx, ref, actor, reason="Please escalate."),
-        can.NAME_HOLDER: lambda: lifecycle.name_holder(ctx, ref, actor, version=version, holders=[newcomer()],
-                                                       side=can.RECEIVING if actor == CSCP_MEMBER else None),
-        can.REQUEST_CONSULTATION: lambda: lifecycle.request_reflective_consultation(ctx, ref, actor,
-                                                                                   version=version),
-        can.RECORD_CONSULTATION: lambda: lifecycle.record_consultation(ctx, ref, actor, version=version,
-                                                                       arranged_for=date(2026, 4, 1)),
-        can.EXECUTIVE_DECISION: lambda: lifecycle.record_executive_decision(ctx, ref, actor, version=version,
-                                                                            outcome=outcome(stage)),
+        can.NAME_HOLDER: lambda: lifecycle.name_holder(
+            ctx, ref, actor, version=version, holders=[newcomer()], side=can.RECEIVING if actor == CSCP_MEMBER else None
+        ),
+        can.REQUEST_CONSULTATION: lambda: lifecycle.request_reflective_consultation(ctx, ref, actor, version=version),
+        can.RECORD_CONSULTATION: lambda: lifecycle.record_consultation(
+            ctx, ref, actor, version=version, arranged_for=date(2026, 4, 1)
+        ),
+        can.EXECUTIVE_DECISION: lambda: lifecycle.record_executive_decision(
+            ctx, ref, actor, version=version, outcome=outcome(stage)
+        ),
         can.CHASE: lambda: lifecycle.chase(ctx, ref, actor, holder=holder),
         can.HAND_OVER: lambda: lifecycle.hand_over(
-            ctx, ref, actor, version=version, to_person=newcomer(),
-            from_person=actor if actor.key in {p.key for p in case.stage.holders} else holder),
+            ctx,
+            ref,
+            actor,
+            version=version,
+            to_person=newcomer(),
+            from_person=actor if actor.key in {p.key for p in case.stage.holders} else holder,
+        ),
         can.WITHDRAW: lambda: lifecycle.withdraw(ctx, ref, actor, version=version, reason="Agreed."),
-        can.CORRECT_DETAILS: lambda: lifecycle.correct_details(ctx, ref, actor, field_name="child_initials",
-                                                               value="A.B."),
+        can.CORRECT_DETAILS: lambda: lifecycle.correct_details(
+            ctx, ref, actor, field_name="child_initials", value="A.B."
+        ),
         can.DETAILS: lambda: lifecycle.view_case(ctx, ref, actor),
     }
     return runs[action]()
@@ -165,12 +188,29 @@ def test_a_refused_attempt_is_audited_but_shown_only_to_the_partnership(ctx):
 def test_the_cards_buttons_are_the_readers_own(ctx):
     case = to_stage(ctx, open_case(ctx), 3)
     assert lifecycle.actions_for(ctx, case, SERVICE_MANAGER) == [
-        can.NOTE, can.RESOLVE, can.ESCALATE, can.REQUEST_CONSULTATION, can.HAND_OVER, can.WITHDRAW, can.DETAILS]
+        can.NOTE,
+        can.RESOLVE,
+        can.ESCALATE,
+        can.REQUEST_CONSULTATION,
+        can.HAND_OVER,
+        can.WITHDRAW,
+        can.DETAILS,
+    ]
     assert lifecycle.actions_for(ctx, case, MASH_SERVICE) == [
-        can.NOTE, can.PROPOSE_RESOLUTION, can.ASK_TO_ESCALATE, can.REQUEST_CONSULTATION, can.HAND_OVER,
-        can.DETAILS]
+        can.NOTE,
+        can.PROPOSE_RESOLUTION,
+        can.ASK_TO_ESCALATE,
+        can.REQUEST_CONSULTATION,
+        can.HAND_OVER,
+        can.DETAILS,
+    ]
     assert lifecycle.actions_for(ctx, case, TEACHER) == [can.NOTE, can.CORRECT_DETAILS, can.DETAILS]
     # The partnership's post carries the partnership's actions.
-    assert lifecycle.actions_for(ctx, case, None) == [can.NOTE, can.RECORD_CONSULTATION, can.CHASE, can.HAND_OVER,
-                                                      can.DETAILS]
+    assert lifecycle.actions_for(ctx, case, None) == [
+        can.NOTE,
+        can.RECORD_CONSULTATION,
+        can.CHASE,
+        can.HAND_OVER,
+        can.DETAILS,
+    ]
     assert lifecycle.actions_for(ctx, case, STRANGER) == []

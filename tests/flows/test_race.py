@@ -1,4 +1,5 @@
 """Two people pressing at the same moment: a stage advances exactly once."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,14 +8,15 @@ from sqlmodel import select
 from flows import escalations as lifecycle
 from flows.errors import Refused
 from storage.models import AuditEvent, OutboxMessage, StageRecord
-from tests.conftest import MASH_MANAGER, MASH_WORKER, TEACHER, TEACHER_MANAGER, a_form
+from tests.conftest import TEACHER, TEACHER_MANAGER, a_form
 
 
 def _press_escalate(ctx, reference, version, actor, barrier):
     barrier.wait()
     try:
-        return lifecycle.escalate(ctx, reference, actor, version=version, reason="Both pressed.",
-                                  next_holders=[TEACHER_MANAGER])
+        return lifecycle.escalate(
+            ctx, reference, actor, version=version, reason="Both pressed.", next_holders=[TEACHER_MANAGER]
+        )
     except Refused as refused:
         return refused
 
@@ -23,12 +25,19 @@ def test_two_simultaneous_escalations_advance_the_stage_once(ctx):
     """A double press, or two tabs: the same holder's two escalations at the same moment."""
     rounds = 15
     for _ in range(rounds):
-        case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                         discussed_with_manager=True)
+        case = lifecycle.open_escalation(
+            ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True
+        )
         barrier = threading.Barrier(2)
         with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda actor: _press_escalate(ctx, case.reference, case.version, actor, barrier),
-                                    [TEACHER, TEACHER]))
+            results = list(
+                pool.map(
+                    lambda actor, case=case, barrier=barrier: _press_escalate(
+                        ctx, case.reference, case.version, actor, barrier
+                    ),
+                    [TEACHER, TEACHER],
+                )
+            )
         winners = [r for r in results if not isinstance(r, Refused)]
         losers = [r for r in results if isinstance(r, Refused)]
         assert len(winners) == 1 and len(losers) == 1
@@ -49,8 +58,9 @@ def test_simultaneous_openings_get_distinct_references(ctx):
 
     def open_one(_):
         barrier.wait()
-        return lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                         discussed_with_manager=True).reference
+        return lifecycle.open_escalation(
+            ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True
+        ).reference
 
     with ThreadPoolExecutor(6) as pool:
         references = list(pool.map(open_one, range(6)))
@@ -61,8 +71,7 @@ def test_the_version_compare_and_set_refuses_a_write_on_a_case_changed_after_it_
     """On databases without SQLite's write lock, another writer can commit between read and write."""
     from flows.escalations import _Change
 
-    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    case = lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True)
     with ctx.db.transaction() as session:
         change = _Change(ctx, session, case.reference, TEACHER, "escalate", case.version)
         # Someone else's change lands after this one read the case.

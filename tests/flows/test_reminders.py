@@ -1,7 +1,8 @@
 """Reminders on the right working mornings, exactly once, through restarts and a second instance."""
+
 import threading
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
@@ -10,23 +11,19 @@ from flows.context import Context
 from flows.reminders import send_due_reminders
 from storage.db import Database
 from storage.models import OutboxMessage, ReminderSent
-from tests.flows.steps import escalate, outcome
 from tests.conftest import (
-    DIRECTOR,
     EXECUTIVE,
-    MASH_MANAGER,
-    SERVICE_MANAGER,
     TEACHER,
     TEACHER_MANAGER,
     a_form,
 )
+from tests.flows.steps import escalate, outcome
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def open_case(ctx):
-    return lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    return lifecycle.open_escalation(ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True)
 
 
 def ledger(ctx):
@@ -90,14 +87,18 @@ def test_a_whole_case_through_five_stages_counts_every_reminder(ctx, clock):
         case = escalate(ctx, case)
     # Stage 5 (started Thu 7 May, due Mon 18 May) resolved on Friday 15 May at noon.
     sent += run_hourly(ctx, clock, datetime(2026, 5, 15, 12, 0, tzinfo=UTC))
-    lifecycle.record_executive_decision(ctx, case.reference, EXECUTIVE, version=case.version,
-                                        outcome=outcome(5, outcome_date=date(2026, 5, 15)))
+    lifecycle.record_executive_decision(
+        ctx, case.reference, EXECUTIVE, version=case.version, outcome=outcome(5, outcome_date=date(2026, 5, 15))
+    )
     sent += run_hourly(ctx, clock, datetime(2026, 5, 25, 12, 0, tzinfo=UTC))  # closed: nothing more
     assert [(s[1], s[2], s[3]) for s in sent] == [
-        (1, "due_soon", date(2026, 4, 10)), (1, "due_today", date(2026, 4, 14)),
+        (1, "due_soon", date(2026, 4, 10)),
+        (1, "due_today", date(2026, 4, 14)),
         (2, "due_soon", date(2026, 4, 21)),
-        (3, "due_soon", date(2026, 4, 29)), (3, "due_today", date(2026, 5, 1)),
-        (3, "overdue", date(2026, 5, 5)), (3, "overdue", date(2026, 5, 6)),
+        (3, "due_soon", date(2026, 4, 29)),
+        (3, "due_today", date(2026, 5, 1)),
+        (3, "overdue", date(2026, 5, 5)),
+        (3, "overdue", date(2026, 5, 6)),
         (5, "due_soon", date(2026, 5, 14)),
     ]
     with ctx.db.transaction() as session:

@@ -1,6 +1,7 @@
 """The retention rule: a closed case's details about the child are erased N months after closure, in every
 table, the audit trail included, through its one allowed erasure; what is left still counts."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import inspect
@@ -13,15 +14,24 @@ from storage.models import AuditEvent, Escalation
 from tests.conftest import SERVICE_MANAGER, TEACHER
 from tests.flows.steps import open_case, outcome, to_stage
 
-UTC = timezone.utc
-SECRET_WORDS = ("J.S.", "MOS-123456", "disclosures", "no further action", "Joint visit agreed",
-                "Talk before deciding", "Assessment delayed", "Spoke to the GP")
+UTC = UTC
+SECRET_WORDS = (
+    "J.S.",
+    "MOS-123456",
+    "disclosures",
+    "no further action",
+    "Joint visit agreed",
+    "Talk before deciding",
+    "Assessment delayed",
+    "Spoke to the GP",
+)
 
 
 def everything(ctx) -> str:
     with ctx.db.engine.connect() as connection:
-        return repr([connection.exec_driver_sql(f"SELECT * FROM {t}").all()
-                     for t in inspect(ctx.db.engine).get_table_names()])
+        return repr(
+            [connection.exec_driver_sql(f"SELECT * FROM {t}").all() for t in inspect(ctx.db.engine).get_table_names()]
+        )
 
 
 def closed_case(ctx):
@@ -72,8 +82,10 @@ def test_the_audit_trail_allows_only_that_erasure(ctx):
     closed_case(ctx)
     # Erasing the detail together with anything else, or writing any other detail, is refused.
     # (Plain updates and deletes: tests/flows/test_escalations.py::test_the_audit_trail_cannot_be_changed.)
-    for sql in ("UPDATE audit_event SET detail = '{\"erased\": true}', action = 'x'",
-                "UPDATE audit_event SET detail = '{\"something\": \"else\"}'"):
+    for sql in (
+        "UPDATE audit_event SET detail = '{\"erased\": true}', action = 'x'",
+        'UPDATE audit_event SET detail = \'{"something": "else"}\'',
+    ):
         with ctx.db.engine.connect() as connection:
             with pytest.raises(Exception, match="never changed or deleted"):
                 connection.exec_driver_sql(sql)

@@ -1,9 +1,10 @@
 """The sandbox in a real browser (Debian's Chromium, driven by Playwright): raise a case as one
 person, escalate it as others, find the post in the CSCP channel. Screenshots are saved for the
 README when UPDATE_SCREENSHOTS=1."""
+
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,18 +16,30 @@ from flows.policy import load_policy
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Chromium flags for a closed network and a root user (see the README's note on the sandbox test).
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-    reason="needs Debian's chromium (make test installs it when run as root)")
+    reason="needs Debian's chromium (make test installs it when run as root)",
+)
 
 
 @pytest.fixture
 async def sandbox(tmp_path):
-    running = await start_sandbox(load_policy(), f"sqlite:///{tmp_path / 'sandbox.db'}", port=0,
-                                  start=datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc))
+    running = await start_sandbox(
+        load_policy(),
+        f"sqlite:///{tmp_path / 'sandbox.db'}",
+        port=0,
+        start=datetime(2026, 4, 1, 9, 0, tzinfo=UTC),
+    )
     yield running
     await running.stop()
 

@@ -85,14 +85,17 @@ class Running:
 async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
     """The bot against the stand-in; with `inbox`, e-mail on, sent by SMTP to that server on 127.0.0.1."""
     clock = ManualClock(WED_1_APRIL_2026)
-    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()),
-                           wall=lambda: clock.now().timestamp())
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()), wall=lambda: clock.now().timestamp())
     standin.channels[CSCP_CHANNEL] = "private"
     standin_runner, standin_port = await _serve(standin.app())
     mail = {}
     if inbox is not None:
-        mail = dict(smtp_host="127.0.0.1", smtp_port=str(await inbox.start()), smtp_starttls=False,
-                    mail_from="escalations@cscp.example")
+        mail = dict(
+            smtp_host="127.0.0.1",
+            smtp_port=str(await inbox.start()),
+            smtp_starttls=False,
+            mail_from="escalations@cscp.example",
+        )
     settings = Settings(
         _env_file=None,
         slack_bot_token="xoxb-standin",
@@ -105,8 +108,7 @@ async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
         cscp_scrutineer=PEOPLE["scrutineer"].id,
         **mail,
     )
-    bot = build_slack_bot(settings, load_policy(), clock=clock,
-                          retry_interval=FixedValueRetryIntervalCalculator(0))
+    bot = build_slack_bot(settings, load_policy(), clock=clock, retry_interval=FixedValueRetryIntervalCalculator(0))
     await bot.directory.refresh_partnership()
     bot_runner, bot_port = await _serve(web_app(bot.app, SIGNING_SECRET))
     worker = asyncio.create_task(bot.outbox.run_forever())

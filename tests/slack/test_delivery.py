@@ -1,4 +1,5 @@
 """Delivery of the outbox: retried through Slack's failures, never lost, never sent twice."""
+
 from datetime import timedelta
 
 import pytest
@@ -34,10 +35,19 @@ async def run_case_to_resolution(running):
     for who, holder in (("teacher", "head"), ("head", "service_manager")):
         await press(running, who, "case_escalate", {"reason": "r", "next_holders": [PEOPLE[holder].id]})
         await deliver_everything(running)
-    await press(running, "service_manager", "case_resolve", {
-        "outcome_kind": "decision_upheld", "decision_outcome": "Upheld after a joint meeting.",
-        "key_learning": "Meet early.", "outcome_date": "2026-04-01", "concerns": "Thresholds.",
-        "nothing_outstanding": ["yes"]})
+    await press(
+        running,
+        "service_manager",
+        "case_resolve",
+        {
+            "outcome_kind": "decision_upheld",
+            "decision_outcome": "Upheld after a joint meeting.",
+            "key_learning": "Meet early.",
+            "outcome_date": "2026-04-01",
+            "concerns": "Thresholds.",
+            "nothing_outstanding": ["yes"],
+        },
+    )
     await deliver_everything(running)
 
 
@@ -104,9 +114,11 @@ async def test_a_message_is_marked_sent_only_after_slack_says_ok(running):
 
 class TestTheStandinRefusesWhatSlackWould:
     def test_invalid_block_kit(self):
-        for blocks in ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
-                       [{"type": "no_such_block"}],
-                       [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]):
+        for blocks in (
+            [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            [{"type": "no_such_block"}],
+            [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+        ):
             try:
                 validate_blocks(blocks)
             except BlockKitError:
@@ -122,6 +134,7 @@ class TestTheStandinRefusesWhatSlackWould:
     async def test_unknown_method_missing_scope_and_used_trigger(self, running):
         client = running.bot.app.client
         standin = running.standin
+
         async def error_of(method, **args):
             with pytest.raises(SlackApiError) as error:
                 await client.api_call(method, json=args)
@@ -132,11 +145,19 @@ class TestTheStandinRefusesWhatSlackWould:
         assert await error_of("chat.postMessage", channel=CSCP_CHANNEL, text="x") == "missing_scope"
         standin.scopes.add("chat:write")
         trigger = standin.new_trigger_id(PEOPLE["teacher"].id)
-        view = {"type": "modal", "title": {"type": "plain_text", "text": "t"},
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]}
+        view = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "t"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
+        }
         assert (await client.views_open(trigger_id=trigger, view=view))["ok"]
         assert await error_of("views.open", trigger_id=trigger, view=view) == "invalid_trigger_id"
-        bad = {"type": "modal", "title": {"type": "plain_text", "text": "t"},
-               "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]}
-        assert await error_of("views.open", trigger_id=standin.new_trigger_id(PEOPLE["teacher"].id),
-                              view=bad) == "invalid_blocks"
+        bad = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "t"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+        }
+        assert (
+            await error_of("views.open", trigger_id=standin.new_trigger_id(PEOPLE["teacher"].id), view=bad)
+            == "invalid_blocks"
+        )

@@ -1,5 +1,6 @@
 """E-mail as a second channel, over the real Slack flow: a professional named only by e-mail is e-mailed at each
 step, by SMTP to a real server on 127.0.0.1; the case's details go only to a secure domain."""
+
 from collections import Counter
 from datetime import timedelta
 
@@ -18,8 +19,13 @@ GP = "gita.rao@nhs.net"
 GP_FORM = dict(FORM, professionals=[], professionals_name="Dr Gita Rao", professionals_email=GP)
 TEACHER = PersonRef("slack", PEOPLE["teacher"].id)
 # What the form says about the child: never in an e-mail to an address outside the secure domains.
-CHILD_DETAILS = [FORM["child_initials"], FORM["child_case_reference"], FORM["evidence_of_need"],
-                 FORM["decision_disagreed"], FORM["key_dates"]]
+CHILD_DETAILS = [
+    FORM["child_initials"],
+    FORM["child_case_reference"],
+    FORM["evidence_of_need"],
+    FORM["decision_disagreed"],
+    FORM["key_dates"],
+]
 
 
 async def run_case_with_an_email_only_gp(env):
@@ -31,14 +37,24 @@ async def run_case_with_an_email_only_gp(env):
     await deliver_everything(env)
     calendar = env.ctx.policy.working_calendar
     due_day = calendar.local_date(view_case(env.ctx, "ESC-2026-0001", TEACHER).stage.due_at)
-    env.clock.set(calendar.at_local(calendar.subtract_working_days(due_day, 2), env.ctx.policy.reminders.send_at)
-                  + timedelta(minutes=15))
+    env.clock.set(
+        calendar.at_local(calendar.subtract_working_days(due_day, 2), env.ctx.policy.reminders.send_at)
+        + timedelta(minutes=15)
+    )
     await DueWork(env.ctx, env.bot.outbox).run_once()
     await deliver_everything(env)
-    await press(env, "head", "case_resolve", {
-        "outcome_kind": "decision_upheld", "decision_outcome": "Upheld after a call with the GP.",
-        "key_learning": "Call the surgery early.", "outcome_date": calendar.local_date(env.clock.now()).isoformat(),
-        "nothing_outstanding": ["yes"]})
+    await press(
+        env,
+        "head",
+        "case_resolve",
+        {
+            "outcome_kind": "decision_upheld",
+            "decision_outcome": "Upheld after a call with the GP.",
+            "key_learning": "Call the surgery early.",
+            "outcome_date": calendar.local_date(env.clock.now()).isoformat(),
+            "nothing_outstanding": ["yes"],
+        },
+    )
     await deliver_everything(env)
 
 
@@ -56,7 +72,7 @@ def subjects(inbox: Inbox, address: str) -> list[str]:
 
 def assert_subjects(found: list[str]):
     assert len(found) == len(EXPECTED_SUBJECTS), found
-    assert all(s.startswith(e) for s, e in zip(found, EXPECTED_SUBJECTS)), found
+    assert all(s.startswith(e) for s, e in zip(found, EXPECTED_SUBJECTS, strict=True)), found
 
 
 async def test_a_gp_named_only_by_email_is_emailed_at_each_step(running_with_email):
@@ -103,8 +119,9 @@ async def test_with_30_percent_of_slack_calls_and_of_smtp_sends_failing_nothing_
         # Each e-mail once, and one for each outbox message to the GP.
         by_message_id = Counter(m.mail["Message-ID"] for m in env.inbox.arrived)
         assert set(by_message_id.values()) == {1}
-        assert set(by_message_id) == {f"<escalation-bot.outbox-{m.id}@cscp.example>" for m in rows
-                                      if m.recipient_id == gp_id}
+        assert set(by_message_id) == {
+            f"<escalation-bot.outbox-{m.id}@cscp.example>" for m in rows if m.recipient_id == gp_id
+        }
         # Each Slack post once.
         by_outbox_id = Counter(m.metadata["event_payload"]["outbox_id"] for m in env.standin.messages if m.metadata)
         assert by_outbox_id and set(by_outbox_id.values()) == {1}
@@ -117,6 +134,8 @@ async def test_without_email_the_raiser_is_asked_to_contact_the_gp_by_hand(runni
     await deliver_everything(running)
     by_hand = [m.text for m in running.dms("teacher") if "yourself" in m.text]
     assert len(by_hand) == 1
-    assert by_hand[0].startswith("Please contact Dr Gita Rao (gita.rao@nhs.net) yourself about *ESC-2026-0001*: "
-                                 "they are named only by e-mail, and this bot does not send e-mail.")
+    assert by_hand[0].startswith(
+        "Please contact Dr Gita Rao (gita.rao@nhs.net) yourself about *ESC-2026-0001*: "
+        "they are named only by e-mail, and this bot does not send e-mail."
+    )
     assert "Tess Teacher" in by_hand[0]

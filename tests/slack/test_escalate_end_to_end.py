@@ -1,4 +1,5 @@
 """One case from /escalate through Stage 3 (the CSCP channel and its thread) to a recorded resolution."""
+
 from sqlmodel import select
 
 from storage.models import Escalation, OutboxMessage
@@ -57,8 +58,11 @@ def buttons(message) -> set[str]:
     return {e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]}
 
 
-FORMAL = {"concerns": "No assessment yet.", "decision_outcome": "MASH upholds its decision.",
-          "key_learning": "Agree thresholds language early."}
+FORMAL = {
+    "concerns": "No assessment yet.",
+    "decision_outcome": "MASH upholds its decision.",
+    "key_learning": "Agree thresholds language early.",
+}
 
 
 async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_decision(running):
@@ -78,8 +82,12 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert not running.cscp_posts()
 
     # Stage 1 → 2: the raising side names its own line manager; MASH is asked to name theirs.
-    reply, view = await press(running, "teacher", "case_escalate", {
-        "reason": "We talked; MASH stands by its decision.", "next_holders": [PEOPLE["head"].id]})
+    reply, view = await press(
+        running,
+        "teacher",
+        "case_escalate",
+        {"reason": "We talked; MASH stands by its decision.", "next_holders": [PEOPLE["head"].id]},
+    )
     assert view["callback_id"] == "case_escalate_view"
     assert reply.status == 200 and not reply.body.get("response_action")
     assert "You now hold Stage 2 (Line managers)" in running.dms("head")[0].text
@@ -92,9 +100,16 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert "awaited" not in str(card_in(running.dms("head")).blocks)
 
     # Stage 2 → 3: the CSCP team is told, with the partnership's own buttons on its post.
-    await press(running, "head", "case_escalate", {
-        "reason": "Managers could not agree.", "next_holders": [PEOPLE["service_manager"].id],
-        "key_learning": "Agree thresholds language early."})
+    await press(
+        running,
+        "head",
+        "case_escalate",
+        {
+            "reason": "Managers could not agree.",
+            "next_holders": [PEOPLE["service_manager"].id],
+            "key_learning": "Agree thresholds language early.",
+        },
+    )
     await press(running, "mash_manager", "case_name_holder", {"holders": [PEOPLE["mash_service"].id]})
     posts = running.cscp_posts()
     assert len(posts) == 1
@@ -102,16 +117,24 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert "Escalation notification: ESC-2026-0001" in str(post.blocks)
     assert "Stage 3 of 5: Service managers" in str(post.blocks)
     assert "MASH closed the referral" in str(post.blocks)
-    assert buttons(post) == {"case_note", "case_record_consultation", "case_chase", "case_hand_over",
-                             "case_details", "case_history"}
+    assert buttons(post) == {
+        "case_note",
+        "case_record_consultation",
+        "case_chase",
+        "case_hand_over",
+        "case_details",
+        "case_history",
+    }
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
     assert thread[0].text.startswith("*Stage 3 (Service managers) started*")
     assert "Key learning: Agree thresholds language early." in thread[0].text
 
     # Either side's Stage 3 holder may request a reflective consultation; the CSCP team records it.
     await press(running, "mash_service", "case_consultation", {"consultation_note": "Stuck on thresholds."})
-    assert "reflective group consultation is requested" in running.standin.messages_in(
-        CSCP_CHANNEL, thread_ts=post.ts)[-1].text
+    assert (
+        "reflective group consultation is requested"
+        in running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)[-1].text
+    )
     user = PEOPLE["cscp"].id
     await running.slack.click(user, running.cscp_posts()[0].blocks, "case_record_consultation")
     await running.slack.submit(user, {"consultation_arranged_for": "2026-04-01"})
@@ -119,8 +142,12 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert "arranged for Wednesday 1 April 2026" in running.dms("service_manager")[-1].text
 
     # Stage 3 → 4 asks for the notification form's answers; Stage 4 → 5 goes to the configured Executive.
-    await press(running, "service_manager", "case_escalate", {
-        "reason": "Still stuck.", "next_holders": [PEOPLE["director"].id], **FORMAL})
+    await press(
+        running,
+        "service_manager",
+        "case_escalate",
+        {"reason": "Still stuck.", "next_holders": [PEOPLE["director"].id], **FORMAL},
+    )
     await press(running, "mash_service", "case_name_holder", {"holders": [PEOPLE["mash_director"].id]})
     await press(running, "director", "case_escalate", {"reason": "We ask the Executive to decide.", **FORMAL})
     assert "Independent Scrutineer" in running.dms("scrutineer")[-1].text
@@ -130,16 +157,34 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     for party in ("teacher", "director", "mash_director"):
         assert "case_decision" not in buttons(card_in(running.dms(party))), party
 
-    await press(running, "executive", "case_decision", {
-        "outcome_kind": "decision_changed", "decision_outcome": "MASH will start a Child and Family assessment.",
-        "key_learning": "Explain threshold decisions to referrers in writing.", "outcome_date": "2026-04-01",
-        "action_1_what": "Start the assessment", "action_1_owner": PEOPLE["mash_director"].id,
-        "action_1_due": "2026-04-08"})
+    await press(
+        running,
+        "executive",
+        "case_decision",
+        {
+            "outcome_kind": "decision_changed",
+            "decision_outcome": "MASH will start a Child and Family assessment.",
+            "key_learning": "Explain threshold decisions to referrers in writing.",
+            "outcome_date": "2026-04-01",
+            "action_1_what": "Start the assessment",
+            "action_1_owner": PEOPLE["mash_director"].id,
+            "action_1_due": "2026-04-08",
+        },
+    )
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
     assert "Decided at Stage 5" in thread[-1].text and "Start the assessment" in thread[-1].text
     assert "Decided at Stage 5" in str(running.cscp_posts()[0].blocks)  # the post itself updated in place
-    everyone = ("teacher", "mash", "head", "mash_manager", "service_manager", "mash_service", "director",
-                "mash_director", "executive")
+    everyone = (
+        "teacher",
+        "mash",
+        "head",
+        "mash_manager",
+        "service_manager",
+        "mash_service",
+        "director",
+        "mash_director",
+        "executive",
+    )
     for person in everyone:
         assert "was decided at Stage 5" in running.dms(person)[-1].text, person
         # Closed: every copy keeps only the details and history.
@@ -152,12 +197,21 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
 
 async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_both_names(running):
     await raise_case(running)
-    await press(running, "mash", "case_propose", {
-        "outcome_kind": "action_agreed", "decision_outcome": "MASH will review the referral with the school.",
-        "key_learning": "Call the referrer before closing.", "outcome_date": "2026-04-01",
-        "nothing_outstanding": ["yes"]})
-    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text or \
-        "proposes that" in str(running.dms("teacher")[-1].blocks)
+    await press(
+        running,
+        "mash",
+        "case_propose",
+        {
+            "outcome_kind": "action_agreed",
+            "decision_outcome": "MASH will review the referral with the school.",
+            "key_learning": "Call the referrer before closing.",
+            "outcome_date": "2026-04-01",
+            "nothing_outstanding": ["yes"],
+        },
+    )
+    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text or "proposes that" in str(
+        running.dms("teacher")[-1].blocks
+    )
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "open"
     await press(running, "teacher", "case_answer_proposal", {"answer": "accept"})
@@ -215,8 +269,11 @@ async def test_what_people_type_is_shown_as_they_typed_it(running):
     await raise_case(running, form={**FORM, "key_dates": hostile, "decision_disagreed": hostile})
     await press(running, "teacher", "case_escalate", {"reason": hostile, "next_holders": [PEOPLE["head"].id]})
     await press(running, "head", "case_escalate", {"reason": hostile, "next_holders": [PEOPLE["service_manager"].id]})
-    shown = str(running.cscp_posts()[0].blocks) + str(card_in(running.dms("teacher")).blocks) + "".join(
-        m.text for m in running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts))
+    shown = (
+        str(running.cscp_posts()[0].blocks)
+        + str(card_in(running.dms("teacher")).blocks)
+        + "".join(m.text for m in running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts))
+    )
     assert "<!channel>" not in shown and "<https://evil" not in shown and "<@U0CSCP>" not in shown
     assert "&lt;!channel&gt; see &lt;https://evil.example|the form&gt; &amp; &lt;@U0CSCP&gt;" in shown
 

@@ -1,4 +1,5 @@
 """Every request gets a clear answer in time, never a 500; what fails is told to the person."""
+
 import json
 import time
 from contextlib import contextmanager
@@ -34,8 +35,7 @@ def broken_database(running, table="escalation"):
 
 def told(running, user: str) -> list[str]:
     """What the bot said to the person outside a modal: ephemeral messages and direct messages."""
-    return [m.text for m in running.standin.messages
-            if m.user == user or m.channel == running.standin.dm_channel(user)]
+    return [m.text for m in running.standin.messages if m.user == user or m.channel == running.standin.dm_channel(user)]
 
 
 async def wait_until_told(running, user: str, words: str) -> list[str]:
@@ -57,7 +57,7 @@ async def test_a_bad_button_value_gets_a_notice_at_once(running, value):
     await raise_case(running)
     before = row_counts(running)
     reply, seconds = await timed(running.slack.press_button(TEACHER, "case_escalate", value))
-    assert reply.status == 200 and seconds < 1.5  # Bolt's ack wait used to run out at 3 s
+    assert reply.status == 200 and seconds < 2.5  # the stall this guards against lasts 3 s: room for a busy machine
     await running.standin.wait_for(lambda: running.standin.open_view(TEACHER) is not None)
     notice = running.standin.open_view(TEACHER)
     assert notice["title"]["text"] == "Nothing was done"
@@ -80,14 +80,23 @@ async def test_a_form_with_unreadable_metadata_is_refused_and_changes_nothing(ru
 async def test_a_date_that_is_not_iso_is_refused_at_the_field(running):
     await raise_case(running)
     await running.slack.click(TEACHER, card_in(running.dms("teacher")).blocks, "case_resolve")
-    values = fill(running.standin.open_view(TEACHER), {"outcome_kind": "decision_upheld", "decision_outcome": "Upheld.",
-                                                       "key_learning": "Meet.", "outcome_date": "2026-04-01"})
+    values = fill(
+        running.standin.open_view(TEACHER),
+        {
+            "outcome_kind": "decision_upheld",
+            "decision_outcome": "Upheld.",
+            "key_learning": "Meet.",
+            "outcome_date": "2026-04-01",
+        },
+    )
     for state in values["outcome_date"].values():
         state["selected_date"] = "1 April 2026"
     reply = await running.slack.submit_values(TEACHER, values)
     assert reply.status == 200
-    assert reply.body == {"response_action": "errors",
-                          "errors": {"outcome_date": "Enter the date of the decision or outcome."}}
+    assert reply.body == {
+        "response_action": "errors",
+        "errors": {"outcome_date": "Enter the date of the decision or outcome."},
+    }
 
 
 async def test_a_number_where_text_is_expected_is_refused_at_the_field(running):
@@ -155,8 +164,10 @@ async def test_a_button_that_fails_after_answering_tells_the_person(running):
         # lost about one time in three when nothing waits for the answer to go. So, several presses.
         for presses in range(1, 6):
             reply, seconds = await timed(running.slack._click(TEACHER, card.blocks, "case_escalate", "C0GENERAL"))
-            assert reply.status == 200 and seconds < 2
-            await running.standin.wait_for(lambda: told(running, TEACHER).count(SOMETHING_WENT_WRONG) == presses)
+            assert reply.status == 200 and seconds < 2.5  # the stall lasts 3 s
+            await running.standin.wait_for(
+                lambda presses=presses: told(running, TEACHER).count(SOMETHING_WENT_WRONG) == presses
+            )
 
 
 # ------------------------------------------------------------------ Slack does not open the form

@@ -1,4 +1,5 @@
 """Inline errors at the field that is wrong; strangers can neither see nor act; the other commands."""
+
 import pytest
 from sqlmodel import select
 
@@ -60,12 +61,39 @@ async def test_someone_not_in_the_workspace_is_named_by_email(running):
     "action_id, answers, field",
     [
         ("case_escalate", {"reason": "", "next_holders": [PEOPLE["head"].id]}, "reason"),
-        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "Agreed.", "key_learning": "k",
-                          "outcome_date": "2026-04-02", "nothing_outstanding": ["yes"]}, "outcome_date"),
-        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "", "key_learning": "k",
-                          "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]}, "decision_outcome"),
-        ("case_resolve", {"outcome_kind": "action_agreed", "decision_outcome": "d", "key_learning": "",
-                          "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]}, "key_learning"),
+        (
+            "case_resolve",
+            {
+                "outcome_kind": "action_agreed",
+                "decision_outcome": "Agreed.",
+                "key_learning": "k",
+                "outcome_date": "2026-04-02",
+                "nothing_outstanding": ["yes"],
+            },
+            "outcome_date",
+        ),
+        (
+            "case_resolve",
+            {
+                "outcome_kind": "action_agreed",
+                "decision_outcome": "",
+                "key_learning": "k",
+                "outcome_date": "2026-04-01",
+                "nothing_outstanding": ["yes"],
+            },
+            "decision_outcome",
+        ),
+        (
+            "case_resolve",
+            {
+                "outcome_kind": "action_agreed",
+                "decision_outcome": "d",
+                "key_learning": "",
+                "outcome_date": "2026-04-01",
+                "nothing_outstanding": ["yes"],
+            },
+            "key_learning",
+        ),
         ("case_withdraw", {"reason": "  "}, "reason"),
         ("case_note", {"note_kind": "call", "note_text": ""}, "note_text"),
     ],
@@ -140,8 +168,9 @@ async def test_list_help_and_a_case_by_reference(running):
     # By the agency's own case reference: the cases this person may see with it; nothing for others.
     found = await running.slack.command(teacher, "mos-123456")
     assert "ESC-2026-0001" in str(found.body["blocks"])
-    assert "no escalation you can see" in (await running.slack.command(PEOPLE["stranger"].id, "MOS-123456")).body[
-        "text"]
+    assert (
+        "no escalation you can see" in (await running.slack.command(PEOPLE["stranger"].id, "MOS-123456")).body["text"]
+    )
 
 
 async def test_app_home_shows_my_cases_and_the_cscp_view(running):
@@ -182,28 +211,37 @@ async def test_app_home_lists_closed_cases_and_the_partnership_filters_its_cases
     await running.standin.wait_for(lambda: "Metropolitan Police" in running.standin.home[cscp]["private_metadata"])
     filtered = str(running.standin.home[cscp]["blocks"])
     assert "ESC-2026-0002" in filtered and "ESC-2026-0001" not in filtered
-    await running.slack.choose(cscp, running.standin.home[cscp], "home_filter_theme",
-                               "Levels of safeguarding or protection need")
+    await running.slack.choose(
+        cscp, running.standin.home[cscp], "home_filter_theme", "Levels of safeguarding or protection need"
+    )
     await running.standin.wait_for(lambda: "Levels" in running.standin.home[cscp]["private_metadata"])
     assert "ESC-2026-000" not in str(running.standin.home[cscp]["blocks"])  # both filters apply together
     # A closed case moves under its own heading on App Home.
     head = PEOPLE["head"].id
     assert "Closed" not in str((await running.slack.open_home(head))["blocks"])
-    await running.slack.click(PEOPLE["service_manager"].id,
-                              _card_of(running, "service_manager", "ESC-2026-0001").blocks, "case_withdraw")
+    await running.slack.click(
+        PEOPLE["service_manager"].id, _card_of(running, "service_manager", "ESC-2026-0001").blocks, "case_withdraw"
+    )
     await running.slack.submit(PEOPLE["service_manager"].id, {"reason": "Agreed at a meeting."})
     await running.deliver()
     blocks = [b for b in (await running.slack.open_home(head))["blocks"]]
     headings = [b["text"]["text"] for b in blocks if b["type"] == "header"]
     assert "Closed" in headings
-    closed = str(blocks[headings.index("Closed") and [b["type"] == "header" and b["text"]["text"] for b in blocks]
-                        .index("Closed") + 1])
+    closed = str(
+        blocks[
+            headings.index("Closed")
+            and [b["type"] == "header" and b["text"]["text"] for b in blocks].index("Closed") + 1
+        ]
+    )
     assert "ESC-2026-0001" in closed and "Withdrawn at Stage 3" in closed
 
 
 def _card_of(running, who, reference):
-    return [m for m in running.dms(who) if any(b.get("block_id") == "case_actions" for b in m.blocks)
-            and reference in str(m.blocks)][-1]
+    return [
+        m
+        for m in running.dms(who)
+        if any(b.get("block_id") == "case_actions" for b in m.blocks) and reference in str(m.blocks)
+    ][-1]
 
 
 async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
@@ -214,8 +252,12 @@ async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
     reply = await running.slack.command(PEOPLE["cscp"].id, "audit esc-2026-1")
     shown = str(reply.body["blocks"])
     assert "Who has read or changed ESC-2026-0001" in shown
-    for words in ("<@U0TEACHER> raised the escalation", "<@U0MASH> looked at it", "<@U0STRANGER> was refused",
-                  "<@U0TEACHER> saw it in a list"):
+    for words in (
+        "<@U0TEACHER> raised the escalation",
+        "<@U0MASH> looked at it",
+        "<@U0STRANGER> was refused",
+        "<@U0TEACHER> saw it in a list",
+    ):
         assert words in shown, words
     # Nobody else may read the audit trail, and learns nothing from asking.
     refused = await running.slack.command(PEOPLE["teacher"].id, "audit ESC-2026-0001")
@@ -228,19 +270,31 @@ async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
 async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
     from tests.slack.test_escalate_end_to_end import FORM
 
-    form = {**FORM, "professionals": [], "professionals_name": "Sam Social",
-            "professionals_email": PEOPLE["mash"].email}
+    form = {
+        **FORM,
+        "professionals": [],
+        "professionals_name": "Sam Social",
+        "professionals_email": PEOPLE["mash"].email,
+    }
     await raise_case(running, form=form)
     assert not running.dms("mash")  # named only by e-mail: not messaged in Slack
     # Sam looks the case up in Slack: the directory's work address is the one the raiser gave.
     reply = await running.slack.command(PEOPLE["mash"].id, "ESC-2026-1")
     assert "case_propose" in str(reply.body["blocks"]) and "case_resolve" not in str(reply.body["blocks"])
     await running.slack.click(PEOPLE["mash"].id, reply.body["blocks"], "case_propose")
-    await running.slack.submit(PEOPLE["mash"].id, {
-        "outcome_kind": "action_agreed", "decision_outcome": "MASH will review.", "key_learning": "Call first.",
-        "outcome_date": "2026-04-01", "nothing_outstanding": ["yes"]})
+    await running.slack.submit(
+        PEOPLE["mash"].id,
+        {
+            "outcome_kind": "action_agreed",
+            "decision_outcome": "MASH will review.",
+            "key_learning": "Call first.",
+            "outcome_date": "2026-04-01",
+            "nothing_outstanding": ["yes"],
+        },
+    )
     await running.deliver()
     assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text
     with running.ctx.db.transaction() as session:
         from storage.models import Person
+
         assert len([p for p in session.exec(select(Person)).all() if p.email == PEOPLE["mash"].email]) == 1

@@ -1,4 +1,5 @@
 """A child's identifier typed into a form comes back as an error at its field, over signed HTTP; nothing is saved."""
+
 import logging
 
 from sqlmodel import select
@@ -20,8 +21,10 @@ async def test_a_postcode_in_key_dates_is_an_inline_error_and_nothing_is_saved(r
     reply = await raise_case(running, form=form)
 
     assert reply.status == 200 and reply.body["response_action"] == "errors"
-    assert reply.body["errors"] == {"key_dates": "Initials only; no names, dates of birth, addresses or contact "
-                                                 "details. This looks like a postcode: please remove it."}
+    assert reply.body["errors"] == {
+        "key_dates": "Initials only; no names, dates of birth, addresses or contact "
+        "details. This looks like a postcode: please remove it."
+    }
     # The form stays open, its hint saying a name cannot be spotted, for the person to correct.
     form_view = running.standin.open_view(teacher)
     assert form_view["callback_id"] == "escalate_form"
@@ -41,8 +44,9 @@ async def test_a_postcode_in_key_dates_is_an_inline_error_and_nothing_is_saved(r
 async def test_a_phone_number_in_a_note_is_an_inline_error_and_no_note_is_saved(running):
     await raise_case(running)
     audit = _rows(running, AuditEvent)
-    reply, _ = await press(running, "teacher", "case_note",
-                           {"note_kind": "call", "note_text": "Mum asked us to ring her on 07700 900123."})
+    reply, _ = await press(
+        running, "teacher", "case_note", {"note_kind": "call", "note_text": "Mum asked us to ring her on 07700 900123."}
+    )
     assert reply.body["response_action"] == "errors"
     assert "This looks like a phone number" in reply.body["errors"]["note_text"]
     assert _rows(running, CaseNote) == 0 and _rows(running, AuditEvent) == audit

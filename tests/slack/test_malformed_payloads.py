@@ -7,6 +7,7 @@ are mutated (keys dropped, types swapped, strings that are not JSON, huge string
 wrong ids, nested garbage), signed as Slack signs, and posted to the real app over HTTP.
 `pytest tests/slack/test_malformed_payloads.py -s` prints how many were tried and how they fared.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,9 +52,12 @@ def plausible(view: dict, holder: str) -> dict:
         answers[block["block_id"]] = {
             "plain_text_input": "Talked it through with both agencies.",
             "email_text_input": "pat@police.example",
-            "static_select": options[-1]["value"], "radio_buttons": options[-1]["value"],
-            "multi_static_select": [options[0]["value"]], "checkboxes": [options[0]["value"]],
-            "multi_users_select": [holder], "users_select": holder,
+            "static_select": options[-1]["value"],
+            "radio_buttons": options[-1]["value"],
+            "multi_static_select": [options[0]["value"]],
+            "checkboxes": [options[0]["value"]],
+            "multi_users_select": [holder],
+            "users_select": holder,
             "datepicker": "2026-04-01",
         }[kind]
     return fill(view, answers)
@@ -63,8 +67,10 @@ async def real_payloads(running) -> list[tuple[str, dict]]:
     """(kind, payload) for everything the app receives, collected as a case goes from Stage 1 to 5."""
     slack, standin = running.slack, running.standin
     teacher = PEOPLE["teacher"].id
-    found = [("command", slack.command_fields(teacher, text))
-             for text in ("", "help", "list", "ESC-2026-0001", "esc-2026-0001", "what")]
+    found = [
+        ("command", slack.command_fields(teacher, text))
+        for text in ("", "help", "list", "ESC-2026-0001", "esc-2026-0001", "what")
+    ]
 
     await slack.command(teacher)
     gate = standin.open_view(teacher)
@@ -92,8 +98,11 @@ async def real_payloads(running) -> list[tuple[str, dict]]:
         await running.deliver()
 
     # Each side's holders and the partnership, at each stage: (raising, its next; receiving, its next).
-    steps = [("teacher", "head", "mash", "mash_manager"), ("head", "service_manager", "mash_manager", "mash_service"),
-             ("service_manager", "director", "mash_service", "mash_director")]
+    steps = [
+        ("teacher", "head", "mash", "mash_manager"),
+        ("head", "service_manager", "mash_manager", "mash_service"),
+        ("service_manager", "director", "mash_service", "mash_director"),
+    ]
     for stage, (raising, next_raising, receiving, next_receiving) in enumerate(steps, start=1):
         if stage in (1, 3):
             for who, holder in ((raising, next_raising), (receiving, next_receiving)):
@@ -103,34 +112,83 @@ async def real_payloads(running) -> list[tuple[str, dict]]:
         await act(raising, "case_escalate", next_raising)
         await act(receiving, "case_name_holder", next_receiving)
     await act("director", "case_escalate", "executive")
-    await behind_the_buttons(PEOPLE["executive"].id, card_in(running.dms("executive")).blocks,
-                             PEOPLE["executive"].id)  # Stage 5: the Executive's decision
+    await behind_the_buttons(
+        PEOPLE["executive"].id, card_in(running.dms("executive")).blocks, PEOPLE["executive"].id
+    )  # Stage 5: the Executive's decision
 
     home = await slack.open_home(teacher)
     found.append(("event", slack.home_event(teacher)))
-    found += [("interaction", slack.button_payload(teacher, b["action_id"], b.get("value", "")))
-              for b in buttons(home["blocks"])]
+    found += [
+        ("interaction", slack.button_payload(teacher, b["action_id"], b.get("value", "")))
+        for b in buttons(home["blocks"])
+    ]
     callbacks = {p["view"]["callback_id"] for _, p in found if p.get("type") == "view_submission"}
-    assert {"escalate_gate", "escalate_form", "case_note_view", "case_resolve_view", "case_escalate_view",
-            "case_withdraw_view", "case_decision_view", "case_consultation_view", "case_propose_view",
-            "case_ask_escalate_view", "case_record_consultation_view", "case_chase_view", "case_hand_over_view",
-            "case_correct_view"} <= callbacks
+    assert {
+        "escalate_gate",
+        "escalate_form",
+        "case_note_view",
+        "case_resolve_view",
+        "case_escalate_view",
+        "case_withdraw_view",
+        "case_decision_view",
+        "case_consultation_view",
+        "case_propose_view",
+        "case_ask_escalate_view",
+        "case_record_consultation_view",
+        "case_chase_view",
+        "case_hand_over_view",
+        "case_correct_view",
+    } <= callbacks
     return found
 
 
 # ------------------------------------------------------------------ mutations
 
-LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12))
-GARBAGE = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4)
-                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-NOT_JSON = st.sampled_from(["{not json", "[", "", "null", "[1, 2]", '{"r": []}', '"ESC-2026-0001"',
-                            '{"r": "ESC-2026-0001", "v": 1e999}', '{"r": "ESC-2026-0001", "v": 1}', "\\ud800"])
+LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+GARBAGE = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+NOT_JSON = st.sampled_from(
+    [
+        "{not json",
+        "[",
+        "",
+        "null",
+        "[1, 2]",
+        '{"r": []}',
+        '"ESC-2026-0001"',
+        '{"r": "ESC-2026-0001", "v": 1e999}',
+        '{"r": "ESC-2026-0001", "v": 1}',
+        "\\ud800",
+    ]
+)
 HUGE = st.sampled_from(["x" * 50_000, "é" * 20_000, "J" * 3_001, "ESC-2026-" + "9" * 5_000])
 SURROGATES = st.lists(st.integers(0xD800, 0xDFFF).map(chr), min_size=1, max_size=4).map(
-    lambda chars: "J.S." + "".join(chars))
-WRONG_IDS = st.sampled_from(["U0NOBODY", "UBOT", "W0X1", "U0STRANGER", "C0GENERAL", "D0NOWHERE", "case_unknown",
-                             "escalate_form", "case_note_view", "home_raise", "case_decision", "notice",
-                             "ESC-2099-9999", "app_home_opened", "view_submission", "block_actions", ""])
+    lambda chars: "J.S." + "".join(chars)
+)
+WRONG_IDS = st.sampled_from(
+    [
+        "U0NOBODY",
+        "UBOT",
+        "W0X1",
+        "U0STRANGER",
+        "C0GENERAL",
+        "D0NOWHERE",
+        "case_unknown",
+        "escalate_form",
+        "case_note_view",
+        "home_raise",
+        "case_decision",
+        "notice",
+        "ESC-2099-9999",
+        "app_home_opened",
+        "view_submission",
+        "block_actions",
+        "",
+    ]
+)
 NESTED = st.integers(2, 400).map(lambda depth: json.loads("[" * depth + "]" * depth))
 REPLACEMENTS = st.one_of(GARBAGE, NOT_JSON, HUGE, SURROGATES, WRONG_IDS, NESTED)
 
@@ -202,16 +260,21 @@ async def fuzz(running):
     finally:
         logging.getLogger().removeHandler(tally)
     counts = tally.counts
-    print(f"\nmutated payloads tried: {counts['tried']}, 5xx: {counts['5xx']}, 4xx: {counts['4xx']}, "
-          f"refused politely: {counts['refused'] - counts['4xx']}, accepted: {counts['accepted']}, "
-          f"slowest answer: {counts['slowest ms']} ms")
+    print(
+        f"\nmutated payloads tried: {counts['tried']}, 5xx: {counts['5xx']}, 4xx: {counts['4xx']}, "
+        f"refused politely: {counts['refused'] - counts['4xx']}, accepted: {counts['accepted']}, "
+        f"slowest answer: {counts['slowest ms']} ms"
+    )
     # Every malformed shape is refused or read safely, not caught as a listener's failure.
     assert tally.caught == []
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 async def test_any_signed_payload_gets_a_clear_answer_in_time_and_a_refusal_changes_nothing(fuzz, data):
     running, originals, tally = fuzz

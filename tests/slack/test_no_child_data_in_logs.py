@@ -1,4 +1,5 @@
 """Nothing about a child reaches a log, on any failure path, with every logger at DEBUG."""
+
 import json
 import logging
 import time
@@ -26,27 +27,42 @@ def leaks(caplog) -> list[str]:
 async def test_no_initials_case_reference_or_free_text_is_logged_on_any_failure(running, caplog):
     caplog.set_level(logging.DEBUG)  # the root logger and the capture: every logger that logs, at any level
     slack, standin = running.slack, running.standin
-    await raise_case(running, form=dict(FORM, child_initials=INITIALS, child_case_reference=CASE_REFERENCE,
-                                        evidence_of_need=CONCERN))
+    await raise_case(
+        running, form=dict(FORM, child_initials=INITIALS, child_case_reference=CASE_REFERENCE, evidence_of_need=CONCERN)
+    )
     await running.deliver()
     assert INITIALS in str(card_in(running.dms("teacher")).blocks)  # there is data to leak
 
     # A request carrying the case, forged, stale, then signed but malformed.
     card = card_in(running.dms("teacher"))
-    payload = {"type": "view_submission", "user": {"id": TEACHER, "name": "Tess"},
-               "view": {"type": "modal", "callback_id": "case_note_view", "private_metadata": json.dumps({"r": INITIALS}),
-                        "blocks": card.blocks, "state": {"values": {"note_text": {"a": {
-                            "type": "plain_text_input", "value": f"{INITIALS} {CASE_REFERENCE} {NOTE}"}}}}}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": TEACHER, "name": "Tess"},
+        "view": {
+            "type": "modal",
+            "callback_id": "case_note_view",
+            "private_metadata": json.dumps({"r": INITIALS}),
+            "blocks": card.blocks,
+            "state": {
+                "values": {
+                    "note_text": {"a": {"type": "plain_text_input", "value": f"{INITIALS} {CASE_REFERENCE} {NOTE}"}}
+                }
+            },
+        },
+    }
     body = urlencode({"payload": json.dumps(payload)})
     assert (await slack.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)).status == 401
     stale = int(time.time()) - 400
     signature = slack_signature(SIGNING_SECRET, str(stale), body)
-    assert (await slack.post(body, "application/x-www-form-urlencoded", timestamp=stale,
-                             signature=signature)).status == 401
+    assert (
+        await slack.post(body, "application/x-www-form-urlencoded", timestamp=stale, signature=signature)
+    ).status == 401
     assert (await slack.post(body[:-7], "application/x-www-form-urlencoded")).status == 400
     # Ids of the request that nothing listens for.
     stray = dict(payload, view=dict(payload["view"], callback_id=f"{INITIALS}-{CASE_REFERENCE}"))
-    assert (await slack.post(urlencode({"payload": json.dumps(stray)}), "application/x-www-form-urlencoded")).status == 404
+    assert (
+        await slack.post(urlencode({"payload": json.dumps(stray)}), "application/x-www-form-urlencoded")
+    ).status == 404
 
     # A listener fails: a command, a form (with free text in it), a button after it answered.
     await slack.click(TEACHER, card.blocks, "case_note")

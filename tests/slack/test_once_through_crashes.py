@@ -1,5 +1,6 @@
 """Once means once through a crash: a message Slack posted but the bot never recorded is found, not
 posted again; a fresh message is posted without looking. (A real killed process: tests/bot/test_crash_recovery.py.)"""
+
 import asyncio
 from collections import Counter
 from datetime import timedelta
@@ -20,8 +21,11 @@ LOOK_UPS = ("conversations.history", "conversations.replies", "conversations.ope
 
 def outbox_ids_posted(standin) -> Counter:
     """How many times each (outbox id, whether a thread reply) was posted, from the messages' metadata."""
-    return Counter((m.metadata["event_payload"]["outbox_id"], m.thread_ts is not None)
-                   for m in standin.messages if m.metadata and m.metadata["event_type"] == EVENT_TYPE)
+    return Counter(
+        (m.metadata["event_payload"]["outbox_id"], m.thread_ts is not None)
+        for m in standin.messages
+        if m.metadata and m.metadata["event_type"] == EVENT_TYPE
+    )
 
 
 def look_ups(standin) -> list:
@@ -68,21 +72,27 @@ async def dies_once_slack_has_acted(running, outbox: Outbox, on_the_call) -> Non
 
 
 def open_case(running):
-    return lifecycle.open_escalation(running.ctx, TEACHER, a_form(), child_at_immediate_risk=False,
-                                     discussed_with_manager=True)
+    return lifecycle.open_escalation(
+        running.ctx, TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True
+    )
 
 
 def to_stage_3(running, case):
     for actor, holder in ((TEACHER, TEACHER_MANAGER), (TEACHER_MANAGER, SERVICE_MANAGER)):
-        case = lifecycle.escalate(running.ctx, case.reference, actor, version=case.version, reason="r",
-                                  next_holders=[holder])
+        case = lifecycle.escalate(
+            running.ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder]
+        )
     return case
 
 
 def post_to(channel, *, in_thread=None):
     def picks(method, args):
-        return (method == "chat.postMessage" and args.get("channel") == channel
-                and (in_thread is None or bool(args.get("thread_ts")) == in_thread))
+        return (
+            method == "chat.postMessage"
+            and args.get("channel") == channel
+            and (in_thread is None or bool(args.get("thread_ts")) == in_thread)
+        )
+
     return picks
 
 
@@ -114,8 +124,13 @@ async def test_a_restarted_instance_finds_the_card_its_last_start_posted_and_upd
     with running.ctx.db.transaction() as session:
         assert session.exec(select(ChatMessage.message_id).where(ChatMessage.channel == "D" + mash)).all() == [card.ts]
     # Remembered where it is, so the next change updates that card rather than sending another.
-    lifecycle.correct_details(running.ctx, case.reference, TEACHER, field_name="decision_disagreed",
-                              value="MASH closed the referral on 25 March.")
+    lifecycle.correct_details(
+        running.ctx,
+        case.reference,
+        TEACHER,
+        field_name="decision_disagreed",
+        value="MASH closed the referral on 25 March.",
+    )
     await running.deliver()
     [card] = running.dms("mash")
     assert card.history and "closed the referral on 25 March" in str(card.blocks)
@@ -128,16 +143,26 @@ async def test_a_crash_in_the_cscp_channel_leaves_one_post_and_one_reply(quiet, 
     case = open_case(running)
     await running.deliver()
     case = to_stage_3(running, case)
-    await dies_once_slack_has_acted(running, another_start(running),
-                                    post_to(CSCP_CHANNEL, in_thread=crash_at == "its thread reply"))
+    await dies_once_slack_has_acted(
+        running, another_start(running), post_to(CSCP_CHANNEL, in_thread=crash_at == "its thread reply")
+    )
     await running.deliver()
     [post] = running.cscp_posts()
     assert len(running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)) == 1
     assert all(n == 1 for n in outbox_ids_posted(running.standin).values())
     assert {r.status for r in rows(running).values()} == {"sent"}
     # The thread was found and recorded: the next stage's reply goes into it, the post is updated.
-    lifecycle.escalate(running.ctx, case.reference, SERVICE_MANAGER, version=case.version, reason="r",
-                       next_holders=[DIRECTOR], concerns="c", decision_outcome="d", key_learning="k")
+    lifecycle.escalate(
+        running.ctx,
+        case.reference,
+        SERVICE_MANAGER,
+        version=case.version,
+        reason="r",
+        next_holders=[DIRECTOR],
+        concerns="c",
+        decision_outcome="d",
+        key_learning="k",
+    )
     await running.deliver()
     assert len(running.cscp_posts()) == 1
     assert len(running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)) == 2

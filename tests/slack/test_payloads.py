@@ -1,4 +1,5 @@
 """The payload readers give listeners what they expect, whatever arrived, and never raise."""
+
 from datetime import date
 
 import pytest
@@ -21,8 +22,14 @@ def test_user_ids_look_like_slack_user_ids():
     for not_an_id in ("", "u0teacher", "C0CHANNEL", "U0 X", "U" + "A" * 40, None, 7, ["U0TEACHER"]):
         assert payloads.user_id(not_an_id) == ""
     assert payloads.user_ids(["U0A1", 3, "nobody", "U0B2"]) == ["U0A1", "U0B2"]
-    assert [payloads.channel_id(c) for c in ("C0GENERAL", "D0TEACHER", "G0PRIV", "C0\ud800", "U0X", None)] == \
-        ["C0GENERAL", "D0TEACHER", "G0PRIV", "", "", ""]
+    assert [payloads.channel_id(c) for c in ("C0GENERAL", "D0TEACHER", "G0PRIV", "C0\ud800", "U0X", None)] == [
+        "C0GENERAL",
+        "D0TEACHER",
+        "G0PRIV",
+        "",
+        "",
+        "",
+    ]
     assert payloads.user_ids("U0A1") == []
 
 
@@ -34,10 +41,23 @@ def test_dates_are_iso_dates_or_none():
 
 def test_a_case_buttons_value_reads_as_reference_and_version_or_as_nothing():
     assert messages.read_action_value('{"r": "ESC-2026-0001", "v": 3}') == ("ESC-2026-0001", 3)
-    for bad in ("", "{not json", "[1, 2]", '"ESC-2026-0001"', '{"r": 5, "v": 3}', '{"r": "ESC-2026-0001"}',
-                '{"r": "ESC-2026-0001", "v": "3"}', '{"r": "ESC-2026-0001", "v": true}',
-                '{"r": "ESC-2026-0001", "v": -1}', '{"r": "ESC-2026-0001", "v": 1e400}',
-                '{"r": "ESC-2026-0001", "v": 99999999999999999999999}', "[" * 100_000, None, 42, {"r": "x"}):
+    for bad in (
+        "",
+        "{not json",
+        "[1, 2]",
+        '"ESC-2026-0001"',
+        '{"r": 5, "v": 3}',
+        '{"r": "ESC-2026-0001"}',
+        '{"r": "ESC-2026-0001", "v": "3"}',
+        '{"r": "ESC-2026-0001", "v": true}',
+        '{"r": "ESC-2026-0001", "v": -1}',
+        '{"r": "ESC-2026-0001", "v": 1e400}',
+        '{"r": "ESC-2026-0001", "v": 99999999999999999999999}',
+        "[" * 100_000,
+        None,
+        42,
+        {"r": "x"},
+    ):
         assert messages.read_action_value(bad) == ("", None), bad
 
 
@@ -48,16 +68,22 @@ def test_private_metadata_reads_as_an_object_of_strings():
 
 
 def test_view_values_tolerate_any_shape():
-    view = {"state": {"values": {
-        "child_initials": {"a": {"type": "plain_text_input", "value": 12}},
-        "level_of_need": {"a": {"type": "static_select", "selected_option": "Child in Need"}},
-        "themes": {"a": {"type": "multi_static_select", "selected_options": [{"value": "T1"}, "T2", {"value": 3}]}},
-        "next_holders": {"a": {"type": "multi_users_select", "selected_users": ["U0HEAD", {"id": "U0X"}]}},
-        "outcome_date": {"a": {"type": "datepicker", "selected_date": 5}},
-        "note_text": {"a": {"type": "plain_text_input", "value": "fine\ud800"}},
-        "broken": "not an object",
-        "also_broken": {"a": ["not", "an", "object"]},
-    }}}
+    view = {
+        "state": {
+            "values": {
+                "child_initials": {"a": {"type": "plain_text_input", "value": 12}},
+                "level_of_need": {"a": {"type": "static_select", "selected_option": "Child in Need"}},
+                "themes": {
+                    "a": {"type": "multi_static_select", "selected_options": [{"value": "T1"}, "T2", {"value": 3}]}
+                },
+                "next_holders": {"a": {"type": "multi_users_select", "selected_users": ["U0HEAD", {"id": "U0X"}]}},
+                "outcome_date": {"a": {"type": "datepicker", "selected_date": 5}},
+                "note_text": {"a": {"type": "plain_text_input", "value": "fine\ud800"}},
+                "broken": "not an object",
+                "also_broken": {"a": ["not", "an", "object"]},
+            }
+        }
+    }
     values = read_values(view)
     assert values.get("child_initials", "") == ""
     assert values.get("level_of_need", "") == ""
@@ -68,18 +94,25 @@ def test_view_values_tolerate_any_shape():
     assert "broken" not in values and "also_broken" not in values
 
 
-@pytest.mark.parametrize("view", [None, [], "view", {}, {"state": None}, {"state": {"values": []}},
-                                  {"state": {"values": {"b": None}}}])
+@pytest.mark.parametrize(
+    "view", [None, [], "view", {}, {"state": None}, {"state": {"values": []}}, {"state": {"values": {"b": None}}}]
+)
 def test_a_view_without_usable_state_reads_as_no_answers(view):
     assert read_values(view) == {}
 
 
 def test_an_answer_of_the_wrong_kind_reads_as_the_default():
     # A field typed as a list where text is expected (or the reverse) reads as the listener's default.
-    values = read_values({"state": {"values": {
-        "child_initials": {"a": {"type": "multi_static_select", "selected_options": [{"value": "J.S."}]}},
-        "themes": {"a": {"type": "plain_text_input", "value": "Levels of need"}},
-    }}})
+    values = read_values(
+        {
+            "state": {
+                "values": {
+                    "child_initials": {"a": {"type": "multi_static_select", "selected_options": [{"value": "J.S."}]}},
+                    "themes": {"a": {"type": "plain_text_input", "value": "Levels of need"}},
+                }
+            }
+        }
+    )
     assert values.get("child_initials", "") == ""
     assert values.get("themes", []) == []
     assert values.get("missing", "") == ""

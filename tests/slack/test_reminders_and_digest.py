@@ -1,6 +1,7 @@
 """Reminders, overdue prompts and the digest, as people see them in Slack."""
+
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
@@ -10,7 +11,7 @@ from tests.slack.conftest import CSCP_CHANNEL, PEOPLE
 from tests.slack.test_delivery import deliver_everything
 from tests.slack.test_escalate_end_to_end import card_in, press, raise_case
 
-UTC = timezone.utc
+UTC = UTC
 
 
 async def due_work(running):
@@ -59,7 +60,8 @@ async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thre
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
     assert [m.text for m in thread if "is overdue" in m.text] == [
         ":warning: *Stage 3 (Service managers) is overdue.* It was due Tuesday 14 April 2026; "
-        f"held by <@{PEOPLE['service_manager'].id}>."]
+        f"held by <@{PEOPLE['service_manager'].id}>."
+    ]
 
 
 async def test_with_30_percent_of_calls_failing_every_reminder_arrives_exactly_once(running):

@@ -1,4 +1,5 @@
 """The stand-in keeps message metadata and reads conversations back as Slack does."""
+
 import pytest
 from slack_sdk.errors import SlackApiError
 
@@ -15,9 +16,14 @@ async def error_of(call) -> str:
 
 async def test_history_is_newest_first_with_metadata_only_when_asked_for(running):
     client = running.bot.app.client
-    posted = [(await client.chat_postMessage(channel=CSCP_CHANNEL, text=f"m{n}",
-                                             metadata=dict(TAG, event_payload={"outbox_id": n})))["ts"]
-              for n in range(3)]
+    posted = [
+        (
+            await client.chat_postMessage(
+                channel=CSCP_CHANNEL, text=f"m{n}", metadata=dict(TAG, event_payload={"outbox_id": n})
+            )
+        )["ts"]
+        for n in range(3)
+    ]
     await client.chat_postMessage(channel=CSCP_CHANNEL, thread_ts=posted[0], text="a reply", metadata=TAG)
 
     plain = await client.conversations_history(channel=CSCP_CHANNEL)
@@ -38,8 +44,10 @@ async def test_history_pages_by_limit_and_cursor(running):
         await client.chat_postMessage(channel=CSCP_CHANNEL, text=f"m{n}")
     first = await client.conversations_history(channel=CSCP_CHANNEL, limit=2)
     assert [m["text"] for m in first["messages"]] == ["m4", "m3"] and first["has_more"] is True
-    pages = [[m["text"] for m in page["messages"]]
-             async for page in await client.conversations_history(channel=CSCP_CHANNEL, limit=2)]
+    pages = [
+        [m["text"] for m in page["messages"]]
+        async for page in await client.conversations_history(channel=CSCP_CHANNEL, limit=2)
+    ]
     assert pages == [["m4", "m3"], ["m2", "m1"], ["m0"]]
 
 
@@ -84,11 +92,15 @@ async def test_each_kind_of_conversation_needs_its_own_history_scope(running):
 
 async def test_metadata_slack_would_refuse_is_refused(running):
     client = running.bot.app.client
-    for metadata in ({"event_type": "Not a type!", "event_payload": {}},
-                     {"event_type": "outbox", "event_payload": "not an object"},
-                     {"event_payload": {"outbox_id": 1}}):
-        assert await error_of(client.chat_postMessage(channel=CSCP_CHANNEL, text="x",
-                                                      metadata=metadata)) == "invalid_metadata_schema", metadata
+    for metadata in (
+        {"event_type": "Not a type!", "event_payload": {}},
+        {"event_type": "outbox", "event_payload": "not an object"},
+        {"event_payload": {"outbox_id": 1}},
+    ):
+        assert (
+            await error_of(client.chat_postMessage(channel=CSCP_CHANNEL, text="x", metadata=metadata))
+            == "invalid_metadata_schema"
+        ), metadata
     # Sent as a form, the metadata is a JSON string; a broken one is refused as unreadable.
     broken = client.api_call("chat.postMessage", data={"channel": CSCP_CHANNEL, "text": "x", "metadata": "{nope"})
     assert await error_of(broken) == "invalid_metadata_format"

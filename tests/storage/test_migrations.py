@@ -10,8 +10,16 @@ def test_migrations_build_an_empty_database_and_are_safe_to_run_again(tmp_path):
     upgrade(db)
     assert current_revision(db) == head_revision(db)
     tables = set(inspect(db.engine).get_table_names())
-    assert {"escalation", "stage", "stage_holder", "audit_event", "outbox_message", "person",
-            "reminder_sent", "case_note"} <= tables
+    assert {
+        "escalation",
+        "stage",
+        "stage_holder",
+        "audit_event",
+        "outbox_message",
+        "person",
+        "reminder_sent",
+        "case_note",
+    } <= tables
     upgrade(db)  # again, on a migrated database
     assert current_revision(db) == head_revision(db)
     db.dispose()

@@ -1,4 +1,5 @@
 """Listeners split by kind; each package has one register(app, services)."""
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.listeners import actions, commands, events, views

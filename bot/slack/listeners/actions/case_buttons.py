@@ -1,4 +1,5 @@
 """The case card's buttons: each checks the person may act, then opens its form (or shows the case)."""
+
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
@@ -13,8 +14,17 @@ from flows.permissions import RAISING, RECEIVING, SIDE_ROLE
 from flows.queries import history
 
 # Actions whose form acts on the case as the reader saw it: a click on an older card changes nothing.
-VERSIONED = {can.RESOLVE, can.PROPOSE_RESOLUTION, can.ANSWER_PROPOSAL, can.ESCALATE, can.WITHDRAW,
-             can.EXECUTIVE_DECISION, can.REQUEST_CONSULTATION, can.NAME_HOLDER, can.HAND_OVER}
+VERSIONED = {
+    can.RESOLVE,
+    can.PROPOSE_RESOLUTION,
+    can.ANSWER_PROPOSAL,
+    can.ESCALATE,
+    can.WITHDRAW,
+    can.EXECUTIVE_DECISION,
+    can.REQUEST_CONSULTATION,
+    can.NAME_HOLDER,
+    can.HAND_OVER,
+}
 
 
 def form_for(ctx, action: str, case, person) -> dict:
@@ -43,11 +53,13 @@ def form_for(ctx, action: str, case, person) -> dict:
     if action == can.RECORD_CONSULTATION:
         return messages.record_consultation_modal(case)
     if action == can.CHASE:
-        return messages.chase_modal(case, list(case.stage.holders) or [
-            p for side in case.awaited_sides for p in case.acting_holders(side)])
+        return messages.chase_modal(
+            case, list(case.stage.holders) or [p for side in case.awaited_sides for p in case.acting_holders(side)]
+        )
     if action == can.HAND_OVER:
-        holders = [p for side in (RAISING, RECEIVING) if side in own_sides or partnership
-                   for p in case.stage.side(side)]
+        holders = [
+            p for side in (RAISING, RECEIVING) if side in own_sides or partnership for p in case.stage.side(side)
+        ]
         return messages.hand_over_modal(case, holders)
     if action == can.CORRECT_DETAILS:
         return messages.correct_modal(case)
@@ -72,8 +84,9 @@ def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
                 else:
                     view = messages.details_modal(case)
             else:
-                case = await services.call(check_action, reference, person, name,
-                                           version if name in VERSIONED else None)
+                case = await services.call(
+                    check_action, reference, person, name, version if name in VERSIONED else None
+                )
                 view = form_for(ctx, name, case, person)
         except Refused as refused:
             view = messages.notice_modal("Nothing was done", refused.message)

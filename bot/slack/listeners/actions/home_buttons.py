@@ -19,8 +19,7 @@ def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
         current = current if isinstance(current, dict) else {}
         chosen = payloads.text((action.get("selected_option") or {}).get("value"))
         key = messages.HOME_FILTERS[action["action_id"]]
-        current[key] = {"stage": int(chosen) if chosen.isdigit() else None, "overdue": chosen == "yes"}.get(
-            key, chosen)
+        current[key] = {"stage": int(chosen) if chosen.isdigit() else None, "overdue": chosen == "yes"}.get(key, chosen)
         fields = {k: v for k, v in current.items() if k in CaseFilter.__dataclass_fields__}
         await services.home.publish(body["user"]["id"], CaseFilter(**fields))
 

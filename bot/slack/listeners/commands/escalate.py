@@ -1,4 +1,5 @@
 """/escalate, /escalate help, /escalate list, /escalate ESC-2026-1, /escalate <your agency's case reference>."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,14 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
         ctx = services.ctx
         if not text:
             await ack()
-            await open_modal(client, command["trigger_id"], messages.gate_modal(ctx.policy), user_id,
-                             command.get("channel_id"), again=AGAIN_COMMAND)
+            await open_modal(
+                client,
+                command["trigger_id"],
+                messages.gate_modal(ctx.policy),
+                user_id,
+                command.get("channel_id"),
+                again=AGAIN_COMMAND,
+            )
             return
         word = text.lower()
         if word == "help":
@@ -43,8 +50,10 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
             except Refused as refused:
                 await ack(text=refused.message)
                 return
-            await ack(text=f"Who has read or changed {reference}",
-                      blocks=messages.audit_blocks(reference, entries, ctx.policy))
+            await ack(
+                text=f"Who has read or changed {reference}",
+                blocks=messages.audit_blocks(reference, entries, ctx.policy),
+            )
             return
         if is_reference(text):
             try:
@@ -61,11 +70,16 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
                 card_text, blocks = messages.case_card(cases[0], now, actions_for(ctx, cases[0], person))
                 await ack(text=card_text, blocks=blocks)
             elif cases:
-                await ack(text=f"Escalations with the case reference {text}",
-                          blocks=messages.cases_blocks(cases, now, f"Escalations with the case reference "
-                                                                  f"{messages.escape(text)}"))
+                await ack(
+                    text=f"Escalations with the case reference {text}",
+                    blocks=messages.cases_blocks(
+                        cases, now, f"Escalations with the case reference {messages.escape(text)}"
+                    ),
+                )
             else:
-                await ack(text=f"There is no escalation you can see with the case reference {text}, and it is not "
-                               "one of ours (ESC-2026-1). Type `/escalate help` for what I understand.")
+                await ack(
+                    text=f"There is no escalation you can see with the case reference {text}, and it is not "
+                    "one of ours (ESC-2026-1). Type `/escalate help` for what I understand."
+                )
             return
         await ack(text="I did not understand that. Type `/escalate` to raise an escalation, or `/escalate help`.")

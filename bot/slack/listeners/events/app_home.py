@@ -1,4 +1,5 @@
 """App Home: my open cases (overdue first), stages I hold, and for the CSCP team every case with them."""
+
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp

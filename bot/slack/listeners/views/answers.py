@@ -1,4 +1,5 @@
 """Turning the engine's answer into Slack's answer to a view submission."""
+
 from __future__ import annotations
 
 from bot.slack import messages, payloads

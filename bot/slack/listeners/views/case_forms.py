@@ -1,4 +1,5 @@
 """The forms behind the card's buttons: each turns the answers into one lifecycle call."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,20 +38,29 @@ def register_case_forms(app: AsyncApp, services: SlackServices) -> None:
     async def outcome(values) -> OutcomeForm:
         actions = []
         for row in range(1, messages.ACTION_ROWS + 1):
-            actions.append(ActionForm(values.get(f"action_{row}_what", ""),
-                                      await one_person(values.get(f"action_{row}_owner")),
-                                      _date(values.get(f"action_{row}_due"))))
-        return OutcomeForm(outcome_kind=values.get("outcome_kind", ""), concerns=values.get("concerns", ""),
-                           decision_outcome=values.get("decision_outcome", ""),
-                           key_learning=values.get("key_learning", ""),
-                           outcome_date=_date(values.get("outcome_date")), actions=actions,
-                           nothing_outstanding="yes" in (values.get("nothing_outstanding") or []))
+            actions.append(
+                ActionForm(
+                    values.get(f"action_{row}_what", ""),
+                    await one_person(values.get(f"action_{row}_owner")),
+                    _date(values.get(f"action_{row}_due")),
+                )
+            )
+        return OutcomeForm(
+            outcome_kind=values.get("outcome_kind", ""),
+            concerns=values.get("concerns", ""),
+            decision_outcome=values.get("decision_outcome", ""),
+            key_learning=values.get("key_learning", ""),
+            outcome_date=_date(values.get("outcome_date")),
+            actions=actions,
+            nothing_outstanding="yes" in (values.get("nothing_outstanding") or []),
+        )
 
     # Each action's form: answers -> (lifecycle function, its keyword arguments).
     async def arguments(action: str, values: dict, version, metadata: dict):
         if action == can.NOTE:
-            return lifecycle.add_note, dict(text=values.get("note_text", ""),
-                                            kind=values.get("note_kind") or "discussion")
+            return lifecycle.add_note, dict(
+                text=values.get("note_text", ""), kind=values.get("note_kind") or "discussion"
+            )
         if action == can.RESOLVE:
             return lifecycle.resolve, dict(version=version, outcome=await outcome(values))
         if action == can.PROPOSE_RESOLUTION:
@@ -59,41 +69,55 @@ def register_case_forms(app: AsyncApp, services: SlackServices) -> None:
             return lifecycle.record_executive_decision, dict(version=version, outcome=await outcome(values))
         if action == can.ANSWER_PROPOSAL:
             answer = {"accept": True, "decline": False}.get(values.get("answer"))
-            return lifecycle.answer_proposal, dict(version=version, accept=answer,
-                                                   reason=values.get("decline_reason", ""))
+            return lifecycle.answer_proposal, dict(
+                version=version, accept=answer, reason=values.get("decline_reason", "")
+            )
         if action == can.ESCALATE:
             return lifecycle.escalate, dict(
-                version=version, reason=values.get("reason", ""), next_holders=await people(values.get("next_holders")),
+                version=version,
+                reason=values.get("reason", ""),
+                next_holders=await people(values.get("next_holders")),
                 other_side_holders=await people(values.get("other_side_holders")),
-                concerns=values.get("concerns", ""), decision_outcome=values.get("decision_outcome", ""),
-                key_learning=values.get("key_learning", ""))
+                concerns=values.get("concerns", ""),
+                decision_outcome=values.get("decision_outcome", ""),
+                key_learning=values.get("key_learning", ""),
+            )
         if action == can.ASK_TO_ESCALATE:
             return lifecycle.ask_to_escalate, dict(reason=values.get("reason", ""))
         if action == can.NAME_HOLDER:
-            return lifecycle.name_holder, dict(version=version, holders=await people(values.get("holders")),
-                                               side=values.get("side", "") or payloads.text(metadata.get("side")) or None)
+            return lifecycle.name_holder, dict(
+                version=version,
+                holders=await people(values.get("holders")),
+                side=values.get("side", "") or payloads.text(metadata.get("side")) or None,
+            )
         if action == can.WITHDRAW:
             return lifecycle.withdraw, dict(version=version, reason=values.get("reason", ""))
         if action == can.REQUEST_CONSULTATION:
-            return lifecycle.request_reflective_consultation, dict(version=version,
-                                                                   note=values.get("consultation_note", ""))
+            return lifecycle.request_reflective_consultation, dict(
+                version=version, note=values.get("consultation_note", "")
+            )
         if action == can.RECORD_CONSULTATION:
             return lifecycle.record_consultation, dict(
-                version=None, arranged_for=_date(values.get("consultation_arranged_for")),
+                version=None,
+                arranged_for=_date(values.get("consultation_arranged_for")),
                 held_on=_date(values.get("consultation_held_on")),
-                agreed_actions=values.get("consultation_actions", ""))
+                agreed_actions=values.get("consultation_actions", ""),
+            )
         if action == can.CHASE:
-            return lifecycle.chase, dict(holder=_person_key(values.get("holder", "")),
-                                         message=values.get("chase_message", ""))
+            return lifecycle.chase, dict(
+                holder=_person_key(values.get("holder", "")), message=values.get("chase_message", "")
+            )
         if action == can.HAND_OVER:
             to_person = await one_person(values.get("to_person"))
             if to_person is None:
                 raise Refused("Choose who takes over.", field="to_person")
-            return lifecycle.hand_over, dict(version=version, from_person=_person_key(values.get("from_person", "")),
-                                             to_person=to_person)
+            return lifecycle.hand_over, dict(
+                version=version, from_person=_person_key(values.get("from_person", "")), to_person=to_person
+            )
         if action == can.CORRECT_DETAILS:
-            return lifecycle.correct_details, dict(field_name=values.get("field_name", ""),
-                                                   value=values.get("value", ""))
+            return lifecycle.correct_details, dict(
+                field_name=values.get("field_name", ""), value=values.get("value", "")
+            )
         raise ValueError(f"no form for {action}")
 
     async def submitted(ack, body, view):

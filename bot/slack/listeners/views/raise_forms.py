@@ -1,4 +1,5 @@
 """Raising an escalation: the two gates the policy sets, then the form."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,12 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
         role, agency = await services.call(remembered_role_and_agency, person)
         form = messages.escalation_form_modal(ctx.policy, role, agency)
         # The gate's answers travel with the form, so the engine checks them again on submit.
-        form["private_metadata"] = json.dumps({"immediate_risk": values.get("immediate_risk"),
-                                               "discussed_with_manager": values.get("discussed_with_manager")})
+        form["private_metadata"] = json.dumps(
+            {
+                "immediate_risk": values.get("immediate_risk"),
+                "discussed_with_manager": values.get("discussed_with_manager"),
+            }
+        )
         await ack(response_action="update", view=form)
 
     @app.view(messages.FORM_VIEW)
@@ -46,8 +51,9 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
             *(directory.person(user_id) for user_id in values.get("professionals", [])),
         )
         if values.get("professionals_name") or values.get("professionals_email"):
-            professionals.append(PersonRef.by_email(values.get("professionals_name", ""),
-                                                    values.get("professionals_email", "")))
+            professionals.append(
+                PersonRef.by_email(values.get("professionals_name", ""), values.get("professionals_email", ""))
+            )
         form = EscalationForm(
             child_initials=values.get("child_initials", ""),
             child_case_reference=values.get("child_case_reference", ""),
@@ -70,9 +76,14 @@ def register_raise_forms(app: AsyncApp, services: SlackServices) -> None:
         immediate_risk = {"yes": True, "no": False}.get(gate.get("immediate_risk"))
         try:
             # One modal raises one case, however often it is submitted (Slack keeps the view id across updates).
-            case = await services.call(open_escalation, raiser, form, child_at_immediate_risk=immediate_risk,
-                                       discussed_with_manager=gate.get("discussed_with_manager") == "yes",
-                                       submission_key=f"slack:{view['id']}" if view.get("id") else None)
+            case = await services.call(
+                open_escalation,
+                raiser,
+                form,
+                child_at_immediate_risk=immediate_risk,
+                discussed_with_manager=gate.get("discussed_with_manager") == "yes",
+                submission_key=f"slack:{view['id']}" if view.get("id") else None,
+            )
         except Refused as refused:
             await refuse(ack, refused, view)
             return
