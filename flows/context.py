@@ -31,5 +31,10 @@ class Context:
         """Free text is checked against the professional e-mail domains of the policy in force."""
         return validation.Checks(self.policy.professional_email_domains, self.policy.free_text_limit)
 
+    def set_partnership_members(self, platform: str, user_ids: set[str] | list[str]) -> None:
+        """A front-end says who, on its platform, is in the partnership team; other platforms' members stay."""
+        others = {key for key in self.partnership_members if key[0] != platform}
+        self.partnership_members = frozenset(others | {(platform, user_id) for user_id in user_ids})
+
     def is_partnership_member(self, person: PersonRef) -> bool:
         return person.key in self.partnership_members

@@ -273,6 +273,20 @@ class ChatMessage(SQLModel, table=True):
     lead: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
+class HomeViewer(SQLModel, table=True):
+    """Someone who has the bot's home view open on a platform (Slack's App Home), with their filters: kept
+    in the database so every running instance keeps it current."""
+
+    __tablename__ = "home_viewer"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=255)
+    case_filter: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    opened_at: datetime = _when()
+
+
 class ReminderSent(SQLModel, table=True):
     """The ledger of reminders: the unique key makes a second send of the same reminder impossible."""
 

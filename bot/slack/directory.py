@@ -34,7 +34,7 @@ class SlackDirectory:
         self.member_ids, self.usergroup_id = list(member_ids), usergroup_id
         self.executive_ids, self.scrutineer_id = list(executive_ids), scrutineer_id
         self._cache: dict[str, tuple[float, PersonRef]] = {}
-        ctx.partnership_members = frozenset((PLATFORM, m) for m in self.member_ids)
+        ctx.set_partnership_members(PLATFORM, self.member_ids)
         # Names are filled in by refresh_partnership; permissions need only the ids.
         ctx.executive = tuple(PersonRef(PLATFORM, m) for m in self.executive_ids)
         ctx.scrutineer = PersonRef(PLATFORM, scrutineer_id) if scrutineer_id else None
@@ -79,4 +79,4 @@ class SlackDirectory:
                     error_code(error) if isinstance(error, SlackApiError) else error.__class__.__name__,
                 )
                 return
-        self.ctx.partnership_members = frozenset((PLATFORM, m) for m in members)
+        self.ctx.set_partnership_members(PLATFORM, members)

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import messages
 from bot.slack.directory import PLATFORM, SlackDirectory
 from flows.context import Context
+from flows.homes import remember_viewer, viewer_filter, viewers_among
 from flows.queries import CaseFilter, failed_deliveries, my_cases, partnership_open_cases
 from flows.records import CaseView
 
@@ -16,12 +17,11 @@ from flows.records import CaseView
 class AppHome:
     def __init__(self, ctx: Context, client: AsyncWebClient, directory: SlackDirectory):
         self.ctx, self.client, self.directory = ctx, client, directory
-        # People who have opened App Home since the bot started, with their filters: theirs is kept current.
-        self.viewers: dict[str, CaseFilter] = {}
 
     async def publish(self, user_id: str, case_filter: CaseFilter | None = None) -> None:
-        case_filter = case_filter or self.viewers.get(user_id) or CaseFilter()
-        self.viewers[user_id] = case_filter
+        # Whoever has opened App Home, on any instance, is kept current, with the filters they chose.
+        case_filter = case_filter or await asyncio.to_thread(viewer_filter, self.ctx, PLATFORM, user_id) or CaseFilter()
+        await asyncio.to_thread(remember_viewer, self.ctx, PLATFORM, user_id, case_filter)
         person = await self.directory.person(user_id)
         mine = await asyncio.to_thread(my_cases, self.ctx, person)
         partnership, failures = None, []
@@ -36,5 +36,5 @@ class AppHome:
         users = {p.user_id for p in case.people() if p.platform == PLATFORM}
         if case.partnership_informed:
             users |= {user for platform, user in self.ctx.partnership_members if platform == PLATFORM}
-        for user_id in sorted(users & set(self.viewers)):
+        for user_id in await asyncio.to_thread(viewers_among, self.ctx, PLATFORM, users):
             await self.publish(user_id)

@@ -69,3 +69,10 @@ def test_an_account_whose_directory_reports_no_e_mail_is_a_person_of_its_own(ctx
             ctx, case.reference, no_address, version=case.version, reason="r", next_holders=[TEACHER_MANAGER]
         )
     assert refused.value.reason == "not_found"  # not linked by name: a stranger to the case
+
+
+def test_each_front_end_contributes_its_own_partnership_members(ctx):
+    ctx.set_partnership_members("teams", ["29:cscp"])
+    ctx.set_partnership_members("slack", ["U0CSCP", "U0OTHER"])
+    ctx.set_partnership_members("slack", ["U0CSCP"])  # a later refresh replaces only Slack's
+    assert ctx.partnership_members == {("teams", "29:cscp"), ("slack", "U0CSCP")}

@@ -298,3 +298,19 @@ async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
         from storage.models import Person
 
         assert len([p for p in session.exec(select(Person)).all() if p.email == PEOPLE["mash"].email]) == 1
+
+
+async def test_app_home_viewers_are_kept_current_by_any_instance(running):
+    from bot.slack.home import AppHome
+
+    await raise_case(running)
+    await running.slack.open_home(PEOPLE["teacher"].id)
+    # Another running instance, on the same database, never saw the teacher open App Home.
+    other = AppHome(running.ctx, running.bot.app.client, running.bot.directory)
+    published = len(running.standin.ok_calls("views.publish"))
+    from flows.escalations import view_case
+
+    await other.refresh_for(
+        view_case(running.ctx, "ESC-2026-0001", await running.bot.directory.person(PEOPLE["teacher"].id))
+    )
+    assert [c.args["user_id"] for c in running.standin.ok_calls("views.publish")[published:]] == [PEOPLE["teacher"].id]
