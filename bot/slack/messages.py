@@ -36,8 +36,8 @@ from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
 from bot.slack import payloads
+from flows import forms, topics
 from flows import permissions as can
-from flows import topics
 from flows.digest import Digest
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
 from flows.notices import person_notice
@@ -88,7 +88,7 @@ def view_id(action: str) -> str:
 ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS}
 
 # Rows for agreed actions on a resolution form: what, who, by when.
-ACTION_ROWS = 3
+ACTION_ROWS = forms.ACTION_ROWS
 
 
 # ------------------------------------------------------------------ small pieces
