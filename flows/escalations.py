@@ -25,7 +25,7 @@ from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.persons import as_known, find_person, person_row
 from flows.policy import Policy
-from flows.records import CaseView, load_case
+from flows.records import CaseView, HistoryEntry, load_case, person_ref
 from storage.models import (
     AgreedAction,
     AuditEvent,
@@ -1167,6 +1167,36 @@ def view_case(ctx: Context, reference: str, viewer: PersonRef) -> CaseView:
             _audit(session, ctx, escalation.id, _person(session, viewer), "viewed")
             return view
     _refuse_and_audit(ctx, view.id, viewer, can.DETAILS, _not_found(reference))
+    raise AssertionError("unreachable")
+
+
+def audit_trail(ctx: Context, reference: str, reader: PersonRef) -> tuple[str, list[HistoryEntry]]:
+    """Who has read or changed a case, for the partnership team only; asking is itself recorded."""
+    with ctx.db.transaction() as session:
+        escalation = _find(session, reference)
+        if ctx.is_partnership_member(reader):
+            rows = session.exec(
+                select(AuditEvent).where(AuditEvent.escalation_id == escalation.id).order_by(AuditEvent.id)
+            ).all()
+            people = {
+                p.id: person_ref(p)
+                for p in session.exec(
+                    select(Person).where(Person.id.in_({r.actor_id for r in rows if r.actor_id}))
+                ).all()
+            }
+            entries = [HistoryEntry(r.at, people.get(r.actor_id), r.action, dict(r.detail)) for r in rows]
+            session.add(
+                AuditEvent(
+                    escalation_id=escalation.id,
+                    actor_id=_person(session, reader).id,
+                    at=ctx.clock.now(),
+                    action="audit_read",
+                    detail={},
+                )
+            )
+            return escalation.reference, entries
+        escalation_id = escalation.id
+    _refuse_and_audit(ctx, escalation_id, reader, "audit", _not_found(reference))
     raise AssertionError("unreachable")
 
 

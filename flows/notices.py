@@ -71,12 +71,21 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def deadline_words(policy: Policy, due_at: datetime, now: datetime) -> str:
-    status = DeadlineStatus.of(policy, due_at, now)
-    local = policy.working_calendar.local(due_at)
+def due_when(policy: Policy, status: DeadlineStatus) -> str:
+    """A deadline as a day, a date and an hour: "Tuesday 14 April 2026, 5pm"."""
+    local = policy.working_calendar.local(status.due_at)
     hour = local.strftime("%I:%M%p").lstrip("0").replace(":00", "").lower()
-    when = f"{long_date(status.due_on)}, {hour}"
+    return f"{long_date(status.due_on)}, {hour}"
+
+
+def dated_deadline(policy: Policy, status: DeadlineStatus) -> str:
+    """Dates only, for what is never redrawn: "due …" or "was due …"."""
+    when = due_when(policy, status)
     return f"was due {when}" if status.overdue else f"due {when}"
+
+
+def deadline_words(policy: Policy, due_at: datetime, now: datetime) -> str:
+    return dated_deadline(policy, DeadlineStatus.of(policy, due_at, now))
 
 
 def _stage(case: CaseView, number: int) -> StageView:

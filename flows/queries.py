@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from flows.context import Context
 from flows.people import PersonRef
 from flows.persons import as_known, find_person
-from flows.records import CaseView, load_case, person_ref
+from flows.records import CaseView, HistoryEntry, load_case, person_ref
 from storage.models import (
     AuditEvent,
     CaseStatus,
@@ -164,14 +164,6 @@ def failed_deliveries(ctx: Context) -> list[tuple[str, str, str]]:
     return [(reference or "", message.topic, message.last_error) for message, reference in rows]
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    who: PersonRef | None
-    action: str
-    detail: dict
-
-
 # Reads are audited but are not part of a case's story; refusals are shown to the partnership team only.
 READS = {"viewed", "listed"}
 
@@ -198,36 +190,3 @@ def remembered_role_and_agency(ctx: Context, person: PersonRef) -> tuple[str, st
     with ctx.db.transaction() as session:
         row = find_person(session, person)
         return (row.role, row.agency) if row else ("", "")
-
-
-def audit_trail(ctx: Context, reference: str, reader: PersonRef) -> tuple[str, list[HistoryEntry]]:
-    """Who has read or changed a case, for the partnership team only; asking is itself recorded."""
-    from flows.errors import Refused
-    from flows.escalations import _find, _not_found, _person, _refuse_and_audit
-
-    with ctx.db.transaction() as session:
-        escalation = _find(session, reference)
-        if ctx.is_partnership_member(reader):
-            rows = session.exec(
-                select(AuditEvent).where(AuditEvent.escalation_id == escalation.id).order_by(AuditEvent.id)
-            ).all()
-            people = {
-                p.id: person_ref(p)
-                for p in session.exec(
-                    select(Person).where(Person.id.in_({r.actor_id for r in rows if r.actor_id}))
-                ).all()
-            }
-            entries = [HistoryEntry(r.at, people.get(r.actor_id), r.action, dict(r.detail)) for r in rows]
-            session.add(
-                AuditEvent(
-                    escalation_id=escalation.id,
-                    actor_id=_person(session, reader).id,
-                    at=ctx.clock.now(),
-                    action="audit_read",
-                    detail={},
-                )
-            )
-            return escalation.reference, entries
-        escalation_id = escalation.id
-    _refuse_and_audit(ctx, escalation_id, reader, "audit", _not_found(reference))
-    raise Refused("unreachable")

@@ -89,6 +89,16 @@ class ActionView:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """One event of a case's audit trail, as History and the audit view show it."""
+
+    at: datetime
+    who: PersonRef | None
+    action: str
+    detail: dict
+
+
+@dataclass(frozen=True)
 class NoteView:
     stage_number: int
     author: PersonRef

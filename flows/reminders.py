@@ -109,7 +109,7 @@ def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
             ]
             if not due:
                 continue
-            recipients = _current_holders(session, escalation_id, stage.number)
+            recipients = _current_holders(session, escalation_id, stage.number, ctx.email_enabled)
             first_overdue = calendar.next_working_day(calendar.local_date(stage.due_at) + timedelta(days=1))
             for reminder in due:
                 found.append(
@@ -125,21 +125,24 @@ def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
     return found
 
 
-def _current_holders(session, escalation_id: int, current_stage: int) -> list[int]:
-    """Who holds the current stage on each side (a side's last holders while its new one is awaited)."""
+def _current_holders(session, escalation_id: int, current_stage: int, email_enabled: bool) -> list[int]:
+    """Who holds the current stage on each side (a side's last holders while its new one is awaited). Without
+    e-mail, people known only by e-mail cannot be reminded: the raiser was asked to reach them."""
     rows = session.exec(
-        select(StageRecord.number, StageHolder.side, StageHolder.person_id)
+        select(StageRecord.number, StageHolder.side, StageHolder.person_id, Person.platform)
         .join(StageHolder, StageHolder.stage_id == StageRecord.id)
+        .join(Person, Person.id == StageHolder.person_id)
         .where(StageRecord.escalation_id == escalation_id, StageHolder.handed_over_at.is_(None))
         .order_by(StageRecord.number, StageHolder.id)
     ).all()
     found = []
     for side in SIDES:
-        numbers = [number for number, s, _ in rows if s == side]
+        numbers = [number for number, s, _, _ in rows if s == side]
         if numbers:
-            found += [person for number, s, person in rows if s == side and number == max(numbers)]
-    found += [person for number, s, person in rows if s == PARTNERSHIP and number == current_stage]
-    return list(dict.fromkeys(found))
+            found += [row for row in rows if row[1] == side and row[0] == max(numbers)]
+    found += [row for row in rows if row[1] == PARTNERSHIP and row[0] == current_stage]
+    reachable = [person for _, _, person, platform in found if email_enabled or platform != EMAIL_PLATFORM]
+    return list(dict.fromkeys(reachable))
 
 
 def send_due_reminders(ctx: Context) -> int:
@@ -148,56 +151,37 @@ def send_due_reminders(ctx: Context) -> int:
     recorded = 0
     for candidate in _candidates(ctx, now):
         reminder = candidate.reminder
-        try:
-            with ctx.db.transaction() as session:
-                session.add(
-                    ReminderSent(
-                        escalation_id=candidate.escalation_id,
-                        stage_number=candidate.stage_number,
-                        kind=reminder.kind,
-                        due_on=reminder.due_on,
-                        recorded_at=now,
-                    )
+        payload = {"stage": candidate.stage_number, "kind": reminder.kind, "due_on": reminder.due_on.isoformat()}
+        messages = [
+            OutboxMessage(
+                escalation_id=candidate.escalation_id,
+                topic=topics.REMINDER,
+                audience=topics.PERSON,
+                recipient_id=person_id,
+                payload=payload,
+                created_at=now,
+            )
+            for person_id in candidate.recipient_ids
+        ]
+        if reminder.kind == OVERDUE and candidate.tell_partnership and reminder.due_on == candidate.first_overdue_day:
+            messages.append(
+                OutboxMessage(
+                    escalation_id=candidate.escalation_id,
+                    topic=topics.STAGE_OVERDUE,
+                    audience=topics.PARTNERSHIP,
+                    payload=payload,
+                    created_at=now,
                 )
-                session.flush()  # the unique key refuses a reminder already sent, by any instance
-                payload = {
-                    "stage": candidate.stage_number,
-                    "kind": reminder.kind,
-                    "due_on": reminder.due_on.isoformat(),
-                }
-                for person_id in candidate.recipient_ids:
-                    if not ctx.email_enabled and session.get(Person, person_id).platform == EMAIL_PLATFORM:
-                        continue  # without e-mail, nobody can remind them: the raiser was asked to reach them
-                    session.add(
-                        OutboxMessage(
-                            escalation_id=candidate.escalation_id,
-                            topic=topics.REMINDER,
-                            audience=topics.PERSON,
-                            recipient_id=person_id,
-                            payload=payload,
-                            created_at=now,
-                        )
-                    )
-                if (
-                    reminder.kind == OVERDUE
-                    and candidate.tell_partnership
-                    and reminder.due_on == candidate.first_overdue_day
-                ):
-                    session.add(
-                        OutboxMessage(
-                            escalation_id=candidate.escalation_id,
-                            topic=topics.STAGE_OVERDUE,
-                            audience=topics.PARTNERSHIP,
-                            payload=payload,
-                            created_at=now,
-                        )
-                    )
-        except IntegrityError:
-            continue  # another instance recorded it first
-        recorded += 1
-        log.info(
-            "reminder %s for escalation id %s stage %s", reminder.kind, candidate.escalation_id, candidate.stage_number
-        )
+            )
+        # The ledger's unique key refuses a reminder already recorded, by any instance.
+        if _record_once(ctx, candidate.escalation_id, candidate.stage_number, reminder.kind, reminder.due_on, messages):
+            recorded += 1
+            log.info(
+                "reminder %s for escalation id %s stage %s",
+                reminder.kind,
+                candidate.escalation_id,
+                candidate.stage_number,
+            )
     return recorded
 
 

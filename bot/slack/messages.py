@@ -40,7 +40,7 @@ from flows import forms, topics
 from flows import permissions as can
 from flows.digest import Digest
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
-from flows.notices import person_notice
+from flows.notices import dated_deadline, due_when, long_date, person_notice
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
@@ -145,19 +145,9 @@ def people(persons: Iterable[PersonRef]) -> str:
     return ", ".join(who(p) for p in persons) or "nobody named"
 
 
-def long_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def _when(status: DeadlineStatus, policy: Policy) -> str:
-    local = policy.working_calendar.local(status.due_at)
-    hour = local.strftime("%I:%M%p").lstrip("0").replace(":00", "").lower()
-    return f"{long_date(status.due_on)}, {hour}"
-
-
 def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
     """With working days left or over: only for messages that are redrawn each working day (cards, posts)."""
-    when = _when(status, policy)
+    when = due_when(policy, status)
     if status.overdue:
         over = status.working_days_over
         if over == 0:
@@ -167,11 +157,6 @@ def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
     if left == 0:
         return f"Due *today*, {when}"
     return f"Due {when} ({left} working day{'s' if left != 1 else ''} left)"
-
-
-def deadline_date_words(status: DeadlineStatus, policy: Policy) -> str:
-    """Dates only: for messages that are never redrawn, so they cannot go stale."""
-    return f"was due {_when(status, policy)}" if status.overdue else f"due {_when(status, policy)}"
 
 
 def stage_title(case: CaseView, number: int | None = None) -> str:
@@ -376,7 +361,7 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
         message = payload.get("message") or ""
         return (
             f"The {case.policy.partnership} team asks for an update on {title}, "
-            f"{deadline_date_words(status, case.policy)}." + (f" {_user(message, 1000)}" if message else "")
+            f"{dated_deadline(case.policy, status)}." + (f" {_user(message, 1000)}" if message else "")
         )
     if topic == topics.CONSULTATION_RECORDED:
         return f"Reflective group consultation for *{case.reference}*: {_consultation_words(case.stage)}"
@@ -435,10 +420,10 @@ def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
     title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
     if payload.get("kind") == "overdue":
         return (
-            f":warning: {title} is past its deadline: it {deadline_date_words(status, case.policy)}. "
+            f":warning: {title} is past its deadline: it {dated_deadline(case.policy, status)}. "
             "Please record the outcome or escalate it now."
         )
-    return f":alarm_clock: Reminder: {title}, {deadline_date_words(status, case.policy)}."
+    return f":alarm_clock: Reminder: {title}, {dated_deadline(case.policy, status)}."
 
 
 def _consultation_words(stage: StageView) -> str:
@@ -775,7 +760,7 @@ def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> d
 def raised_modal(case: CaseView, now: datetime) -> dict:
     return notice_modal(
         "Escalation raised",
-        f"*{case.reference}* is open at Stage 1, {deadline_date_words(case.deadline_status(now), case.policy)}.\n"
+        f"*{case.reference}* is open at Stage 1, {dated_deadline(case.policy, case.deadline_status(now))}.\n"
         "Your case card is in your messages from the bot. Record each discussion on it.",
     )
 

@@ -10,8 +10,8 @@ from bot.slack import messages
 from bot.slack.failures import AGAIN_COMMAND, open_modal
 from bot.slack.services import SlackServices
 from flows.errors import Refused
-from flows.escalations import actions_for, is_reference, view_case
-from flows.queries import audit_trail, cases_with_agency_reference, my_cases
+from flows.escalations import actions_for, audit_trail, is_reference, view_case
+from flows.queries import cases_with_agency_reference, my_cases
 
 # What an agency's own case reference looks like (the form accepts the same).
 AGENCY_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,59}$")
