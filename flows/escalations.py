@@ -131,9 +131,10 @@ def _validated_person(ref: PersonRef, field_name: str, check: validation.Checks)
     if not ref.user_id:
         raise Refused("Choose a person.", field=field_name)
     if ref.platform == EMAIL_PLATFORM:
-        # Someone outside the workspace is given as a name and an email: each has its own field.
-        check.required_text(ref.name, f"{field_name}_name", "their name", 200)
-        validation.email(ref.email or ref.user_id, f"{field_name}_email")
+        # Someone named by address is given in the field beside the person picker (flows.forms.by_email).
+        where = f"{field_name}_by_email"
+        validation.email(ref.email or ref.user_id, where)
+        check.limited_text(ref.name, where, "the name with the address", 200)
     return ref
 
 
@@ -486,7 +487,9 @@ def _validated_actions(change: _Change, actions: list[ActionForm], nothing_outst
             "You ticked that nothing is outstanding but also gave an action: choose one.", field="nothing_outstanding"
         )
     clean = []
-    for number, action in enumerate(filled, start=1):
+    # Each action is refused at its own row of the form, whichever rows were left empty.
+    rows = [(number, a) for number, a in enumerate(actions, start=1) if a in filled]
+    for number, action in rows:
         what = change.ctx.checks.required_text(action.what, f"action_{number}_what", "what will be done", 1000)
         if action.owner is None:
             raise Refused("Choose who will do it.", field=f"action_{number}_owner")

@@ -81,7 +81,7 @@ def some_of(values: list[str], choices: list[str], field: str, what: str) -> lis
 def email(value: str, field: str) -> str:
     text = (value or "").strip()
     if not _EMAIL.match(text) or len(text) > 255:
-        raise Refused("Enter an email address like name@agency.gov.uk", field=field)
+        raise Refused("Enter an e-mail address like name@agency.gov.uk", field=field)
     return text
 
 

@@ -32,15 +32,15 @@ from slack_sdk.models.blocks import (
     UserMultiSelectElement,
     UserSelectElement,
 )
-from slack_sdk.models.blocks.block_elements import EmailInputElement
 from slack_sdk.models.views import View
 
 from bot.slack import payloads
 from flows import forms, topics
 from flows import permissions as can
 from flows.digest import Digest
-from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_KINDS, NOTE_WORDS, OUTCOME_KINDS
-from flows.notices import dated_deadline, due_when, long_date, person_notice
+from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS
+from flows.forms import stage_title
+from flows.notices import dated_deadline, due_when, long_date, named, person_notice
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
@@ -120,14 +120,6 @@ def _plain(value: str, limit: int = 150) -> PlainTextObject:
     return PlainTextObject(text=_text(value, limit), emoji=True)
 
 
-def _options(values: Iterable[str]) -> list[Option]:
-    return [Option(text=_plain(v, 75), value=v) for v in values]
-
-
-def _option(value: str) -> Option | None:
-    return Option(text=_plain(value, 75), value=value) if value else None
-
-
 def _json(blocks: list[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks]
 
@@ -137,7 +129,7 @@ def who(person: PersonRef) -> str:
     if person.platform == "slack":
         return f"<@{person.user_id}>"
     if person.platform == EMAIL_PLATFORM:
-        return escape(f"{person.name} ({person.email})")
+        return escape(named(person))
     return escape(person.name or person.email or person.user_id)
 
 
@@ -157,12 +149,6 @@ def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
     if left == 0:
         return f"Due *today*, {when}"
     return f"Due {when} ({left} working day{'s' if left != 1 else ''} left)"
-
-
-def stage_title(case: CaseView, number: int | None = None) -> str:
-    number = number or case.current_stage
-    stage = case.policy.stage(number)
-    return f"Stage {number} of {case.stage_count}: {stage.name}"
 
 
 def _status_words(case: CaseView) -> str:
@@ -587,7 +573,7 @@ def delivery_failed_text(reference: str, topic: str, error: str) -> str:
     )
 
 
-# ------------------------------------------------------------------ modals
+# ------------------------------------------------------------------ forms, drawn from flows.forms
 
 
 def _modal(
@@ -611,521 +597,90 @@ def _modal(
     return view.to_dict()
 
 
-def _yes_no(block_id: str, label: str, hint: str = "") -> InputBlock:
+def _note_block(note: forms.Note) -> SectionBlock:
+    words = _user(note.text, 2900)
+    if note.heading:
+        words = f"*{escape(note.heading)}*" + (f"\n{words}" if words else "")
+    return SectionBlock(text=_md(words))
+
+
+def _slack_option(option: forms.Option) -> Option:
+    # Slack shows at most 75 characters of an option; the value (at most 150, the policy's limit) is kept whole.
+    return Option(text=_plain(option.label, 75), value=option.value)
+
+
+def _element(field: forms.Field):
+    """The Block Kit element nearest to the field's kind. Slack's own limits are applied here."""
+    kind, fid = field.kind, field.id
+    options = [_slack_option(o) for o in field.options]
+    initial = next((o for o, spec in zip(options, field.options, strict=True) if spec.value == field.initial), None)
+    placeholder = _plain(field.placeholder) if field.placeholder else None
+    if kind in (forms.Kind.TEXT, forms.Kind.LONG_TEXT, forms.Kind.EMAILS):
+        return PlainTextInputElement(
+            action_id=fid,
+            multiline=kind == forms.Kind.LONG_TEXT,
+            max_length=min(field.limit or 3000, 3000),
+            initial_value=field.initial or None,
+            placeholder=placeholder,
+        )
+    if kind == forms.Kind.CHOICE:
+        return StaticSelectElement(
+            action_id=fid, options=options, initial_option=initial, placeholder=placeholder or _plain("Choose")
+        )
+    if kind == forms.Kind.CHOICES:
+        return StaticMultiSelectElement(action_id=fid, options=options, placeholder=placeholder or _plain("Choose"))
+    if kind == forms.Kind.RADIO:
+        return RadioButtonsElement(action_id=fid, options=options, initial_option=initial)
+    if kind == forms.Kind.TICK:
+        return CheckboxesElement(action_id=fid, options=options)
+    if kind == forms.Kind.DATE:
+        return DatePickerElement(action_id=fid, initial_date=field.initial or None)
+    if kind == forms.Kind.PERSON:
+        return UserSelectElement(action_id=fid, placeholder=_plain("Choose a person"))
+    if kind == forms.Kind.PEOPLE:
+        return UserMultiSelectElement(
+            action_id=fid, placeholder=_plain("Choose people"), max_selected_items=forms.MAX_PEOPLE
+        )
+    raise ValueError(f"no Slack element for {kind}")
+
+
+def _field_block(field: forms.Field) -> InputBlock:
     return InputBlock(
-        block_id=block_id,
-        label=_plain(label, 2000),
-        hint=_plain(hint, 2000) if hint else None,
-        element=RadioButtonsElement(
-            action_id=block_id, options=[Option(text=_plain("Yes"), value="yes"), Option(text=_plain("No"), value="no")]
-        ),
+        block_id=field.id,
+        label=_plain(field.label, 2000),
+        element=_element(field),
+        optional=not field.required,
+        hint=_plain(field.hint, 2000) if field.hint else None,
     )
 
 
-def gate_modal(policy: Policy) -> dict:
-    blocks = [
-        SectionBlock(
-            text=_md(
-                "The escalation policy is for a professional disagreement with another agency's decision or action "
-                "about a child. It is not a complaints procedure."
-            )
-        ),
-        _yes_no(
-            "immediate_risk", "Is a child at immediate risk of harm?", "If yes, act now: do not wait for this process."
-        ),
-        _yes_no(
-            "discussed_with_manager", "Have you discussed your concern with your line manager or safeguarding lead?"
-        ),
-    ]
-    return _modal(GATE_VIEW, "Raise an escalation", blocks, submit="Next")
+FORM_CALLBACKS = {forms.GATE_FORM: GATE_VIEW, forms.RAISE_FORM: FORM_VIEW, forms.NOTICE_FORM: "notice"}
+
+
+def form_view(form: forms.Form) -> dict:
+    """A form from flows.forms as a modal: the callback id says which form, the metadata which case."""
+    blocks: list[Block] = []
+    for item in form.items:
+        if isinstance(item, forms.Field):
+            blocks.append(_field_block(item))
+            continue
+        # A headed note after a field starts a new part of the form.
+        if item.heading and blocks and isinstance(blocks[-1], InputBlock):
+            blocks.append(DividerBlock())
+        blocks.append(_note_block(item))
+    callback_id = FORM_CALLBACKS.get(form.id) or view_id(form.id)
+    metadata = json.dumps({"r": form.reference, "v": form.version, "side": form.side}) if form.reference else ""
+    if not form.submit:
+        return _modal(callback_id, form.title, blocks, submit=None, close="Close")
+    return _modal(callback_id, form.title, blocks, submit=form.submit, private_metadata=metadata)
 
 
 def notice_modal(title: str, text: str) -> dict:
-    return _modal("notice", title, [SectionBlock(text=_md(text))], submit=None, close="Close")
-
-
-def immediate_risk_modal(policy: Policy) -> dict:
-    # Slack's bold does not span lines, so the guidance goes as it is written in the policy file.
-    return notice_modal("Act now", f"{policy.immediate_risk.guidance}\n\nNothing has been saved.")
-
-
-def discuss_first_modal() -> dict:
-    return notice_modal(
-        "Talk it through first",
-        "Before an escalation starts, talk your concern through with your line manager or safeguarding lead. "
-        "If the concern is still there after that, type `/escalate` again. Nothing has been saved.",
-    )
-
-
-def _input(block_id: str, label: str, element, optional: bool = False, hint: str = "") -> InputBlock:
-    return InputBlock(
-        block_id=block_id,
-        label=_plain(label, 2000),
-        element=element,
-        optional=optional,
-        hint=_plain(hint, 2000) if hint else None,
-    )
-
-
-def _text_input(
-    block_id: str,
-    label: str,
-    *,
-    multiline: bool = False,
-    optional: bool = False,
-    hint: str = "",
-    initial: str = "",
-    max_length: int = 3000,
-    placeholder: str = "",
-) -> InputBlock:
-    element = PlainTextInputElement(
-        action_id=block_id,
-        multiline=multiline,
-        max_length=max_length,
-        initial_value=initial or None,
-        placeholder=_plain(placeholder) if placeholder else None,
-    )
-    return _input(block_id, label, element, optional, hint)
-
-
-def _select(
-    block_id: str, label: str, values: list[str], *, initial: str = "", optional: bool = False, hint: str = ""
-) -> InputBlock:
-    element = StaticSelectElement(
-        action_id=block_id,
-        options=_options(values),
-        initial_option=_option(initial) if initial in values else None,
-        placeholder=_plain("Choose"),
-    )
-    return _input(block_id, label, element, optional, hint)
-
-
-def escalation_form_modal(policy: Policy, role: str = "", agency: str = "") -> dict:
-    lists = policy.lists
-    blocks = [
-        SectionBlock(
-            text=_md(
-                "*About the child.* Use initials and your agency's case reference only: never a name or address. "
-                "The full record stays on your agency's system. Postcodes, dates of birth, NHS and phone numbers "
-                "are refused, but a name cannot be spotted automatically: never type one, here or below."
-            )
-        ),
-        _text_input("child_initials", "Child's initials", max_length=12, placeholder="J.S."),
-        _text_input("child_case_reference", "Your agency's case reference for the child", max_length=60),
-        _select("level_of_need", "Level of need", lists.levels_of_need),
-        DividerBlock(),
-        SectionBlock(text=_md("*About you.* Remembered for next time.")),
-        _text_input("raiser_role", "Your role", initial=role, max_length=200),
-        _select("raiser_agency", "Your agency", lists.agencies, initial=agency),
-        DividerBlock(),
-        SectionBlock(text=_md("*Who the disagreement is with*")),
-        _select("other_agency", "Their agency", lists.agencies),
-        _input(
-            "professionals",
-            "The professional(s), if they are in this workspace",
-            UserMultiSelectElement(
-                action_id="professionals", placeholder=_plain("Choose people"), max_selected_items=10
-            ),
-            optional=True,
-            hint="They will get a message inviting them to talk it through with you.",
-        ),
-        _text_input(
-            "professionals_name", "Or someone not in this workspace: their name", optional=True, max_length=200
-        ),
-        _input("professionals_email", "Their email", EmailInputElement(action_id="professionals_email"), optional=True),
-        DividerBlock(),
-        SectionBlock(text=_md("*The concern*, as specific and evidence-based as you can make it.")),
-        _input(
-            "themes",
-            "What the disagreement is about",
-            StaticMultiSelectElement(
-                action_id="themes", options=_options(lists.themes), placeholder=_plain("Choose one or more")
-            ),
-        ),
-        _text_input("key_dates", "Key dates", multiline=True),
-        _text_input("evidence_of_need", "Evidence of need", multiline=True),
-        _text_input("decision_disagreed", "The decision or action you disagree with", multiline=True),
-        _text_input("interventions_to_date", "Summary of interventions to date", multiline=True),
-        _text_input("outcome_wanted", "The outcome you want", multiline=True),
-        DividerBlock(),
-        SectionBlock(text=_md("*Optional, for the partnership's reports only.*")),
-        _select("age_band", "Age band", lists.age_bands, optional=True),
-        _select("gender", "Gender", lists.genders, optional=True),
-        _select("ethnicity", "Ethnicity", lists.ethnicities, optional=True),
-        _select("send", "Special educational needs or disability (SEND)", lists.send_answers, optional=True),
-    ]
-    return _modal(FORM_VIEW, "Raise an escalation", blocks, submit="Raise")
-
-
-def raised_modal(case: CaseView, now: datetime) -> dict:
-    return notice_modal(
-        "Escalation raised",
-        f"*{case.reference}* is open at Stage 1, {dated_deadline(case.policy, case.deadline_status(now))}.\n"
-        "Your case card is in your messages from the bot. Record each discussion on it.",
-    )
+    return form_view(forms.notice(title, text))
 
 
 def _case_intro(case: CaseView, extra: str = "") -> SectionBlock:
     return SectionBlock(text=_md(f"*{case.reference}* · {stage_title(case)}" + (f"\n{extra}" if extra else "")))
-
-
-def _people_input(
-    block_id: str, label: str, *, many: bool = True, optional: bool = False, hint: str = ""
-) -> InputBlock:
-    element = (
-        UserMultiSelectElement(action_id=block_id, placeholder=_plain("Choose people"), max_selected_items=10)
-        if many
-        else UserSelectElement(action_id=block_id, placeholder=_plain("Choose a person"))
-    )
-    return _input(block_id, label, element, optional, hint)
-
-
-def note_modal(case: CaseView) -> dict:
-    blocks = [
-        _case_intro(case),
-        _input(
-            "note_kind",
-            "What was it?",
-            StaticSelectElement(
-                action_id="note_kind",
-                options=[Option(text=_plain(v), value=k) for k, v in NOTE_KINDS.items()],
-                initial_option=Option(text=_plain(NOTE_KINDS["discussion"]), value="discussion"),
-            ),
-        ),
-        _text_input("note_text", "What was discussed or agreed", multiline=True),
-    ]
-    return _modal(view_id(can.NOTE), "Add a note", blocks, private_metadata=action_value(case))
-
-
-def outcome_modal(case: CaseView, today: date, action: str) -> dict:
-    """Resolved, a proposed resolution, or the Executive's decision: the notification form's questions for the
-    stage, and how outstanding issues will be pursued (what, who, by when)."""
-    number = case.current_stage
-    intro = {
-        can.RESOLVE: "Record how the disagreement was resolved at this stage. This closes the case, and both "
-        "sides are told.",
-        can.PROPOSE_RESOLUTION: "Propose that the disagreement is resolved. The raising side is asked to accept "
-        "it; if they do, the case closes with both your names on the outcome.",
-        can.EXECUTIVE_DECISION: f"Record the decision of {case.policy.executive_name}. This closes the case.",
-    }[action]
-    blocks: list[Block] = [
-        _case_intro(case, intro),
-        _input(
-            "outcome_kind",
-            "Outcome",
-            RadioButtonsElement(
-                action_id="outcome_kind", options=[Option(text=_plain(v), value=k) for k, v in OUTCOME_KINDS.items()]
-            ),
-        ),
-    ]
-    if case.policy.stage(number).formal and not case.policy.executive_holds(number):
-        blocks.append(
-            _text_input(
-                "concerns",
-                "The concerns, as they stand",
-                multiline=True,
-                hint="Key dates, evidence of need, the key procedural issue or disagreement.",
-            )
-        )
-    blocks += [
-        _text_input("decision_outcome", "Decision or outcome", multiline=True),
-        _text_input("key_learning", "Summary of key learning", multiline=True),
-        _input("outcome_date", "Date", DatePickerElement(action_id="outcome_date", initial_date=today.isoformat())),
-        DividerBlock(),
-        SectionBlock(
-            text=_md(
-                "*How will outstanding issues be pursued?* What, who and by when. The people named "
-                "are reminded on the date."
-            )
-        ),
-    ]
-    for row in range(1, ACTION_ROWS + 1):
-        blocks += [
-            _text_input(f"action_{row}_what", f"Action {row}: what", optional=True, max_length=1000),
-            _people_input(f"action_{row}_owner", f"Action {row}: who", many=False, optional=True),
-            _input(
-                f"action_{row}_due",
-                f"Action {row}: by when",
-                DatePickerElement(action_id=f"action_{row}_due"),
-                optional=True,
-            ),
-        ]
-    blocks.append(
-        _input(
-            "nothing_outstanding",
-            "Or",
-            CheckboxesElement(
-                action_id="nothing_outstanding", options=[Option(text=_plain("Nothing is outstanding"), value="yes")]
-            ),
-            optional=True,
-        )
-    )
-    title = {
-        can.RESOLVE: "Resolved",
-        can.PROPOSE_RESOLUTION: "Propose a resolution",
-        can.EXECUTIVE_DECISION: "Record the decision",
-    }[action]
-    return _modal(
-        view_id(action),
-        title,
-        blocks,
-        submit="Record" if action != can.PROPOSE_RESOLUTION else "Propose",
-        private_metadata=action_value(case),
-    )
-
-
-def answer_proposal_modal(case: CaseView) -> dict:
-    proposal = case.pending_proposal
-    outcome = proposal.outcome
-    actions = (
-        "\n".join(
-            f"• {_user(a['what'], 300)}, by {long_date(date.fromisoformat(a['due_on']))}"
-            for a in outcome.get("actions", [])
-        )
-        or "Nothing is outstanding."
-    )
-    blocks = [
-        _case_intro(case, f"{who(proposal.proposed_by)} proposes that it is resolved."),
-        SectionBlock(
-            text=_md(
-                f"*Outcome:* {OUTCOME_KINDS.get(outcome.get('outcome_kind', ''), '')}\n"
-                f"*Decision or outcome:* {_user(outcome.get('decision_outcome', ''), 1200)}\n"
-                f"*Key learning:* {_user(outcome.get('key_learning', ''), 1000)}"
-            )
-        ),
-        SectionBlock(text=_md(f"*Agreed actions*\n{_text(actions, 1500)}")),
-        _input(
-            "answer",
-            "Your answer",
-            RadioButtonsElement(
-                action_id="answer",
-                options=[
-                    Option(text=_plain("Accept: the concern is resolved"), value="accept"),
-                    Option(text=_plain("Decline"), value="decline"),
-                ],
-            ),
-        ),
-        _text_input("decline_reason", "If you decline, why", multiline=True, optional=True),
-    ]
-    return _modal(
-        view_id(can.ANSWER_PROPOSAL),
-        "Answer the proposal",
-        blocks,
-        submit="Answer",
-        private_metadata=action_value(case),
-    )
-
-
-def escalate_modal(case: CaseView, own_side: str) -> dict:
-    policy = case.policy
-    next_stage = policy.stage(case.current_stage + 1)
-    to_executive = next_stage.holders == "executive"
-    blocks: list[Block] = [
-        _case_intro(
-            case,
-            (
-                f"Moves to *Stage {next_stage.number}: {next_stage.name}*, held by {next_stage.held_by}. "
-                f"The {next_stage.working_days} working days start again."
-            ),
-        )
-    ]
-    blocks.append(
-        _text_input(
-            "reason",
-            "Your request to the Executive Group: the concerns, the supporting evidence and what you ask "
-            "them to consider"
-            if to_executive
-            else "What was discussed at this stage, and why it is not resolved",
-            multiline=True,
-        )
-    )
-    if not to_executive:
-        other = RECEIVING if own_side == RAISING else RAISING
-        blocks.append(
-            _people_input(
-                "next_holders",
-                f"Who holds Stage {next_stage.number} for {_agency_of(case, own_side)}",
-                hint=f"Usually {next_stage.held_by}.",
-            )
-        )
-        if next_stage.holders == "escalating_side_names_both":
-            blocks.append(
-                _people_input(
-                    "other_side_holders", f"Who holds Stage {next_stage.number} for {_agency_of(case, other)}"
-                )
-            )
-        else:
-            blocks.append(
-                SectionBlock(
-                    text=_md(
-                        f"{escape(_agency_of(case, other))} will be asked to name their own "
-                        f"Stage {next_stage.number} holder."
-                    )
-                )
-            )
-    formal = policy.stage(case.current_stage).formal
-    blocks += [
-        _text_input("concerns", "The concerns, as they stand", multiline=True, optional=not formal),
-        _text_input(
-            "decision_outcome", "Decision or outcome at this stage, so far", multiline=True, optional=not formal
-        ),
-        _text_input("key_learning", "Key learning so far", multiline=True, optional=not formal),
-    ]
-    return _modal(
-        view_id(can.ESCALATE),
-        f"Escalate to Stage {next_stage.number}",
-        blocks,
-        submit="Escalate",
-        private_metadata=action_value(case),
-    )
-
-
-def ask_to_escalate_modal(case: CaseView) -> dict:
-    blocks = [
-        _case_intro(
-            case,
-            f"{escape(case.raiser_agency)} decides whether to escalate. Tell them why you "
-            "think it should go to the next stage.",
-        ),
-        _text_input("reason", "Why it should go to the next stage", multiline=True),
-    ]
-    return _modal(
-        view_id(can.ASK_TO_ESCALATE), "Ask them to escalate", blocks, submit="Send", private_metadata=action_value(case)
-    )
-
-
-def name_holder_modal(case: CaseView, sides: list[str]) -> dict:
-    blocks: list[Block] = [
-        _case_intro(
-            case,
-            "Name who holds this stage for the agency, at this stage's level: "
-            f"{case.policy.stage(case.current_stage).held_by}.",
-        )
-    ]
-    if len(sides) > 1:
-        blocks.append(
-            _input(
-                "side",
-                "For which agency",
-                StaticSelectElement(
-                    action_id="side", options=[Option(text=_plain(_agency_of(case, s), 75), value=s) for s in sides]
-                ),
-            )
-        )
-    blocks.append(_people_input("holders", f"Who holds Stage {case.current_stage}"))
-    metadata = json.dumps({"r": case.reference, "v": case.version, "side": sides[0] if len(sides) == 1 else None})
-    return _modal(view_id(can.NAME_HOLDER), "Name the holder", blocks, submit="Name", private_metadata=metadata)
-
-
-def withdraw_modal(case: CaseView) -> dict:
-    blocks = [
-        _case_intro(case, "Withdrawing closes the case."),
-        _text_input("reason", "Why is it withdrawn?", multiline=True),
-    ]
-    return _modal(view_id(can.WITHDRAW), "Withdraw", blocks, submit="Withdraw", private_metadata=action_value(case))
-
-
-def consultation_modal(case: CaseView) -> dict:
-    blocks = [
-        SectionBlock(
-            text=_md(
-                "A multi-agency reflective group consultation helps when a case is stuck. A service manager requests "
-                f"it via the {case.policy.partnership} Manager; "
-                "the Children's Social Care Systemic Lead facilitates it. "
-                f"The request is posted to the {case.policy.partnership} team."
-            )
-        ),
-        _text_input("consultation_note", "Anything the facilitator should know", multiline=True, optional=True),
-    ]
-    return _modal(
-        view_id(can.REQUEST_CONSULTATION),
-        "Reflective consultation",
-        blocks,
-        submit="Request",
-        private_metadata=action_value(case),
-    )
-
-
-def record_consultation_modal(case: CaseView) -> dict:
-    stage = case.stage
-    blocks = [
-        _case_intro(
-            case,
-            f"Reflective group consultation: {_consultation_words(stage)} Fill in what has happened; "
-            "the stage holders are told.",
-        ),
-        _input(
-            "consultation_arranged_for",
-            "Arranged for",
-            DatePickerElement(
-                action_id="consultation_arranged_for",
-                initial_date=stage.consultation_arranged_for.isoformat() if stage.consultation_arranged_for else None,
-            ),
-            optional=True,
-        ),
-        _input("consultation_held_on", "Held on", DatePickerElement(action_id="consultation_held_on"), optional=True),
-        _text_input("consultation_actions", "Actions agreed at the consultation", multiline=True, optional=True),
-    ]
-    return _modal(
-        view_id(can.RECORD_CONSULTATION),
-        "Record consultation",
-        blocks,
-        submit="Record",
-        private_metadata=action_value(case),
-    )
-
-
-def _holder_select(block_id: str, label: str, holders: Iterable[PersonRef]) -> InputBlock:
-    options = [
-        Option(text=_plain(p.name or p.email or p.user_id, 75), value=f"{p.platform}|{p.user_id}") for p in holders
-    ]
-    return _input(
-        block_id, label, StaticSelectElement(action_id=block_id, options=options, placeholder=_plain("Choose"))
-    )
-
-
-def chase_modal(case: CaseView, holders: list[PersonRef]) -> dict:
-    blocks = [
-        _case_intro(case, "The holder gets a direct message asking for an update, with the deadline."),
-        _holder_select("holder", "Who to chase", holders),
-        _text_input("chase_message", "Your message (optional)", multiline=True, optional=True, max_length=1000),
-    ]
-    return _modal(view_id(can.CHASE), "Chase a holder", blocks, submit="Send", private_metadata=action_value(case))
-
-
-def hand_over_modal(case: CaseView, holders: list[PersonRef]) -> dict:
-    blocks = [
-        _case_intro(
-            case,
-            "For leave or a change of job: the colleague takes over the holder's role at this "
-            "stage. Both agencies are told.",
-        ),
-        _holder_select("from_person", "Whose role", holders),
-        _people_input("to_person", "Hand over to", many=False),
-    ]
-    return _modal(view_id(can.HAND_OVER), "Hand over", blocks, submit="Hand over", private_metadata=action_value(case))
-
-
-def correct_modal(case: CaseView) -> dict:
-    blocks = [
-        _case_intro(
-            case,
-            "Correct a mistake, such as a name typed where initials belong. The new text replaces "
-            "the old everywhere; the record shows that the detail was corrected, not what it said.",
-        ),
-        _input(
-            "field_name",
-            "Which detail",
-            StaticSelectElement(
-                action_id="field_name",
-                options=[Option(text=_plain(label, 75), value=name) for name, label in CORRECTABLE.items()],
-            ),
-        ),
-        _text_input("value", "The correct text", multiline=True),
-    ]
-    return _modal(
-        view_id(can.CORRECT_DETAILS), "Correct details", blocks, submit="Correct", private_metadata=action_value(case)
-    )
 
 
 def _section_chunks(title: str, lines: list[str]) -> list[SectionBlock]:

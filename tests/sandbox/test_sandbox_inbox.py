@@ -38,7 +38,7 @@ async def test_the_gp_named_by_email_gets_an_email_the_page_lists(tmp_path):
                     )
                 },
             )
-            form = dict(FORM, professionals=[], professionals_name=name, professionals_email=email)
+            form = dict(FORM, professionals=[], professionals_by_email=f"{name} <{email}>")
             answer = await post("/api/submit", {"values": fill(sandbox.standin.open_view(priya), form)})
             assert answer["response_action"] == "update"
             async with page.get("/api/state", params={"user": priya}) as reply:

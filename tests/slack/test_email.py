@@ -16,7 +16,7 @@ from tests.slack.test_delivery import deliver_everything
 from tests.slack.test_escalate_end_to_end import FORM, press, raise_case
 
 GP = "gita.rao@nhs.net"
-GP_FORM = dict(FORM, professionals=[], professionals_name="Dr Gita Rao", professionals_email=GP)
+GP_FORM = dict(FORM, professionals=[], professionals_by_email=f"Dr Gita Rao <{GP}>")
 TEACHER = PersonRef("slack", PEOPLE["teacher"].id)
 # What the form says about the child: never in an e-mail to an address outside the secure domains.
 CHILD_DETAILS = [
@@ -93,7 +93,7 @@ async def test_a_gp_named_only_by_email_is_emailed_at_each_step(running_with_ema
 
 async def test_an_address_outside_the_secure_domains_gets_the_reference_and_no_details(running_with_email):
     env = running_with_email
-    await raise_case(env, form=dict(GP_FORM, professionals_name="Pat Police", professionals_email="pat@police.example"))
+    await raise_case(env, form=dict(GP_FORM, professionals_by_email="Pat Police <pat@police.example>"))
     await deliver_everything(env)
     (mail,) = env.inbox.to("pat@police.example")
     for part in (mail.plain, mail.html, mail.mail["Subject"]):
@@ -139,3 +139,28 @@ async def test_without_email_the_raiser_is_asked_to_contact_the_gp_by_hand(runni
         "they are named only by e-mail, and this bot does not send e-mail."
     )
     assert "Tess Teacher" in by_hand[0]
+
+
+async def test_holders_named_by_e_mail_in_the_slack_form_are_each_e_mailed(running_with_email):
+    """Any field that names a professional takes several, by person or by address: here a Slack manager and
+    two people outside the workspace hold Stage 2 for the school."""
+    env = running_with_email
+    await raise_case(env)
+    await deliver_everything(env)
+    reply, view = await press(
+        env,
+        "teacher",
+        "case_escalate",
+        {
+            "reason": "Talked; not agreed.",
+            "next_holders": [PEOPLE["head"].id],
+            "next_holders_by_email": "Dr Gita Rao <gita.rao@nhs.net>; governor@school.example",
+        },
+    )
+    assert "next_holders_by_email" in {b.get("block_id") for b in view["blocks"]}
+    assert not reply.body  # accepted
+    await deliver_everything(env)
+    assert [m.mail["Subject"] for m in env.inbox.to(GP)] == ["ESC-2026-0001: you hold Stage 2"]
+    assert [m.mail["Subject"] for m in env.inbox.to("governor@school.example")] == ["ESC-2026-0001: you hold Stage 2"]
+    holders = view_case(env.ctx, "ESC-2026-0001", TEACHER).stage.raising
+    assert [p.name or p.email for p in holders][1:] == ["Dr Gita Rao", "governor@school.example"]

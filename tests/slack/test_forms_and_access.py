@@ -31,16 +31,12 @@ def _count(running, model):
         ("interventions_to_date", "", "interventions"),
         ("outcome_wanted", "", "outcome you want"),
         ("professionals", [PEOPLE["teacher"].id], "yourself"),
-        ("professionals_email", "not-an-email", "email address"),
-        ("professionals_name", "", "their name"),
+        ("professionals_by_email", "Pat Police <not-an-email>", "e-mail address"),
+        ("professionals_by_email", "pat@police.example; sam@", "e-mail address"),
     ],
 )
 async def test_every_invalid_field_of_the_form_gets_its_inline_error(running, field, value, words):
     form = dict(FORM, **{field: value})
-    if field == "professionals_email":
-        form["professionals_name"] = "Pat Police"
-    if field == "professionals_name":
-        form["professionals_email"] = "pat@police.example"
     reply = await raise_case(running, form=form)
     assert reply.body["response_action"] == "errors"
     assert list(reply.body["errors"]) == [field]
@@ -51,7 +47,7 @@ async def test_every_invalid_field_of_the_form_gets_its_inline_error(running, fi
 
 
 async def test_someone_not_in_the_workspace_is_named_by_email(running):
-    form = dict(FORM, professionals=[], professionals_name="Pat Police", professionals_email="pat@police.example")
+    form = dict(FORM, professionals=[], professionals_by_email="Pat Police <pat@police.example>")
     reply = await raise_case(running, form=form)
     assert reply.body["response_action"] == "update"
     assert "Pat Police (pat@police.example)" in str(card_in(running.dms("teacher")).blocks)
@@ -273,8 +269,7 @@ async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
     form = {
         **FORM,
         "professionals": [],
-        "professionals_name": "Sam Social",
-        "professionals_email": PEOPLE["mash"].email,
+        "professionals_by_email": f"Sam Social <{PEOPLE['mash'].email}>",
     }
     await raise_case(running, form=form)
     assert not running.dms("mash")  # named only by e-mail: not messaged in Slack

@@ -45,8 +45,8 @@ def plausible(view: dict, holder: str) -> dict:
     """Slack's state.values for the view with every input answered as a person might."""
     answers = {}
     for block in view.get("blocks", []):
-        if block.get("type") != "input":
-            continue
+        if block.get("type") != "input" or block["block_id"].endswith("_by_email"):
+            continue  # the people are chosen in the picker beside the e-mail box
         element = block["element"]
         kind, options = element["type"], element.get("options") or [{"value": None}]
         answers[block["block_id"]] = {

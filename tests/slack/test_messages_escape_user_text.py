@@ -6,8 +6,8 @@ from datetime import date
 
 from bot.slack import messages
 from flows import escalations as lifecycle
+from flows import forms, topics
 from flows import permissions as can
-from flows import topics
 from flows.escalations import ActionForm
 from flows.people import PersonRef
 from flows.queries import history
@@ -85,7 +85,10 @@ def test_every_free_text_field_is_shown_as_typed_everywhere(ctx, clock):
         messages.partnership_post(case, now, list(can.ACTIONS)),
         messages.details_modal(case),
         messages.history_modal(case, history(ctx, case, CSCP_MEMBER)),
-        messages.correct_modal(case),
+        *(
+            messages.form_view(forms.case_form(ctx, action, case, CSCP_MEMBER))
+            for action in (can.CORRECT_DETAILS, can.ASK_TO_ESCALATE, can.CHASE, can.HAND_OVER)
+        ),
     ]
     payloads = {
         topics.REMINDER: {"stage": 5, "kind": "overdue"},

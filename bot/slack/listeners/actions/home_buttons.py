@@ -3,6 +3,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack import messages, payloads
 from bot.slack.failures import open_modal
 from bot.slack.services import SlackServices
+from flows import forms
 from flows.queries import CaseFilter
 
 
@@ -10,7 +11,7 @@ def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
     @app.action(messages.RAISE_ACTION)
     async def raise_escalation(ack, body, client):
         await ack()
-        await open_modal(client, body["trigger_id"], messages.gate_modal(services.ctx.policy), body["user"]["id"])
+        await open_modal(client, body["trigger_id"], messages.form_view(forms.gate_form()), body["user"]["id"])
 
     async def filter_changed(ack, body, action):
         """The partnership's App Home filters: the choice is kept in the view and the Home is redrawn."""

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack import messages
 from bot.slack.failures import AGAIN_COMMAND, open_modal
 from bot.slack.services import SlackServices
+from flows import forms
 from flows.errors import Refused
 from flows.escalations import actions_for, audit_trail, is_reference, view_case
 from flows.queries import cases_with_agency_reference, my_cases
@@ -28,7 +29,7 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
             await open_modal(
                 client,
                 command["trigger_id"],
-                messages.gate_modal(ctx.policy),
+                messages.form_view(forms.gate_form()),
                 user_id,
                 command.get("channel_id"),
                 again=AGAIN_COMMAND,
