@@ -35,22 +35,21 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import payloads
-from flows import forms, topics
+from flows import cards, forms, topics
 from flows import permissions as can
 from flows.digest import Digest
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS
 from flows.forms import stage_title
-from flows.notices import dated_deadline, due_when, long_date, named, person_notice
+from flows.notices import dated_deadline, long_date, named, person_notice
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
 from flows.queries import CaseFilter, HistoryEntry, MyCases
-from flows.records import CaseStatus, CaseView, DeadlineStatus, StageView
+from flows.records import CaseView, DeadlineStatus, StageView
 
 # Callback ids of the views: the listeners register on these.
 GATE_VIEW = "escalate_gate"
 FORM_VIEW = "escalate_form"
-HISTORY_ACTION = "case_history"
 RAISE_ACTION = "home_raise"
 HOME_FILTERS = {
     "home_filter_stage": "stage",
@@ -59,33 +58,35 @@ HOME_FILTERS = {
     "home_filter_theme": "theme",
 }
 
-# Each action on a case: its button (action id, label, style). The case's modal has callback id `<action_id>_view`.
+# Each action on a case: its button's action id (label and style come from flows.cards). The case's modal has
+# callback id `<action_id>_view`.
 BUTTONS = {
-    can.NOTE: ("case_note", "Add note", None),
-    can.RESOLVE: ("case_resolve", "Resolved", "primary"),
-    can.PROPOSE_RESOLUTION: ("case_propose", "Propose a resolution", "primary"),
-    can.ANSWER_PROPOSAL: ("case_answer_proposal", "Answer the proposal", "primary"),
-    can.ESCALATE: ("case_escalate", "Escalate to Stage {next}", None),
-    can.ASK_TO_ESCALATE: ("case_ask_escalate", "Ask them to escalate", None),
-    can.NAME_HOLDER: ("case_name_holder", "Name the Stage {stage} holder", "primary"),
-    can.REQUEST_CONSULTATION: ("case_consultation", "Request reflective consultation", None),
-    can.RECORD_CONSULTATION: ("case_record_consultation", "Record consultation", None),
-    can.EXECUTIVE_DECISION: ("case_decision", "Record the decision", "primary"),
-    can.CHASE: ("case_chase", "Chase a holder", None),
-    can.HAND_OVER: ("case_hand_over", "Hand over", None),
-    can.WITHDRAW: ("case_withdraw", "Withdraw", "danger"),
-    can.CORRECT_DETAILS: ("case_correct", "Correct details", None),
-    can.DETAILS: ("case_details", "Details", None),
+    can.NOTE: "case_note",
+    can.RESOLVE: "case_resolve",
+    can.PROPOSE_RESOLUTION: "case_propose",
+    can.ANSWER_PROPOSAL: "case_answer_proposal",
+    can.ESCALATE: "case_escalate",
+    can.ASK_TO_ESCALATE: "case_ask_escalate",
+    can.NAME_HOLDER: "case_name_holder",
+    can.REQUEST_CONSULTATION: "case_consultation",
+    can.RECORD_CONSULTATION: "case_record_consultation",
+    can.EXECUTIVE_DECISION: "case_decision",
+    can.CHASE: "case_chase",
+    can.HAND_OVER: "case_hand_over",
+    can.WITHDRAW: "case_withdraw",
+    can.CORRECT_DETAILS: "case_correct",
+    can.DETAILS: "case_details",
+    cards.HISTORY: "case_history",
 }
-ACTION_OF_BUTTON = {button: action for action, (button, _, _) in BUTTONS.items()}
-ACTION_OF_BUTTON[HISTORY_ACTION] = can.DETAILS
+# History is the reader's view of the case's details over time: the same permission as Details.
+ACTION_OF_BUTTON = {button: can.DETAILS if action == cards.HISTORY else action for action, button in BUTTONS.items()}
 
 
 def view_id(action: str) -> str:
-    return BUTTONS[action][0] + "_view"
+    return BUTTONS[action] + "_view"
 
 
-ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS}
+ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS if action != cards.HISTORY}
 
 # Rows for agreed actions on a resolution form: what, who, by when.
 ACTION_ROWS = forms.ACTION_ROWS
@@ -137,31 +138,6 @@ def people(persons: Iterable[PersonRef]) -> str:
     return ", ".join(who(p) for p in persons) or "nobody named"
 
 
-def deadline_words(status: DeadlineStatus, policy: Policy) -> str:
-    """With working days left or over: only for messages that are redrawn each working day (cards, posts)."""
-    when = due_when(policy, status)
-    if status.overdue:
-        over = status.working_days_over
-        if over == 0:
-            return f":warning: *Overdue* since {when}"
-        return f":warning: *Overdue* by {over} working day{'s' if over != 1 else ''} (was due {when})"
-    left = status.working_days_left
-    if left == 0:
-        return f"Due *today*, {when}"
-    return f"Due {when} ({left} working day{'s' if left != 1 else ''} left)"
-
-
-def _status_words(case: CaseView) -> str:
-    if case.is_open:
-        return "Open" + (" (formal)" if case.policy.stage(case.current_stage).formal else " (informal)")
-    last = case.stage
-    if case.status == CaseStatus.WITHDRAWN:
-        return f"Withdrawn at Stage {last.number}"
-    if last.ended_how == "executive_decision":
-        return f"Decided at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}"
-    return f"Resolved at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}"
-
-
 def action_value(case: CaseView) -> str:
     # The version lets a stale or repeated click change nothing.
     return json.dumps({"r": case.reference, "v": case.version})
@@ -171,107 +147,53 @@ def read_action_value(value: str) -> tuple[str, int | None]:
     return payloads.read_action_value(value)  # never raises: ("", None) when it cannot be read
 
 
-SIDE_WORDS = {RAISING: "Raising side", RECEIVING: "Receiving side"}
-
-
-def _holders_words(case: CaseView) -> str:
-    """Who holds the stage on each side, and who is awaited."""
-    if case.stage.executive:
-        return (
-            f"{case.policy.executive_name[0].upper()}{case.policy.executive_name[1:]}: {people(case.stage.executive)}"
-        )
-    lines = []
-    for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
-        named = case.stage.side(side)
-        if named:
-            lines.append(f"{escape(agency)}: {people(named)}")
-        elif case.is_open:
-            lines.append(f"{escape(agency)}: _awaited_ (asked: {people(case.acting_holders(side))})")
-    return "\n".join(lines)
-
-
-def outcome_by_words(stage: StageView) -> str:
-    """The names an outcome carries: who recorded it, and the other side's people."""
-    if stage.ended_by is None:
-        return ""
-    words = f"Recorded by {who(stage.ended_by)}"
-    if stage.agreed_with:
-        words += f", agreed with {people(stage.agreed_with)}"
-    return words + "."
-
-
 # ------------------------------------------------------------------ the case card
+
+
+def words(pieces: cards.Words, limit: int = 3000) -> str:
+    """Plain words with people in them, as Slack shows them: escaped text, mentions; cut whole within `limit`."""
+    drawn = "".join(who(p) if isinstance(p, PersonRef) else escape(p) for p in pieces)
+    if len(drawn) <= limit:
+        return drawn
+    # Never end on half an escape or half a mention.
+    return re.sub(r"(&[a-z]{0,3}|<[^>]*)$", "", drawn[: limit - 1]) + "…"
+
+
+def _deadline_block(deadline: cards.Deadline) -> ContextBlock:
+    text = f":warning: *{escape(deadline.words)}*" if deadline.overdue else escape(deadline.words)
+    return ContextBlock(elements=[_md(text)])
+
+
+def _buttons(card: cards.Card) -> list[ButtonElement]:
+    value = json.dumps({"r": card.reference, "v": card.version})  # a stale or repeated click changes nothing
+    return [
+        ButtonElement(text=_plain(action.label), action_id=BUTTONS[action.id], value=value, style=action.style or None)
+        for action in card.actions
+    ]
+
+
+def _card_blocks(card: cards.Card, section_limit: int) -> list[Block]:
+    # Slack shows at most 10 fields of 2,000 characters beside each other; longer words are cut, whole.
+    blocks: list[Block] = [
+        HeaderBlock(text=_plain(card.title)),
+        SectionBlock(fields=[_md(f"*{escape(label)}*\n{words(value, 1900)}") for label, value in card.facts[:10]]),
+    ]
+    blocks += [
+        SectionBlock(text=_md(f"*{escape(heading)}*\n{words(value, section_limit)}"))
+        for heading, value in card.sections
+    ]
+    if card.deadline is not None:
+        blocks.append(_deadline_block(card.deadline))
+    buttons = _buttons(card)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="case_actions", elements=buttons))
+    return blocks
 
 
 def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
     """The card, with the buttons of the reader whose copy it is (`actions`)."""
-    status = case.deadline_status(now)
-    child = (
-        f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref {escape(case.child_case_reference)}"
-        if case.erased_at is None
-        else "_Erased under the retention rule_"
-    )
-    fields = [
-        _md(f"*Child*\n{child}"),
-        _md(f"*Level of need*\n{escape(case.level_of_need)}"),
-        _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
-        _md(f"*With*\n{escape(case.other_agency)}" + (f": {people(case.professionals)}" if case.professionals else "")),
-        _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
-        _md(f"*Status*\n{_status_words(case)}"),
-    ]
-    blocks: list[Block] = [
-        HeaderBlock(text=_plain(f"{case.reference} · {stage_title(case)}")),
-        SectionBlock(fields=fields),
-        SectionBlock(
-            text=_md(
-                f"*Disagreement:* {_user(case.decision_disagreed, 600)}\n*Themes:* {escape(', '.join(case.themes))}"
-            )
-        ),
-    ]
-    proposal = case.pending_proposal
-    if proposal is not None:
-        blocks.append(
-            SectionBlock(
-                text=_md(
-                    f"*Resolution proposed* by {who(proposal.proposed_by)}: "
-                    f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
-                    f"{_user(proposal.outcome.get('decision_outcome', ''), 600)}\n"
-                    "_Waiting for the raising side's answer._"
-                )
-            )
-        )
-    if case.is_open:
-        blocks.append(ContextBlock(elements=[_md(deadline_words(status, case.policy))]))
-    else:
-        closing = case.stage
-        summary = case.withdrawal_reason if case.status == CaseStatus.WITHDRAWN else closing.decision_outcome
-        blocks.append(
-            SectionBlock(text=_md(f"*{_status_words(case)}*\n{_user(summary, 1500)}\n{outcome_by_words(closing)}"))
-        )
-        if case.actions:
-            blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2500))))
-    buttons = _buttons(case, actions)
-    if buttons:
-        blocks.append(ActionsBlock(block_id="case_actions", elements=buttons))
-    text = f"{case.reference}: {stage_title(case)} ({_status_words(case).lower()})"
-    return text, _json(blocks)
-
-
-def _actions_words(case: CaseView, limit: int) -> str:
-    lines = [f"• {_user(a.what, 300)}: {who(a.owner)}, by {long_date(a.due_on)}" for a in case.actions]
-    return _text("\n".join(lines), limit)
-
-
-def _buttons(case: CaseView, actions: list[str]) -> list[ButtonElement]:
-    value = action_value(case)
-    buttons = []
-    for action in actions:
-        action_id, label, style = BUTTONS[action]
-        label = label.format(next=case.current_stage + 1, stage=case.current_stage)
-        buttons.append(ButtonElement(text=_plain(label), action_id=action_id, value=value, style=style))
-        if action == can.DETAILS:
-            buttons.append(ButtonElement(text=_plain("History"), action_id=HISTORY_ACTION, value=value))
-    return buttons
+    card = cards.case_card(case, now, actions)
+    return card.summary, _json(_card_blocks(card, 1200))
 
 
 # ------------------------------------------------------------------ direct messages
@@ -369,11 +291,11 @@ def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str
     last = case.stage
     if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
         verb = "decided" if topic == topics.EXECUTIVE_DECISION else "resolved"
-        actions = f"\n*Agreed actions*\n{_actions_words(case, 1500)}" if case.actions else ""
+        actions = f"\n*Agreed actions*\n{words(cards.actions_words(case), 1500)}" if case.actions else ""
         return (
             f"*{case.reference}* was {verb} at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
             f"{_user(last.decision_outcome, 1000)}\n*Key learning:* {_user(last.key_learning, 1000)}\n"
-            f"{outcome_by_words(last)}{actions}\n"
+            f"{words(cards.outcome_by_words(last))}{actions}\n"
             "Please record the outcome on the child's record in your agency."
         )
     if topic == topics.ESCALATION_WITHDRAWN:
@@ -429,35 +351,8 @@ def _consultation_words(stage: StageView) -> str:
 
 def partnership_post(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
     """The Escalation Notification Form summary for the partnership team, with its actions. Never a name."""
-    policy = case.policy
-    rows = [
-        HeaderBlock(text=_plain(f"Escalation notification: {case.reference}")),
-        SectionBlock(
-            fields=[
-                _md(f"*Stage*\n{stage_title(case)}"),
-                _md(f"*Status*\n{_status_words(case)}"),
-                _md(f"*Raised by*\n{who(case.raiser)}, {_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}"),
-                _md(f"*Disagreement with*\n{escape(case.other_agency)}"),
-                _md(f"*Level of need*\n{escape(case.level_of_need)}"),
-                _md(f"*Theme*\n{escape(', '.join(case.themes))}"),
-                _md(f"*Holds Stage {case.current_stage}*\n{_holders_words(case)}"),
-                _md(f"*Raised on*\n{long_date(policy.working_calendar.local_date(case.opened_at))}"),
-            ]
-        ),
-        SectionBlock(text=_md(f"*Key dates*\n{_user(case.key_dates, 2900)}")),
-        SectionBlock(text=_md(f"*Evidence of need*\n{_user(case.evidence_of_need, 2900)}")),
-        SectionBlock(text=_md(f"*Decision or action disagreed with*\n{_user(case.decision_disagreed, 2900)}")),
-        SectionBlock(text=_md(f"*Interventions to date*\n{_user(case.interventions_to_date, 2900)}")),
-    ]
-    if policy.reflective_consultation_at(case.current_stage):
-        rows.append(SectionBlock(text=_md(f"*Reflective group consultation:* {_consultation_words(case.stage)}")))
-    if case.is_open:
-        rows.append(ContextBlock(elements=[_md(deadline_words(case.deadline_status(now), policy))]))
-    buttons = _buttons(case, actions)
-    if buttons:
-        rows.append(ActionsBlock(block_id="case_actions", elements=buttons))
-    text = f"Escalation notification {case.reference}: {stage_title(case)}"
-    return text, _json(rows)
+    card = cards.partnership_card(case, now, actions)
+    return card.summary, _json(_card_blocks(card, 2900))
 
 
 def _stage_record_words(stage: StageView, limit: int = 600) -> str:
@@ -502,9 +397,10 @@ def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) 
         last = case.stage
         verb = "Decided" if topic == topics.EXECUTIVE_DECISION else "Resolved"
         return (
-            f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. {outcome_by_words(last)}\n"
+            f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. "
+            f"{words(cards.outcome_by_words(last))}\n"
             f"{_stage_record_words(last, 1200)}"
-            + (f"\n*Agreed actions*\n{_actions_words(case, 1200)}" if case.actions else "")
+            + (f"\n*Agreed actions*\n{words(cards.actions_words(case), 1200)}" if case.actions else "")
         )
     if topic == topics.ESCALATION_WITHDRAWN:
         return f"*Withdrawn at Stage {case.stage.number}.* {_user(case.withdrawal_reason, 1500)}"
@@ -737,11 +633,11 @@ def details_modal(case: CaseView) -> dict:
                 f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
                 + _stage_record_words(stage, 900)
                 + " "
-                + outcome_by_words(stage)
+                + words(cards.outcome_by_words(stage))
             )
         blocks += _section_chunks(f"Stage {stage.number}: {stage.name}", lines)
     if case.actions:
-        blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + _actions_words(case, 2800))))
+        blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + words(cards.actions_words(case), 2800))))
     for proposal in case.proposals:
         blocks.append(
             SectionBlock(
@@ -869,17 +765,8 @@ def help_blocks(policy: Policy) -> list[dict]:
 
 
 def _case_line(case: CaseView, now: datetime) -> SectionBlock:
-    if not case.is_open:
-        closed = long_date(case.policy.working_calendar.local_date(case.closed_at)) if case.closed_at else ""
-        return SectionBlock(
-            text=_md(f"*{case.reference}* · {_status_words(case)} · {escape(case.other_agency)}\nClosed {closed}")
-        )
-    return SectionBlock(
-        text=_md(
-            f"*{case.reference}* · {stage_title(case)} · {escape(case.other_agency)}\n"
-            f"{deadline_words(case.deadline_status(now), case.policy)} · held by {people(case.stage.holders)}"
-        )
-    )
+    heading, where = cards.case_line(case, now)
+    return SectionBlock(text=_md(f"*{escape(heading)}*\n{words(where, 2800)}"))
 
 
 def list_blocks(mine: MyCases, now: datetime) -> list[dict]:

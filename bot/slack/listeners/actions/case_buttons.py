@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.slack import messages
 from bot.slack.failures import UNREADABLE_BUTTON, open_modal
 from bot.slack.services import SlackServices
-from flows import forms
+from flows import cards, forms
 from flows import permissions as can
 from flows.errors import Refused
 from flows.escalations import check_action, view_case
@@ -40,7 +40,7 @@ def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
                 raise Refused(UNREADABLE_BUTTON)
             if name == can.DETAILS:
                 case = await services.call(view_case, reference, person)
-                if action["action_id"] == messages.HISTORY_ACTION:
+                if action["action_id"] == messages.BUTTONS[cards.HISTORY]:
                     view = messages.history_modal(case, await services.call(history, case, person))
                 else:
                     view = messages.details_modal(case)
