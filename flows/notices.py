@@ -8,13 +8,13 @@ case's details (the child's initials, the concern, anything people wrote) is dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flows import topics
 from flows.escalations import ASKED_TO_ESCALATE_NOTE, OUTCOME_KINDS
 from flows.identifiers import within_domains
-from flows.people import PersonRef
+from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
 from flows.records import CaseView, DeadlineStatus, StageView
@@ -51,6 +51,10 @@ class Notice:
     facts: list[tuple[str, str]]
     asked: str
     contact: str
+    # The subject without the reference: a heading for a chat message.
+    headline: str = ""
+    # What people wrote about this step (a reason, an outcome): only where the case's details may go.
+    told: list[tuple[str, str]] = field(default_factory=list)
 
 
 def may_carry_case_details(policy: Policy, email: str) -> bool:
@@ -122,11 +126,22 @@ def _case_facts(case: CaseView) -> list[tuple[str, str]]:
 
 
 def person_notice(
-    topic: str, case: CaseView, payload: dict, now: datetime, recipient: PersonRef, policy: Policy | None = None
+    topic: str,
+    case: CaseView,
+    payload: dict,
+    now: datetime,
+    recipient: PersonRef,
+    policy: Policy | None = None,
+    *,
+    details: bool | None = None,
 ) -> Notice:
-    """The notice for `recipient` about `topic`. `policy`: the one in force, whose secure domains decide
-    whether the case's details go (the case's own copy when not given)."""
-    details = may_carry_case_details(policy or case.policy, recipient.email)
+    """The notice for `recipient` about `topic`. `details`: whether it may carry the case's details; by default
+    decided by the recipient's address and the secure domains of `policy` (the one in force; the case's own copy
+    when not given). A chat front-end, inside the partnership's own workspace, passes True."""
+    if topic == topics.CONTACT_BY_HAND:
+        return _by_hand(case, payload, now, recipient)
+    if details is None:
+        details = may_carry_case_details(policy or case.policy, recipient.email)
     number = payload.get("stage", case.current_stage)
     stage = _stage(case, number)
     title = f"Stage {number} ({stage.name}) of {case.reference}"
@@ -142,10 +157,36 @@ def person_notice(
         facts.append(("Deadline", when[:1].upper() + when[1:]))
     else:
         facts.append(("Status", case.status.capitalize()))
+    told = [(label, value) for label, value in told if value] if details else []
     if details:
-        facts += [(label, value) for label, value in told if value] + _case_facts(case)
+        facts += told + _case_facts(case)
     return Notice(
-        subject=f"{case.reference}: {headline}", lead=lead, facts=facts, asked=asked, contact=_contact(case, recipient)
+        subject=f"{case.reference}: {headline}",
+        lead=lead,
+        facts=facts,
+        asked=asked,
+        contact=_contact(case, recipient),
+        headline=headline,
+        told=told,
+    )
+
+
+def _by_hand(case: CaseView, payload: dict, now: datetime, raiser: PersonRef) -> Notice:
+    """To the raiser, when someone named only by e-mail would be told something and the bot sends no e-mail."""
+    address = payload.get("person", "")
+    person = next(
+        (p for p in case.people() if p.key == (EMAIL_PLATFORM, address)),
+        PersonRef(EMAIL_PLATFORM, address, email=address),
+    )
+    theirs = person_notice(payload.get("about", ""), case, payload, now, person, details=False)
+    return Notice(
+        subject=f"{case.reference}: please contact {named(person)}",
+        headline=f"Please contact {named(person)}",
+        lead=f"Please contact {named(person)} yourself about {case.reference}: they are named only by e-mail, and "
+        f"this bot does not send e-mail. Tell them: {theirs.lead}",
+        facts=theirs.facts,
+        asked=f"Contact them and pass this on. What is asked of them: {theirs.asked}",
+        contact=theirs.contact,
     )
 
 
@@ -190,8 +231,8 @@ def _words(
         agency = case.raiser_agency if payload.get("side", RECEIVING) == RAISING else case.other_agency
         return (
             f"please name your Stage {number} holder",
-            f"{case.reference} has gone to {title}. Each agency takes part at this level.",
-            f"Please say who holds Stage {number} for {agency} (the next level of seniority). Until "
+            f"{case.reference} has gone to Stage {number} ({stage.name}). Each agency takes part at this level.",
+            f"Please name who holds Stage {number} for {agency} (the next level of seniority). Until "
             "someone is named, reminders come to you.",
             [],
         )
@@ -263,12 +304,12 @@ def _words(
             return (
                 f"Stage {number} is overdue",
                 f"{title} is past its deadline: it {deadline_words(policy, stage.due_at, now)}.",
-                "Please agree the outcome, or escalate it, now.",
+                "Please agree the outcome or escalate it now.",
                 [],
             )
         return (
             f"reminder, Stage {number} {deadline_words(policy, stage.due_at, now)}",
-            f"A reminder: {title} {deadline_words(policy, stage.due_at, now)}.",
+            f"Reminder: {title} {deadline_words(policy, stage.due_at, now)}.",
             "Please agree the outcome before then, or escalate it.",
             [],
         )
@@ -286,7 +327,8 @@ def _words(
         actions = "; ".join(f"{a.what} ({named(a.owner)}, by {long_date(a.due_on)})" for a in case.actions)
         return (
             verb,
-            f"{case.reference} was {verb} at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}.",
+            f"{case.reference} was {verb} at Stage {last.number}: {OUTCOME_KINDS.get(last.outcome_kind, '')}."
+            + _outcome_by(last),
             "Please record the outcome on the child's record in your agency.",
             [
                 ("Decision or outcome", last.decision_outcome),
@@ -302,6 +344,102 @@ def _words(
             [("Why", case.withdrawal_reason)],
         )
     raise ValueError(f"no notice for {topic}")
+
+
+def stage_record(stage: StageView) -> list[tuple[str, str]]:
+    """The notification form's questions for one stage: resolved, concerns, decision or outcome, key learning."""
+    record = [("Resolved", "yes" if stage.resolved else "no")]
+    record += [
+        (label, value)
+        for label, value in (
+            ("Concerns", stage.concerns),
+            ("Decision or outcome", stage.decision_outcome),
+            ("Key learning", stage.key_learning),
+        )
+        if value
+    ]
+    return record
+
+
+def _outcome_by(stage: StageView) -> str:
+    if stage.ended_by is None:
+        return ""
+    words = f" Recorded by {named(stage.ended_by)}"
+    return words + (f", agreed with {_list(stage.agreed_with)}." if stage.agreed_with else ".")
+
+
+def partnership_notice(topic: str, case: CaseView, payload: dict, now: datetime) -> Notice:
+    """A step of a case, told to the partnership team in the case's thread. Dates only: it is never redrawn.
+    The team sees the case's details: `told` carries what people wrote."""
+    policy = case.policy
+    calendar = policy.working_calendar
+    number = payload.get("stage", case.current_stage)
+    stage = _stage(case, number)
+    last = case.stage
+    told: list[tuple[str, str]] = []
+    if topic == topics.STAGE_STARTED:
+        headline = f"Stage {number} ({stage.name}) started"
+        lead = (
+            f"On {long_date(calendar.local_date(stage.started_at))}, held by {_list(stage.holders)}, "
+            f"due {long_date(calendar.local_date(stage.due_at))}."
+        )
+        told = [("Why", stage.escalation_reason)]
+        previous = next((s for s in case.stages if s.number == number - 1), None)
+        # The notification form asks, for each stage, whether it was resolved and what was learnt.
+        if previous:
+            told.append((f"Stage {previous.number}", " ".join(f"{k}: {v}." for k, v in stage_record(previous))))
+    elif topic == topics.HOLDER_NAMED:
+        agency = case.raiser_agency if payload.get("side", RECEIVING) == RAISING else case.other_agency
+        headline = f"Stage {number} holder named"
+        lead = f"{agency} named its Stage {number} holder: {_list(stage.side(payload.get('side', RECEIVING)))}."
+    elif topic == topics.HANDED_OVER:
+        headline = f"Stage {number} handed over"
+        lead = f"The holder's role was handed over. Now held by {_list(stage.holders)}."
+    elif topic == topics.CONSULTATION_RECORDED:
+        headline = "Reflective group consultation"
+        if stage.consultation_held_on:
+            lead = f"Held {long_date(stage.consultation_held_on)}."
+            told = [("Agreed actions", stage.consultation_actions)]
+        elif stage.consultation_arranged_for:
+            lead = f"Arranged for {long_date(stage.consultation_arranged_for)}."
+        else:
+            lead = "Requested."
+    elif topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
+        headline = f"{'Decided' if topic == topics.EXECUTIVE_DECISION else 'Resolved'} at Stage {last.number}"
+        lead = f"{OUTCOME_KINDS.get(last.outcome_kind, '')}.{_outcome_by(last)}"
+        told = stage_record(last)
+        if case.actions:
+            told.append(
+                (
+                    "Agreed actions",
+                    "; ".join(f"{a.what} ({named(a.owner)}, by {long_date(a.due_on)})" for a in case.actions),
+                )
+            )
+    elif topic == topics.ESCALATION_WITHDRAWN:
+        headline = f"Withdrawn at Stage {last.number}"
+        lead = ""
+        told = [("Why", case.withdrawal_reason)]
+    elif topic == topics.STAGE_OVERDUE:
+        headline = f"Stage {number} ({stage.name}) is overdue"
+        lead = f"It was due {long_date(calendar.local_date(stage.due_at))}; held by {_list(stage.holders)}."
+    elif topic == topics.REFLECTIVE_CONSULTATION_REQUESTED:
+        headline = "A multi-agency reflective group consultation is requested"
+        lead = (
+            f"The {policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead. "
+            "Record it with Record consultation on the case's post."
+        )
+        told = [("Their note", payload.get("note") or "")]
+    else:
+        raise ValueError(f"no partnership notice for {topic}")
+    return Notice(
+        subject=f"{case.reference}: {headline}",
+        lead=lead,
+        facts=[],
+        asked=NOTHING_ASKED,
+        contact="",
+        headline=headline,
+        told=[(label, value) for label, value in told if value],
+    )
 
 
 def plain_text(notice: Notice) -> str:

@@ -68,7 +68,7 @@ class SlackSender:
                 f"no way yet to reach people on {recipient.platform if recipient else '?'}", transient=False
             )
         now = self.ctx.clock.now()
-        lead = messages.person_lead(message.topic, message.case, message.payload, now)
+        lead = messages.person_lead(message.topic, message.case, message.payload, now, recipient)
         if message.topic in topics.CARD_TOPICS:
             await self._post_card(message, recipient, lead)
         elif message.topic in SHORT_TOPICS:

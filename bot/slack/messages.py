@@ -38,14 +38,22 @@ from bot.slack import payloads
 from flows import cards, forms, topics
 from flows import permissions as can
 from flows.digest import Digest
-from flows.escalations import ASKED_TO_ESCALATE_NOTE, CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS
+from flows.escalations import CORRECTABLE, NOTE_WORDS
 from flows.forms import stage_title
-from flows.notices import dated_deadline, long_date, named, person_notice
+from flows.notices import (
+    NOTHING_ASKED,
+    Notice,
+    long_date,
+    named,
+    partnership_notice,
+    person_notice,
+    stage_record,
+)
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
 from flows.queries import CaseFilter, HistoryEntry, MyCases
-from flows.records import CaseView, DeadlineStatus, StageView
+from flows.records import CaseView
 
 # Callback ids of the views: the listeners register on these.
 GATE_VIEW = "escalate_gate"
@@ -207,143 +215,23 @@ def card_message(case: CaseView, now: datetime, actions: list[str], lead: str = 
     return lead, _json([SectionBlock(text=_md(lead)), DividerBlock()]) + card_blocks
 
 
-def _stage(case: CaseView, number: int) -> StageView:
-    return next(s for s in case.stages if s.number == number)
+# Topics whose message starts with a sign, so a glance tells a reminder from news.
+SIGNS = {topics.REMINDER: ":alarm_clock:", topics.ACTION_DUE: ":alarm_clock:", topics.STAGE_OVERDUE: ":warning:"}
 
 
-def person_lead(topic: str, case: CaseView, payload: dict, now: datetime) -> str:
-    """What a direct message about `topic` says to the person. Dates only: these are never redrawn."""
-    number = payload.get("stage", case.current_stage)
-    stage_rule = case.policy.stage(number)
-    title = f"Stage {number} ({stage_rule.name}) of *{case.reference}*"
-    if topic == topics.ESCALATION_OPENED:
-        return (
-            f"You raised *{case.reference}*. It is at *Stage 1*, where the practitioners involved talk "
-            f"directly. Record each discussion with *Add note*; the deadline is on the card."
-        )
-    if topic == topics.INVITED_TO_TALK:
-        return (
-            f"{who(case.raiser)} ({_user(case.raiser_role, 200)}, {escape(case.raiser_agency)}) disagrees with a "
-            f"decision or action of {escape(case.other_agency)} and has raised *{case.reference}* under the "
-            f"{case.policy.partnership} Escalation and Resolution policy. The first step is a conversation: "
-            "please get in touch with them to understand each other's view. Most disagreements are resolved "
-            "this way."
-        )
-    if topic in (topics.STAGE_STARTED, topics.HANDED_OVER_TO_YOU):
-        reason = _stage(case, number).escalation_reason
-        lead = f"You now hold {title}, raised by {who(case.raiser)}."
-        if topic == topics.HANDED_OVER_TO_YOU:
-            lead = f"The holder's role at {title} was handed over to you."
-        return lead + (f" Why it was escalated: {_user(reason, 500)}" if reason else "")
-    if topic == topics.NAME_YOUR_HOLDER:
-        return (
-            f"*{case.reference}* has gone to {title}. Each agency takes part at this level: please name "
-            f"who holds Stage {number} for {escape(_agency_of(case, payload.get('side', RECEIVING)))} with "
-            f"*Name the Stage {number} holder*. Until then, reminders come to you."
-        )
-    if topic == topics.RESOLUTION_PROPOSED:
-        proposal = case.pending_proposal or case.proposals[-1]
-        return (
-            f"{who(proposal.proposed_by)} proposes that *{case.reference}* is resolved: "
-            f"{OUTCOME_KINDS.get(proposal.outcome.get('outcome_kind', ''), '')}. "
-            f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}\n"
-            "The concern is your side's, so it is yours to accept or decline: *Answer the proposal*."
-        )
-    if topic == topics.PROPOSAL_DECLINED:
-        proposal = case.proposals[-1]
-        return (
-            f"The proposed resolution of *{case.reference}* was declined by "
-            f"{who(proposal.answered_by) if proposal.answered_by else 'the raising side'}: "
-            f"{_user(proposal.decline_reason, 1000)}"
-        )
-    if topic == topics.ASKED_TO_ESCALATE:
-        note = next((n for n in reversed(case.notes) if n.kind == ASKED_TO_ESCALATE_NOTE), None)
-        return (
-            f"{who(note.author) if note else 'The receiving side'} asks you to escalate *{case.reference}* to "
-            f"Stage {number + 1}: {_user(note.text if note else '', 1000)}"
-        )
-    if topic == topics.HANDED_OVER:
-        return f"The holder's role at {title} was handed over. It is now held as the card shows."
-    if topic == topics.CHASER:
-        status = case.deadline_status(now)
-        message = payload.get("message") or ""
-        return (
-            f"The {case.policy.partnership} team asks for an update on {title}, "
-            f"{dated_deadline(case.policy, status)}." + (f" {_user(message, 1000)}" if message else "")
-        )
-    if topic == topics.CONSULTATION_RECORDED:
-        return f"Reflective group consultation for *{case.reference}*: {_consultation_words(case.stage)}"
-    if topic == topics.SCRUTINEER_INFORMED:
-        return (
-            f"For your information as Independent Scrutineer: *{case.reference}* ({escape(case.raiser_agency)} "
-            f"and {escape(case.other_agency)}) has reached {title}, for {case.policy.executive_name} to decide."
-        )
-    if topic == topics.REMINDER:
-        return reminder_lead(case, payload, now)
-    if topic == topics.CONTACT_BY_HAND:
-        return by_hand_lead(case, payload, now)
-    if topic == topics.ACTION_DUE:
-        action = next(a for a in case.actions if a.id == payload.get("action"))
-        return (
-            f":alarm_clock: An action agreed on *{case.reference}* is yours, due {long_date(action.due_on)}: "
-            f"{_user(action.what, 1000)}"
-        )
-    last = case.stage
-    if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
-        verb = "decided" if topic == topics.EXECUTIVE_DECISION else "resolved"
-        actions = f"\n*Agreed actions*\n{words(cards.actions_words(case), 1500)}" if case.actions else ""
-        return (
-            f"*{case.reference}* was {verb} at Stage {last.number}. {OUTCOME_KINDS.get(last.outcome_kind, '')}: "
-            f"{_user(last.decision_outcome, 1000)}\n*Key learning:* {_user(last.key_learning, 1000)}\n"
-            f"{words(cards.outcome_by_words(last))}{actions}\n"
-            "Please record the outcome on the child's record in your agency."
-        )
-    if topic == topics.ESCALATION_WITHDRAWN:
-        return f"*{case.reference}* was withdrawn at Stage {last.number}: {_user(case.withdrawal_reason, 1000)}"
-    raise ValueError(f"no direct message for {topic}")
+def _told(notice: Notice, limit: int) -> list[str]:
+    return [f"*{escape(label)}:* {_user(value, limit)}" for label, value in notice.told]
 
 
-def _agency_of(case: CaseView, side: str) -> str:
-    return case.raiser_agency if side == RAISING else case.other_agency
-
-
-def by_hand_lead(case: CaseView, payload: dict, now: datetime) -> str:
-    """To the raiser, when someone named only by e-mail would be told something and the bot sends no e-mail."""
-    person = next(
-        (p for p in case.people() if p.key == (EMAIL_PLATFORM, payload.get("person"))),
-        PersonRef(EMAIL_PLATFORM, payload.get("person", ""), email=payload.get("person", "")),
-    )
-    notice = person_notice(payload.get("about", ""), case, payload, now, person)
-    return (
-        f"Please contact {who(person)} yourself about *{case.reference}*: they are named only by e-mail, "
-        f"and this bot does not send e-mail. Tell them: {escape(notice.lead)} What is asked of them: "
-        f"{escape(notice.asked)}"
-    )
-
-
-def reminder_lead(case: CaseView, payload: dict, now: datetime) -> str:
-    """A reminder: what is due and by when, short (it is threaded under the person's card)."""
-    stage = _stage(case, payload.get("stage", case.current_stage))
-    status = DeadlineStatus.of(case.policy, stage.due_at, now)
-    title = f"Stage {stage.number} ({stage.name}) of *{case.reference}*"
-    if payload.get("kind") == "overdue":
-        return (
-            f":warning: {title} is past its deadline: it {dated_deadline(case.policy, status)}. "
-            "Please record the outcome or escalate it now."
-        )
-    return f":alarm_clock: Reminder: {title}, {dated_deadline(case.policy, status)}."
-
-
-def _consultation_words(stage: StageView) -> str:
-    if stage.consultation_held_on:
-        return (
-            f"held {long_date(stage.consultation_held_on)}. Agreed actions: {_user(stage.consultation_actions, 1500)}"
-        )
-    if stage.consultation_arranged_for:
-        return f"arranged for {long_date(stage.consultation_arranged_for)}."
-    if stage.reflective_consultation_requested_at:
-        return "requested."
-    return "not requested."
+def person_lead(topic: str, case: CaseView, payload: dict, now: datetime, reader: PersonRef) -> str:
+    """What a direct message about `topic` says to the person, from flows.notices: what happened, what was
+    written, what is asked of them. The case's details are on the card beside it, so none are repeated."""
+    notice = person_notice(topic, case, payload, now, reader, details=True)
+    sign = ":warning:" if payload.get("kind") == "overdue" else SIGNS.get(topic, "")
+    lines = [f"{sign} {escape(notice.lead)}".strip(), *_told(notice, 1000)]
+    asked = notice.asked
+    lines.append(f"_{escape(asked)}_" if asked == NOTHING_ASKED else f"*What is asked of you:* {escape(asked)}")
+    return _text("\n".join(lines), 2900)
 
 
 # ------------------------------------------------------------------ the partnership channel
@@ -355,69 +243,12 @@ def partnership_post(case: CaseView, now: datetime, actions: list[str]) -> tuple
     return card.summary, _json(_card_blocks(card, 2900))
 
 
-def _stage_record_words(stage: StageView, limit: int = 600) -> str:
-    """The notification form's questions for one stage: concerns, resolved, decision or outcome, learning."""
-    words = [f"Resolved: {'yes' if stage.resolved else 'no'}."]
-    if stage.concerns:
-        words.append(f"Concerns: {_user(stage.concerns, limit)}")
-    if stage.decision_outcome:
-        words.append(f"Decision or outcome: {_user(stage.decision_outcome, limit)}")
-    if stage.key_learning:
-        words.append(f"Key learning: {_user(stage.key_learning, limit)}")
-    return " ".join(words)
-
-
 def partnership_reply(topic: str, case: CaseView, payload: dict, now: datetime) -> str:
-    """A reply in the case's thread. Dates only: replies are never redrawn."""
-    number = payload.get("stage", case.current_stage)
-    calendar = case.policy.working_calendar
-    if topic == topics.STAGE_STARTED:
-        stage = _stage(case, number)
-        text = (
-            f"*Stage {number} ({stage.name}) started* {long_date(calendar.local_date(stage.started_at))}. "
-            f"Held by {people(stage.holders)}. Due {long_date(calendar.local_date(stage.due_at))}."
-            + (f"\nWhy: {_user(stage.escalation_reason, 1200)}" if stage.escalation_reason else "")
-        )
-        previous = next((s for s in case.stages if s.number == number - 1), None)
-        # The notification form asks, for each stage, whether it was resolved and what was learnt.
-        if previous:
-            text += f"\n_Stage {previous.number}:_ {_stage_record_words(previous)}"
-        return text
-    if topic == topics.HOLDER_NAMED:
-        side = payload.get("side", RECEIVING)
-        return (
-            f"{escape(_agency_of(case, side))} named its Stage {number} holder: "
-            f"{people(_stage(case, number).side(side))}."
-        )
-    if topic == topics.HANDED_OVER:
-        return f"Stage {number}: the holder's role was handed over. Now held by {people(_stage(case, number).holders)}."
-    if topic == topics.CONSULTATION_RECORDED:
-        return f"*Reflective group consultation:* {_consultation_words(_stage(case, number))}"
-    if topic in (topics.ESCALATION_RESOLVED, topics.EXECUTIVE_DECISION):
-        last = case.stage
-        verb = "Decided" if topic == topics.EXECUTIVE_DECISION else "Resolved"
-        return (
-            f"*{verb} at Stage {last.number}.* {OUTCOME_KINDS.get(last.outcome_kind, '')}. "
-            f"{words(cards.outcome_by_words(last))}\n"
-            f"{_stage_record_words(last, 1200)}"
-            + (f"\n*Agreed actions*\n{words(cards.actions_words(case), 1200)}" if case.actions else "")
-        )
-    if topic == topics.ESCALATION_WITHDRAWN:
-        return f"*Withdrawn at Stage {case.stage.number}.* {_user(case.withdrawal_reason, 1500)}"
-    if topic == topics.STAGE_OVERDUE:
-        stage = _stage(case, number)
-        return (
-            f":warning: *Stage {number} ({stage.name}) is overdue.* It was due "
-            f"{long_date(calendar.local_date(stage.due_at))}; held by {people(stage.holders)}."
-        )
-    if topic == topics.REFLECTIVE_CONSULTATION_REQUESTED:
-        note = payload.get("note") or ""
-        return (
-            "*A multi-agency reflective group consultation is requested* for this case. "
-            f"The {case.policy.partnership} Manager arranges it with the Children's Social Care Systemic Lead. "
-            "Record it with *Record consultation* on the post above." + (f"\n{_user(note, 1500)}" if note else "")
-        )
-    raise ValueError(f"no partnership reply for {topic}")
+    """A reply in the case's thread, from flows.notices. Dates only: replies are never redrawn."""
+    notice = partnership_notice(topic, case, payload, now)
+    sign = SIGNS.get(topic, "")
+    heading = f"{sign} *{escape(notice.headline)}.*".strip()
+    return _text("\n".join([f"{heading} {escape(notice.lead)}".strip(), *_told(notice, 1200)]), 2900)
 
 
 def digest_message(digest: Digest) -> tuple[str, list[dict]]:
@@ -627,11 +458,11 @@ def details_modal(case: CaseView) -> dict:
         if stage.escalation_reason:
             lines.append(f"Why it came to this stage: {_user(stage.escalation_reason, 1200)}")
         if stage.reflective_consultation_requested_at:
-            lines.append(f"Reflective group consultation: {_consultation_words(stage)}")
+            lines.append(f"Reflective group consultation: {_user(cards.consultation_words(stage), 1500)}")
         if stage.ended_at:
             lines.append(
                 f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
-                + _stage_record_words(stage, 900)
+                + " ".join(f"{label}: {_user(value, 900)}." for label, value in stage_record(stage))
                 + " "
                 + words(cards.outcome_by_words(stage))
             )

@@ -132,7 +132,7 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     # Priya talked with Tom (MASH); it has not settled it, so she escalates and names her own line manager.
     await escalate_as(page, "Priya Shah", "You raised", 2, "We talked; MASH stands by its decision.", ["U03HEAD"])
     # MASH is asked to name its own Stage 2 holder: Tom names his team manager.
-    await name_holder_as(page, "Tom Reid", "please name who holds Stage 2", ["U04MASHTM"])
+    await name_holder_as(page, "Tom Reid", "Please name who holds Stage 2", ["U04MASHTM"])
     # Grace, the headteacher, now holds Stage 2 for the school and takes it to Stage 3; Dan names MASH's.
     await escalate_as(page, "Grace Okafor", "You now hold", 3, "The line managers could not agree.", ["U05SERVICE"])
     await name_holder_as(page, "Dan Hughes", "please name who holds Stage 3", ["U07MASHSM"])

@@ -135,7 +135,7 @@ async def test_without_email_the_raiser_is_asked_to_contact_the_gp_by_hand(runni
     by_hand = [m.text for m in running.dms("teacher") if "yourself" in m.text]
     assert len(by_hand) == 1
     assert by_hand[0].startswith(
-        "Please contact Dr Gita Rao (gita.rao@nhs.net) yourself about *ESC-2026-0001*: "
+        "Please contact Dr Gita Rao (gita.rao@nhs.net) yourself about ESC-2026-0001: "
         "they are named only by e-mail, and this bot does not send e-mail."
     )
     assert "Tess Teacher" in by_hand[0]

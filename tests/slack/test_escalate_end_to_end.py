@@ -91,7 +91,7 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert view["callback_id"] == "case_escalate_view"
     assert reply.status == 200 and not reply.body.get("response_action")
     assert "You now hold Stage 2 (Line managers)" in running.dms("head")[0].text
-    assert "please name who holds Stage 2" in running.dms("mash")[-1].text
+    assert "Please name who holds Stage 2" in running.dms("mash")[-1].text
     assert "awaited" in str(card_in(running.dms("teacher")).blocks)
     # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions.
     assert buttons(card_in(running.dms("teacher"))) == {"case_note", "case_correct", "case_details", "case_history"}
@@ -126,7 +126,7 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         "case_history",
     }
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert thread[0].text.startswith("*Stage 3 (Service managers) started*")
+    assert thread[0].text.startswith("*Stage 3 (Service managers) started.* On Wednesday 1 April 2026")
     assert "Key learning: Agree thresholds language early." in thread[0].text
 
     # Either side's Stage 3 holder may request a reflective consultation; the CSCP team records it.
@@ -209,9 +209,7 @@ async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_b
             "nothing_outstanding": ["yes"],
         },
     )
-    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text or "proposes that" in str(
-        running.dms("teacher")[-1].blocks
-    )
+    assert "proposes that ESC-2026-0001 is resolved" in running.dms("teacher")[-1].text
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "open"
     await press(running, "teacher", "case_answer_proposal", {"answer": "accept"})
@@ -219,7 +217,9 @@ async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_b
         assert session.exec(select(Escalation)).one().status == "resolved"
     last = running.dms("mash")[-1].text
     assert "was resolved at Stage 1" in last
-    assert "Recorded by <@U0TEACHER>, agreed with <@U0MASH>" in last
+    assert "Recorded by Tess Teacher (tess@school.example), agreed with Sam Social (sam@mash.example)." in last
+    # The card beside it names them as Slack does.
+    assert "Recorded by <@U0TEACHER>, agreed with <@U0MASH>" in str(card_in(running.dms("mash")).blocks)
 
 
 async def test_nothing_about_a_child_is_written_to_the_logs(running, caplog):

@@ -288,7 +288,7 @@ async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
         },
     )
     await running.deliver()
-    assert "proposes that *ESC-2026-0001* is resolved" in running.dms("teacher")[-1].text
+    assert "proposes that ESC-2026-0001 is resolved" in running.dms("teacher")[-1].text
     with running.ctx.db.transaction() as session:
         from storage.models import Person
 

@@ -111,7 +111,7 @@ def test_every_free_text_field_is_shown_as_typed_everywhere(ctx, clock):
         topics.EXECUTIVE_DECISION,
         topics.ESCALATION_WITHDRAWN,
     ):
-        rendered.append(messages.person_lead(topic, decided, payloads.get(topic, {"stage": 3}), now))
+        rendered.append(messages.person_lead(topic, decided, payloads.get(topic, {"stage": 3}), now, MASH_WORKER))
     for topic in (
         topics.STAGE_STARTED,
         topics.CONSULTATION_RECORDED,

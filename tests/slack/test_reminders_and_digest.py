@@ -60,7 +60,7 @@ async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thre
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
     assert [m.text for m in thread if "is overdue" in m.text] == [
         ":warning: *Stage 3 (Service managers) is overdue.* It was due Tuesday 14 April 2026; "
-        f"held by <@{PEOPLE['service_manager'].id}>."
+        f"held by {PEOPLE['service_manager'].name} ({PEOPLE['service_manager'].email})."
     ]
 
 
