@@ -77,13 +77,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     except Exception as exc:  # any driver error: report it plainly
         problems.append(f"Database {settings.database_url} cannot be opened: {exc.__class__.__name__}: {exc}")
     slack = settings.problems_for_slack()
-    if slack:
+    if slack and (settings.slack_enabled or not settings.teams_enabled):
         problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
-    else:
+    elif settings.slack_enabled:
         print(
             f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
             f"CSCP channel {settings.cscp_channel_id}."
         )
+    else:
+        print("Slack: off (no Slack settings).")
+    teams = settings.problems_for_teams()
+    if teams:
+        problems.append("Teams settings:\n  " + "\n  ".join(teams))
+    elif settings.teams_enabled:
+        print(
+            f"Teams: app {settings.teams_app_id} in tenant {settings.teams_tenant_id}, POST /api/messages on port "
+            f"{settings.port_number}; tokens checked against {settings.teams_openid_metadata_url}, the bot's own "
+            f"from {settings.teams_login_url}; CSCP channel "
+            f"{settings.teams_cscp_conversation_id or 'not set (TEAMS_CSCP_CONVERSATION_ID)'}."
+        )
+    else:
+        print("Teams: off (TEAMS_APP_ID is not set).")
     email = settings.problems_for_email()
     if email:
         problems.append("E-mail settings:\n  " + "\n  ".join(email))
@@ -117,21 +131,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
-    if not (settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret):
+    if not (settings.slack_enabled or settings.teams_enabled):
         print(
-            "No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
-            "machine. To connect to Slack, see README.md, 'Connect to Slack'.",
+            "No Slack or Teams settings found, so starting the sandbox: the bot against a stand-in Slack on this "
+            "machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
             flush=True,
         )
         return cmd_sandbox(args)
-    problems = settings.problems_for_slack() + settings.problems_for_email()
+    problems = _front_end_problems(settings) + settings.problems_for_email()
     if problems:
-        return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems) + "\nSee README.md, 'Connect to Slack'.")
-    from bot.runtime import run_slack_bot
+        return _fail(
+            "Cannot start the bot:\n  "
+            + "\n  ".join(problems)
+            + "\nSee README.md, 'Connect to Slack' and 'Connect to Teams'."
+        )
+    from bot.runtime import run_bot
 
     logs.configure(settings.log_level.upper())
-    run_slack_bot(settings, policy, _fake_clock())
+    run_bot(settings, policy, _fake_clock())
     return 0
+
+
+def _front_end_problems(settings: Settings) -> list[str]:
+    """What stops the configured front-ends (Slack, Teams, or both), each problem once."""
+    problems = settings.problems_for_slack() if settings.slack_enabled else []
+    problems += [p for p in settings.problems_for_teams() if p not in problems]
+    return problems
 
 
 def _fake_clock():
@@ -230,12 +255,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation-bot",
-        description="Runs the CSCP Escalation and Resolution policy in Slack.",
+        description="Runs the CSCP Escalation and Resolution policy in Slack and Microsoft Teams.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="start the Slack bot (settings from the environment or .env)").set_defaults(
-        handler=cmd_run
-    )
+    commands.add_parser(
+        "run", help="start the bot for Slack, Teams or both (settings from the environment or .env)"
+    ).set_defaults(handler=cmd_run)
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
         handler=cmd_check
     )
