@@ -252,6 +252,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    """The Teams app package to upload in Teams admin."""
+    try:
+        settings, policy = _settings_and_policy()
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    problems = [p for p in settings.problems_for_teams() if p.startswith("TEAMS_APP_ID")]
+    if not settings.teams_app_id or problems:
+        return _fail(problems[0] if problems else "TEAMS_APP_ID is not set: the package names the bot by it.")
+    if not args.website_url.startswith("https://"):
+        return _fail("--website-url should start with https://")
+    from bot.teams.package import build_package
+
+    Path(args.out).write_bytes(
+        build_package(
+            app_id=settings.teams_app_id,
+            version=args.version,
+            developer=args.developer or policy.partnership,
+            website_url=args.website_url,
+            privacy_url=args.privacy_url or args.website_url,
+            terms_url=args.terms_url or args.website_url,
+            partnership=policy.partnership,
+        )
+    )
+    print(f"Wrote {args.out}: upload it in Teams admin centre → Teams apps → Manage apps → Upload new app.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation-bot",
@@ -278,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--dry-run", action="store_true", help="list what would be erased; change nothing")
     retention.add_argument("--apply", action="store_true", help="erase it now")
     retention.set_defaults(handler=cmd_retention)
+    package = commands.add_parser("teams-package", help="build the Teams app package (manifest and icons) to upload")
+    package.add_argument("--out", default="escalation-bot-teams.zip", help="where to write the zip")
+    package.add_argument("--website-url", required=True, help="the partnership's web site (https://…), shown in Teams")
+    package.add_argument("--privacy-url", default="", help="its privacy notice (default: the web site)")
+    package.add_argument("--terms-url", default="", help="its terms of use (default: the web site)")
+    package.add_argument("--developer", default="", help="who publishes the app (default: the policy's partnership)")
+    package.add_argument("--version", default="1.0.0", help="the package's version; raise it for each upload")
+    package.set_defaults(handler=cmd_teams_package)
     return parser
 
 
