@@ -77,6 +77,7 @@ class Sent:
     activity: dict
     reply_to_id: str = ""  # the thread root in a channel (from ;messageid= or replyToId)
     history: list[dict] = field(default_factory=list)
+    at: float = field(default_factory=time.perf_counter)  # when it arrived (for the benchmark)
 
     @property
     def cards(self) -> list[dict]:
