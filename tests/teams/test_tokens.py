@@ -72,3 +72,14 @@ async def test_a_body_that_is_not_an_activity_is_refused_before_the_sdk(running)
     ) as response:
         assert response.status == 400
     nothing_happened(running)
+
+
+async def test_an_activity_the_sdk_cannot_read_is_not_quoted_in_the_log(running, caplog):
+    teacher = running.standin.install_for(PEOPLE["teacher"]).user
+    activity = running.standin.message(teacher, "Jane Smith was born 3 March 2015")
+    activity["conversation"] = "Jane Smith, 12 Acacia Road"  # not an activity the SDK can read
+    with caplog.at_level("DEBUG"):
+        reply = await running.teams.post(activity)
+    assert reply.status == 500
+    assert any(r.name.startswith("microsoft_teams") and r.levelname == "ERROR" for r in caplog.records)
+    assert "Jane" not in caplog.text and "Acacia" not in caplog.text
