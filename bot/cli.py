@@ -148,7 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime import run_bot
 
     logs.configure(settings.log_level.upper())
-    run_bot(settings, policy, _fake_clock())
+    try:
+        run_bot(settings, policy, _fake_clock())
+    except SettingsError as exc:  # found only as the front-ends are built
+        return _fail(f"Cannot start the bot: {exc}")
     return 0
 
 

@@ -14,12 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+from microsoft_teams.api import TokenCredentials
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
 from microsoft_teams.apps import App
 from microsoft_teams.common import Client, ClientOptions
 from msal import ConfidentialClientApplication
 
 from bot import logs
+from bot.settings import SettingsError
 from bot.teams.http import MESSAGING_ENDPOINT, AiohttpAdapter
 
 RETRIES = 4
@@ -127,5 +129,10 @@ def build_app(
         state=False,
         telemetry={"agent365": False},
     )
+    if not isinstance(app.credentials, TokenCredentials):
+        # The SDK prefers CLIENT_SECRET from the environment (or a .env it loads when imported) to our token.
+        raise SettingsError(
+            "CLIENT_SECRET is set in the environment or .env: unset it (the bot uses TEAMS_APP_PASSWORD)"
+        )
     logs.keep_request_data_out()  # the SDK's loggers exist now
     return app

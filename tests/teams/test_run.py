@@ -113,3 +113,17 @@ def test_check_reports_the_teams_settings(monkeypatch, tmp_path, capsys):
         assert words in err
     assert main(["run"]) == 2  # the bot does not start with Teams half set up
     assert "TEAMS_TENANT_ID should be" in capsys.readouterr().err
+
+
+def test_a_client_secret_in_the_environment_is_refused_rather_than_used_instead_of_ours(standin, tmp_path, monkeypatch):
+    """The SDK reads CLIENT_SECRET from the environment before the token the bot gives it."""
+    import pytest
+
+    from bot.runtime import build_bot
+    from bot.settings import SettingsError
+    from flows.policy import load_policy
+    from tests.teams.conftest import teams_settings
+
+    monkeypatch.setenv("CLIENT_SECRET", "someone-elses-secret")
+    with pytest.raises(SettingsError, match="CLIENT_SECRET"):
+        build_bot(teams_settings(standin, f"sqlite:///{tmp_path / 'x.db'}"), load_policy())
