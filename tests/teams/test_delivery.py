@@ -136,3 +136,21 @@ async def test_the_connector_refuses_what_teams_refuses(running):
             await app.send(conversation, activity, service_url=service)
         assert refused.value.response.status_code == status
     assert running.standin.activities == []
+
+
+async def test_a_channel_post_and_its_thread_replies(running):
+    """What the CSCP channel will need: a post, replies in its thread (the SDK's reply), and no reply to a post
+    that does not exist."""
+    import httpx
+    import pytest
+
+    from tests.teams.conftest import CSCP_CHANNEL
+
+    app, service = running.bot.teams.app, running.standin.service_url
+    post = await app.send(CSCP_CHANNEL, "ESC-2026-0001 has reached Stage 3", service_url=service)
+    reply = await app.reply(CSCP_CHANNEL, post.id, "Stage 4 has started", service_url=service)
+    posted, replied = running.standin.sent_to(CSCP_CHANNEL)
+    assert (posted.id, posted.reply_to_id) == (post.id, "") and (replied.id, replied.reply_to_id) == (reply.id, post.id)
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await app.reply(CSCP_CHANNEL, "999", "to nothing", service_url=service)
+    assert refused.value.response.status_code == 404
