@@ -28,6 +28,8 @@ RETRIES = 4
 # Well inside the outbox's send deadline (bot/outbox.py SEND_DEADLINE), retries included.
 TIMEOUT_SECONDS = 10
 LONGEST_WAIT = 8.0
+# MSAL renews a token five minutes before it ends; the bot goes back to MSAL a little before that.
+REFRESH_MARGIN = 6 * 60
 
 
 class TokenError(Exception):
@@ -46,6 +48,7 @@ class BotToken:
     def __init__(self, app_id: str, password: str, login_url: str):
         self.app_id, self.password, self.login_url = app_id, password, login_url.rstrip("/")
         self._clients: dict[str, ConfidentialClientApplication] = {}
+        self._held: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _acquire(self, scope: str, tenant_id: str) -> dict:
         client = self._clients.get(tenant_id)
@@ -59,9 +62,15 @@ class BotToken:
         return client.acquire_token_for_client([scope])
 
     async def __call__(self, scope: str, tenant_id: str) -> str:
+        # Every call the bot makes asks for the token: while it has well over its refresh margin left, it is
+        # handed over here rather than from MSAL's cache on a worker thread (which busy moments queue for).
+        held = self._held.get((scope, tenant_id))
+        if held and held[1] - time.monotonic() > REFRESH_MARGIN:
+            return held[0]
         result = await asyncio.to_thread(self._acquire, scope, tenant_id)
         if "access_token" not in result:
             raise TokenError(result.get("error", "no token"))
+        self._held[(scope, tenant_id)] = (result["access_token"], time.monotonic() + float(result.get("expires_in", 0)))
         return result["access_token"]
 
 

@@ -48,6 +48,7 @@ async def test_the_raiser_and_the_named_professional_get_their_cards_in_teams(ru
     (mash_card,) = cards_for(running, "mash")
     assert case.reference in str(teacher_card.cards) and case.reference in str(mash_card.cards)
     assert all(m.status == DeliveryStatus.SENT for m in outbox(running))
+    assert running.standin.tokens_issued == 1, "the bot's token is asked for once and used until near its end"
 
 
 async def test_429_and_5xx_are_tried_again_and_nothing_arrives_twice(running):
