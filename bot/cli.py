@@ -77,13 +77,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     except Exception as exc:  # any driver error: report it plainly
         problems.append(f"Database {settings.database_url} cannot be opened: {exc.__class__.__name__}: {exc}")
     slack = settings.problems_for_slack()
-    if slack:
+    if slack and (settings.slack_enabled or not settings.teams_enabled):
         problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
-    else:
+    elif settings.slack_enabled:
         print(
             f"Slack: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port_number}'}, "
             f"CSCP channel {settings.cscp_channel_id}."
         )
+    else:
+        print("Slack: off (no Slack settings).")
+    teams = settings.problems_for_teams()
+    if teams:
+        problems.append("Teams settings:\n  " + "\n  ".join(teams))
+    elif settings.teams_enabled:
+        print(
+            f"Teams: app {settings.teams_app_id} in tenant {settings.teams_tenant_id}, POST /api/messages on port "
+            f"{settings.port_number}; tokens checked against {settings.teams_openid_metadata_url}, the bot's own "
+            f"from {settings.teams_login_url}; CSCP channel "
+            f"{settings.teams_cscp_conversation_id or 'not set (TEAMS_CSCP_CONVERSATION_ID)'}."
+        )
+    else:
+        print("Teams: off (TEAMS_APP_ID is not set).")
     email = settings.problems_for_email()
     if email:
         problems.append("E-mail settings:\n  " + "\n  ".join(email))
@@ -117,21 +131,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
-    if not (settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret):
+    if not (settings.slack_enabled or settings.teams_enabled):
         print(
-            "No Slack settings found, so starting the sandbox: the bot against a stand-in Slack on this "
-            "machine. To connect to Slack, see README.md, 'Connect to Slack'.",
+            "No Slack or Teams settings found, so starting the sandbox: the bot against a stand-in Slack on this "
+            "machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
             flush=True,
         )
         return cmd_sandbox(args)
-    problems = settings.problems_for_slack() + settings.problems_for_email()
+    problems = _front_end_problems(settings) + settings.problems_for_email()
     if problems:
-        return _fail("Cannot start the Slack bot:\n  " + "\n  ".join(problems) + "\nSee README.md, 'Connect to Slack'.")
-    from bot.runtime import run_slack_bot
+        return _fail(
+            "Cannot start the bot:\n  "
+            + "\n  ".join(problems)
+            + "\nSee README.md, 'Connect to Slack' and 'Connect to Teams'."
+        )
+    from bot.runtime import run_bot
 
     logs.configure(settings.log_level.upper())
-    run_slack_bot(settings, policy, _fake_clock())
+    try:
+        run_bot(settings, policy, _fake_clock())
+    except SettingsError as exc:  # found only as the front-ends are built
+        return _fail(f"Cannot start the bot: {exc}")
     return 0
+
+
+def _front_end_problems(settings: Settings) -> list[str]:
+    """What stops the configured front-ends (Slack, Teams, or both), each problem once."""
+    problems = settings.problems_for_slack() if settings.slack_enabled else []
+    problems += [p for p in settings.problems_for_teams() if p not in problems]
+    return problems
 
 
 def _fake_clock():
@@ -227,15 +255,43 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    """The Teams app package to upload in Teams admin."""
+    try:
+        settings, policy = _settings_and_policy()
+    except (SettingsError, PolicyError) as exc:
+        return _fail(str(exc))
+    problems = [p for p in settings.problems_for_teams() if p.startswith("TEAMS_APP_ID")]
+    if not settings.teams_app_id or problems:
+        return _fail(problems[0] if problems else "TEAMS_APP_ID is not set: the package names the bot by it.")
+    if not args.website_url.startswith("https://"):
+        return _fail("--website-url should start with https://")
+    from bot.teams.package import build_package
+
+    Path(args.out).write_bytes(
+        build_package(
+            app_id=settings.teams_app_id,
+            version=args.version,
+            developer=args.developer or policy.partnership,
+            website_url=args.website_url,
+            privacy_url=args.privacy_url or args.website_url,
+            terms_url=args.terms_url or args.website_url,
+            partnership=policy.partnership,
+        )
+    )
+    print(f"Wrote {args.out}: upload it in Teams admin centre → Teams apps → Manage apps → Upload new app.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escalation-bot",
-        description="Runs the CSCP Escalation and Resolution policy in Slack.",
+        description="Runs the CSCP Escalation and Resolution policy in Slack and Microsoft Teams.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="start the Slack bot (settings from the environment or .env)").set_defaults(
-        handler=cmd_run
-    )
+    commands.add_parser(
+        "run", help="start the bot for Slack, Teams or both (settings from the environment or .env)"
+    ).set_defaults(handler=cmd_run)
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
         handler=cmd_check
     )
@@ -253,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--dry-run", action="store_true", help="list what would be erased; change nothing")
     retention.add_argument("--apply", action="store_true", help="erase it now")
     retention.set_defaults(handler=cmd_retention)
+    package = commands.add_parser("teams-package", help="build the Teams app package (manifest and icons) to upload")
+    package.add_argument("--out", default="escalation-bot-teams.zip", help="where to write the zip")
+    package.add_argument("--website-url", required=True, help="the partnership's web site (https://…), shown in Teams")
+    package.add_argument("--privacy-url", default="", help="its privacy notice (default: the web site)")
+    package.add_argument("--terms-url", default="", help="its terms of use (default: the web site)")
+    package.add_argument("--developer", default="", help="who publishes the app (default: the policy's partnership)")
+    package.add_argument("--version", default="1.0.0", help="the package's version; raise it for each upload")
+    package.set_defaults(handler=cmd_teams_package)
     return parser
 
 

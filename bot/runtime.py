@@ -1,20 +1,24 @@
-"""Wires the engine, storage, Slack and the outbox into one running bot. Nothing starts at import."""
+"""Wires the engine, storage, the front-ends (Slack, Teams, or both) and the outbox into one running bot.
+Nothing starts at import."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
 from bot.email.sender import EmailSender, SmtpSettings
-from bot.outbox import ByChannel, Outbox
+from bot.outbox import ByChannel, Outbox, Sender
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_app, build_client
+from bot.slack.delivery import PLATFORM as SLACK
 from bot.slack.delivery import SlackSender
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import AppHome
@@ -27,7 +31,11 @@ from flows.policy import Policy
 from storage.db import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from bot.teams.bot import TeamsBot
+
 log = logging.getLogger(__name__)
+TEAMS = "teams"
 
 
 @dataclass
@@ -38,84 +46,136 @@ class SlackBot:
     directory: SlackDirectory
 
 
+@dataclass
+class Bot:
+    """One running bot: the engine, its outbox, and each front-end configured (None where not)."""
+
+    ctx: Context
+    outbox: Outbox
+    web: web.Application  # the one aiohttp application every HTTP front-end is served on
+    slack: SlackBot | None
+    teams: TeamsBot | None
+
+
+def build_bot(
+    settings: Settings,
+    policy: Policy,
+    clock: Clock | None = None,
+    *,
+    slack: bool | None = None,
+    teams: bool | None = None,
+    retry_interval: RetryIntervalCalculator | None = None,
+    teams_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Bot:
+    """The front-ends the settings configure (or those asked for)."""
+    slack = settings.slack_enabled if slack is None else slack
+    teams = settings.teams_enabled if teams is None else teams
+    database = Database(settings.database_url)
+    upgrade(database)  # safe to run again: applies only what is missing
+    ctx = Context(db=database, policy=policy, clock=clock or SystemClock(), email_enabled=settings.email_enabled)
+    application = web.Application()
+    senders: dict[str, Sender] = {}
+    if slack:
+        client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
+        directory = SlackDirectory(
+            client,
+            ctx,
+            settings.cscp_member_ids,
+            settings.cscp_usergroup_id,
+            settings.cscp_executive_ids,
+            settings.cscp_scrutineer.strip(),
+        )
+        home = AppHome(ctx, client, directory)
+        senders[SLACK] = SlackSender(ctx, client, settings.cscp_channel_id, home)
+    teams_bot = None
+    if teams:
+        from bot.teams.bot import build_teams_bot  # the Teams SDK is imported only when Teams is configured
+
+        teams_bot = build_teams_bot(settings, ctx, application, sleep=teams_sleep)
+        senders[TEAMS] = teams_bot.sender
+    if settings.email_enabled:
+        # People named only by e-mail are e-mailed.
+        senders[EMAIL_PLATFORM] = EmailSender(
+            ctx,
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=int(settings.smtp_port),
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                starttls=settings.smtp_starttls,
+                mail_from=settings.mail_from,
+            ),
+        )
+    # The partnership's channel and every copy of the cards go by the first chat platform configured.
+    default = senders.get(SLACK) or senders[TEAMS]
+    outbox = Outbox(ctx, ByChannel(default, senders), instance_id=settings.instance_name)
+    slack_bot = None
+    if slack:
+        services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
+        app = build_app(client, settings.slack_signing_secret, services)
+        slack_bot = SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
+    if teams_bot is not None:
+        teams_bot.register(outbox)
+    return Bot(ctx=ctx, outbox=outbox, web=application, slack=slack_bot, teams=teams_bot)
+
+
 def build_slack_bot(
     settings: Settings,
     policy: Policy,
     clock: Clock | None = None,
     retry_interval: RetryIntervalCalculator | None = None,
 ) -> SlackBot:
-    database = Database(settings.database_url)
-    upgrade(database)  # safe to run again: applies only what is missing
-    ctx = Context(db=database, policy=policy, clock=clock or SystemClock(), email_enabled=settings.email_enabled)
-    client = build_client(settings.slack_bot_token, settings.api_url, retry_interval)
-    directory = SlackDirectory(
-        client,
-        ctx,
-        settings.cscp_member_ids,
-        settings.cscp_usergroup_id,
-        settings.cscp_executive_ids,
-        settings.cscp_scrutineer.strip(),
-    )
-    home = AppHome(ctx, client, directory)
-    sender = SlackSender(ctx, client, settings.cscp_channel_id, home)
-    if settings.email_enabled:
-        # People named only by e-mail are e-mailed; everything else goes to Slack as before.
-        sender = ByChannel(
-            sender,
-            {
-                EMAIL_PLATFORM: EmailSender(
-                    ctx,
-                    SmtpSettings(
-                        host=settings.smtp_host,
-                        port=int(settings.smtp_port),
-                        username=settings.smtp_username,
-                        password=settings.smtp_password,
-                        starttls=settings.smtp_starttls,
-                        mail_from=settings.mail_from,
-                    ),
-                )
-            },
-        )
-    outbox = Outbox(ctx, sender, instance_id=settings.instance_name)
-    services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
-    app = build_app(client, settings.slack_signing_secret, services)
-    return SlackBot(ctx=ctx, app=app, outbox=outbox, directory=directory)
+    """Slack alone (the sandbox and the Slack tests)."""
+    return build_bot(settings, policy, clock, slack=True, teams=False, retry_interval=retry_interval).slack
 
 
-async def serve(bot: SlackBot, settings: Settings) -> None:
-    await bot.directory.refresh_partnership()
+async def serve(bot: Bot, settings: Settings) -> None:
+    if bot.slack is not None:
+        await bot.slack.directory.refresh_partnership()
     delivery = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
     scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
-    # Membership of the CSCP user group can change while the bot runs.
-    scheduler.add_job(
-        bot.directory.refresh_partnership,
-        "interval",
-        minutes=10,
-        id="partnership-members",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
+    if bot.slack is not None:
+        # Membership of the CSCP user group can change while the bot runs.
+        scheduler.add_job(
+            bot.slack.directory.refresh_partnership,
+            "interval",
+            minutes=10,
+            id="partnership-members",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+    runner = None
     try:
-        if settings.socket_mode:
+        waits: list[Awaitable] = []
+        if bot.slack is not None and settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
             log.info("connecting to Slack by Socket Mode")
-            await handler.start_async()
-        else:
-            runner = web.AppRunner(web_app(bot.app, settings.slack_signing_secret))
+            waits.append(AsyncSocketModeHandler(bot.slack.app, settings.slack_app_token).start_async())
+        elif bot.slack is not None:
+            web_app(bot.slack.app, settings.slack_signing_secret, application=bot.web)
+        if bot.teams is not None:
+            await bot.teams.mount()
+        if bot.web.router.routes():
+            runner = web.AppRunner(bot.web)
             await runner.setup()
             await web.TCPSite(runner, port=settings.port_number).start()
-            log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)
-            await asyncio.Event().wait()
+            if bot.slack is not None and not settings.socket_mode:
+                log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)
+            if bot.teams is not None:
+                log.info("listening for Teams on http://0.0.0.0:%s/api/messages", settings.port_number)
+            waits.append(asyncio.Event().wait())
+        await asyncio.gather(*waits)
     finally:
         scheduler.shutdown(wait=False)
         delivery.cancel()
+        if runner is not None:
+            await runner.cleanup()
 
 
-def run_slack_bot(settings: Settings, policy: Policy, clock: Clock | None = None) -> None:
-    bot = build_slack_bot(settings, policy, clock)
+def run_bot(settings: Settings, policy: Policy, clock: Clock | None = None) -> None:
+    bot = build_bot(settings, policy, clock)
     try:
         asyncio.run(serve(bot, settings))
     except KeyboardInterrupt:

@@ -10,6 +10,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
 
+# Microsoft's public cloud (the Teams SDK's defaults, microsoft_teams.api.auth.cloud_environment.PUBLIC).
+TEAMS_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
+TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
 
 class SettingsError(Exception):
     """One message naming every setting that is missing or malformed."""
@@ -44,6 +50,19 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     mail_from: str = ""
+    # Microsoft Teams: on when TEAMS_APP_ID is set (the bot's Microsoft App ID, its password and tenant).
+    teams_app_id: str = ""
+    teams_app_password: str = ""
+    teams_tenant_id: str = ""
+    # Where incoming tokens' signing keys are found, and where the bot gets its own token: Microsoft's, unless
+    # a test or the sandbox points them at a stand-in.
+    teams_openid_metadata_url: str = TEAMS_OPENID_METADATA_URL
+    teams_login_url: str = TEAMS_LOGIN_URL
+    # Where the bot opens a personal chat with someone it has not heard from in Teams (Microsoft's global
+    # Bot Connector address); every other message goes to the service URL Teams gave with the person's chat.
+    teams_service_url: str = TEAMS_SERVICE_URL
+    # The CSCP team's channel in Teams (a conversation id, 19:…@thread.tacv2), if the partnership uses Teams.
+    teams_cscp_conversation_id: str = ""
 
     @property
     def port_number(self) -> int:
@@ -72,6 +91,39 @@ class Settings(BaseSettings):
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_app_token or self.slack_signing_secret)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id or self.teams_app_password or self.teams_tenant_id)
+
+    def problems_for_teams(self) -> list[str]:
+        """What stops the Teams bot from starting, one line a setting (nothing when no Teams setting is set)."""
+        if not self.teams_enabled:
+            return []
+        problems = []
+        if not GUID.match(self.teams_app_id):
+            problems.append("TEAMS_APP_ID should be the bot's Microsoft App ID, a GUID (Azure Bot → Configuration)")
+        if not self.teams_app_password:
+            problems.append("TEAMS_APP_PASSWORD is not set (the client secret of the bot's app registration)")
+        if not GUID.match(self.teams_tenant_id):
+            problems.append("TEAMS_TENANT_ID should be your Microsoft 365 tenant's id, a GUID (Entra ID → Overview)")
+        # The SDK finds the signing keys beside the metadata, at …/keys (token_validator.py, for_service).
+        if not re.match(r"^https?://\S+/openidconfiguration$", self.teams_openid_metadata_url):
+            problems.append("TEAMS_OPENID_METADATA_URL should be an address ending in /openidconfiguration")
+        # MSAL accepts only an https authority.
+        if not re.match(r"^https://[^/\s]+$", self.teams_login_url.rstrip("/")):
+            problems.append("TEAMS_LOGIN_URL should be https://host[:port], with no path")
+        if not re.match(r"^https?://\S+$", self.teams_service_url):
+            problems.append("TEAMS_SERVICE_URL should start with https:// (or http:// for a local test server)")
+        if self.teams_cscp_conversation_id and not self.teams_cscp_conversation_id.startswith("19:"):
+            problems.append("TEAMS_CSCP_CONVERSATION_ID should be a channel's conversation id, starting 19:")
+        if not self.port.isdigit() or not 1 <= int(self.port) <= 65535:
+            problems.append("PORT should be a number from 1 to 65535")
+        return problems
 
     def problems_for_email(self) -> list[str]:
         """What stops e-mail from working, one line a setting (nothing when SMTP_HOST is not set)."""

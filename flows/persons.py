@@ -8,9 +8,12 @@ until an account with an address is seen for them (nothing is merged by name).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from flows.context import Context
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.records import person_ref
 from storage.models import Account, Person
@@ -60,3 +63,52 @@ def as_known(session: Session, ref: PersonRef) -> PersonRef:
     """`ref` as cases know the person (their row's account), or `ref` itself if never seen."""
     person = find_person(session, ref)
     return person_ref(person) if person is not None else ref
+
+
+@dataclass(frozen=True)
+class ChatAddress:
+    """Where a platform takes a message to a person's account unprompted: for Teams, the personal chat with the
+    bot (its conversation id and service URL, the tenant, and the id the bot knows the user by)."""
+
+    conversation_id: str
+    service_url: str
+    tenant_id: str = ""
+    chat_user_id: str = ""
+
+
+def remember_chat_address(ctx: Context, ref: PersonRef, address: ChatAddress) -> PersonRef:
+    """Keep where `ref`'s account is messaged (the person is created or linked by e-mail as on any first sight);
+    returns the person as cases know them."""
+    with ctx.db.transaction() as session:
+        person = person_row(session, ref)
+        account = session.exec(
+            select(Account).where(Account.platform == ref.platform, Account.platform_user_id == ref.user_id)
+        ).one()
+        account.conversation_id, account.service_url = address.conversation_id, address.service_url
+        account.tenant_id, account.chat_user_id = address.tenant_id, address.chat_user_id
+        session.add(account)
+        return person_ref(person)
+
+
+def chat_address(ctx: Context, platform: str, user_id: str) -> ChatAddress | None:
+    """Where the account is messaged, if the platform has told us (Teams: once the app is installed for them)."""
+    with ctx.db.transaction() as session:
+        account = session.exec(
+            select(Account).where(Account.platform == platform, Account.platform_user_id == user_id)
+        ).first()
+        if account is None or not account.conversation_id:
+            return None
+        return ChatAddress(account.conversation_id, account.service_url, account.tenant_id, account.chat_user_id)
+
+
+def known_account(ctx: Context, platform: str, user_id: str) -> PersonRef | None:
+    """The person behind this account as last seen (name and work e-mail), or None if never seen."""
+    with ctx.db.transaction() as session:
+        person = session.exec(
+            select(Person)
+            .join(Account, Account.person_id == Person.id)
+            .where(Account.platform == platform, Account.platform_user_id == user_id)
+        ).first()
+        if person is None:
+            return None
+        return PersonRef(platform, user_id, person.name, person.email)

@@ -57,6 +57,12 @@ class Account(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     platform: str = Field(max_length=20)
     platform_user_id: str = Field(max_length=255)
+    # Where the platform takes a message to this account unprompted (Teams: the personal chat with the bot,
+    # learned when the app is installed for the person). Empty until known.
+    chat_user_id: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
+    conversation_id: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
+    service_url: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    tenant_id: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class ReferenceCounter(SQLModel, table=True):

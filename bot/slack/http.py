@@ -34,7 +34,13 @@ def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: Mapping[s
         return False
 
 
-def web_app(bolt_app: AsyncApp, signing_secret: str, path: str = "/slack/events") -> web.Application:
+def web_app(
+    bolt_app: AsyncApp,
+    signing_secret: str,
+    path: str = "/slack/events",
+    application: web.Application | None = None,
+) -> web.Application:
+    """Slack's route, on `application` if given (one server for Slack and Teams), else on a new one."""
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -60,6 +66,6 @@ def web_app(bolt_app: AsyncApp, signing_secret: str, path: str = "/slack/events"
         finally:
             answered.set()
 
-    application = web.Application()
+    application = application if application is not None else web.Application()
     application.router.add_post(path, slack_events)
     return application

@@ -163,16 +163,7 @@ async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'sm.db'}",
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await run_until_listening(tmp_path, env, b"connecting to Slack by Socket Mode")
     teacher = PEOPLE["teacher"].id
     command = {
         "command": "/escalate",
@@ -234,6 +225,26 @@ async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
         await process.wait()
 
 
+async def run_until_listening(tmp_path, env: dict, *waiting_for: bytes) -> asyncio.subprocess.Process:
+    """`escalation-bot run` in its own process, once its output has said each of `waiting_for`."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    seen = b""
+    while not all(words in seen for words in waiting_for):
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line, "the bot stopped before listening:\n" + seen.decode()
+        seen += line
+    return process
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -253,22 +264,11 @@ async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_pat
         PORT=str(port),
         DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        cwd=tmp_path,
-        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    process = await run_until_listening(
+        tmp_path, dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])), b"listening for Slack"
     )
     slack = FakeSlackClient(f"http://127.0.0.1:{port}/slack/events", standin, secret="run-secret")
     try:
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        while b"listening for Slack" not in line:
-            assert line, "the bot stopped before listening"
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
         reply = await slack.command(PEOPLE["teacher"].id, "help")
         assert reply.status == 200 and "Stage 5: CSCP Executive" in str(reply.body)
         reply = await slack.command(PEOPLE["teacher"].id)  # opens the first modal through the stand-in

@@ -1,0 +1,49 @@
+"""Who people are in Teams: the account an activity comes from, as the one person they are on every platform.
+
+A Teams account is known by the user's Entra ID (AAD) object id, the id an administrator configures and
+Graph uses. Teams activities carry no e-mail address, so the first time an account is seen its member record
+is read from the Bot Connector (name, e-mail) and the account linked to the person by work e-mail
+(flows.persons), as Slack's directory does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from flows.context import Context
+from flows.people import PersonRef
+from flows.persons import ChatAddress, chat_address, known_account, remember_chat_address
+
+PLATFORM = "teams"
+
+
+def is_personal(activity) -> bool:
+    return (activity.conversation.conversation_type or "") == "personal"
+
+
+class TeamsDirectory:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    async def person(self, turn) -> PersonRef:
+        """The person an activity is from (`turn` is the SDK's ActivityContext). In a personal chat, where the bot
+        can message them later is kept too."""
+        activity = turn.activity
+        sender = activity.from_
+        user_id = sender.aad_object_id or sender.id
+        known = await asyncio.to_thread(known_account, self.ctx, PLATFORM, user_id)
+        if known is not None and known.email:
+            person = PersonRef(PLATFORM, user_id, sender.name or known.name, known.email)
+        else:
+            member = await turn.api.conversations.get_member_by_id(activity.conversation.id, sender.id)
+            person = PersonRef(PLATFORM, user_id, member.name or sender.name or "", member.email or "")
+        if is_personal(activity):
+            address = ChatAddress(
+                conversation_id=activity.conversation.id,
+                service_url=activity.service_url or turn.conversation_ref.service_url,
+                tenant_id=activity.conversation.tenant_id or "",
+                chat_user_id=sender.id,
+            )
+            if known is None or await asyncio.to_thread(chat_address, self.ctx, PLATFORM, user_id) != address:
+                await asyncio.to_thread(remember_chat_address, self.ctx, person, address)
+        return person

@@ -1,0 +1,54 @@
+"""What the bot does with each activity Teams sends it. Registered on the SDK's router; only personal chats for now.
+
+Seams left for the whole journey (see the README's Teams section): the raise dialog (task/fetch with
+dialog_id "raise", from the welcome card's button and the word "escalate"; composeExtension/fetchTask for the
+message extension's "Raise an escalation"), the case card's Action.Execute buttons (adaptiveCard/action),
+and the bot being added to a team (to learn the CSCP channel).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from microsoft_teams.api import ConversationUpdateActivity, InstalledActivity, MessageActivity
+from microsoft_teams.apps import ActivityContext, App
+
+from bot.logs import describe
+from bot.teams import cards
+from bot.teams.directory import is_personal
+from bot.teams.services import TeamsServices
+from flows.queries import my_cases
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: TeamsServices) -> None:
+    @app.on_message
+    async def personal_message(turn: ActivityContext[MessageActivity]) -> None:
+        if not is_personal(turn.activity):
+            return  # a mention in a channel or group chat: nothing is said there yet
+        try:
+            person = await services.directory.person(turn)
+            word = (turn.activity.text or "").strip().lower()
+            if word == cards.LIST_WORD:
+                mine = await services.call(my_cases, person)
+                content = cards.my_cases_card(mine, services.ctx.clock.now())
+            else:
+                content = cards.welcome_card(services.ctx.policy)
+        except Exception as error:  # logged without its message: it may quote what the person typed
+            log.error("answering a personal message failed: %s", describe(error))
+            raise
+        await turn.send(cards.as_card(content))
+
+    @app.on_install_add
+    async def installed(turn: ActivityContext[InstalledActivity]) -> None:
+        if is_personal(turn.activity):
+            await services.directory.person(turn)
+
+    @app.on_conversation_update
+    async def bot_added(turn: ActivityContext[ConversationUpdateActivity]) -> None:
+        added = {member.id for member in turn.activity.members_added or []}
+        if turn.activity.recipient.id not in added or not is_personal(turn.activity):
+            return
+        await services.directory.person(turn)
+        await turn.send(cards.as_card(cards.welcome_card(services.ctx.policy)))
