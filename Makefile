@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup browser clean
+.PHONY: run test lint setup browser postgresql clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,17 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium >/dev/null; \
 	  else echo "Chromium is not installed, so the browser test is skipped (sudo apt-get install chromium)."; fi; }
 
-test: $(STAMP) browser
+# The tests run a second time on a throwaway PostgreSQL they start themselves (tests/databases.py) from
+# Debian's postgresql package; as root, installed here when missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql >/dev/null; \
+	  else echo "PostgreSQL is not installed, so the tests run on SQLite only (sudo apt-get install postgresql)."; fi; }
+
+test: $(STAMP) browser postgresql
 	$(BIN)/python -m pytest
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "The same tests on PostgreSQL:"; $(BIN)/python -m pytest --database=postgresql; fi
 
 # The lint CI runs: ruff's checks and its formatting, settings in pyproject.toml.
 lint: $(STAMP)

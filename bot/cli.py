@@ -12,7 +12,7 @@ from pathlib import Path
 from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 from flows.policy import Policy, PolicyError, load_policy
-from storage.db import Database
+from storage.db import Database, shown_url
 from storage.migrate import current_revision, head_revision, upgrade
 
 EXIT_CONFIG = 2
@@ -63,19 +63,21 @@ def cmd_check(args: argparse.Namespace) -> int:
             # Looking must not create the file.
             raise _NotCreatedYet
         database = Database(settings.database_url)
+        shown = f"{shown_url(settings.database_url)} ({database.server_version()})"
         current, head = current_revision(database), head_revision(database)
         if current == head:
-            print(f"Database: {settings.database_url} is up to date.")
+            print(f"Database: {shown} is up to date.")
         else:
             print(
-                f"Database: {settings.database_url} is at {current or 'no schema yet'}; "
+                f"Database: {shown} is at {current or 'no schema yet'}; "
                 f"the bot brings it to {head} when it starts (or run: escalation-bot migrate)."
             )
         database.dispose()
     except _NotCreatedYet:
         print(f"Database: {settings.database_url} does not exist yet; the bot creates it when it starts.")
-    except Exception as exc:  # any driver error: report it plainly
-        problems.append(f"Database {settings.database_url} cannot be opened: {exc.__class__.__name__}: {exc}")
+    except Exception as exc:  # any driver error: report it plainly (never the password)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        problems.append(f"Database {shown_url(settings.database_url)} cannot be opened: {reason}")
     slack = settings.problems_for_slack()
     if slack and (settings.slack_enabled or not settings.teams_enabled):
         problems.append("Slack settings (needed by `escalation-bot run`):\n  " + "\n  ".join(slack))
@@ -121,7 +123,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return _fail(f"Settings:\n{exc}")
     database = Database(settings.database_url)
     upgrade(database)
-    print(f"Database {settings.database_url} is at {current_revision(database)}.")
+    print(f"Database {shown_url(settings.database_url)} is at {current_revision(database)}.")
     database.dispose()
     return 0
 

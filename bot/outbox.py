@@ -1,6 +1,7 @@
 """Delivers the outbox the engine writes: each message marked sent only once its platform said ok.
 
-Rows are claimed with a compare-and-set, so two running instances never send the same one. A claim
+Rows are claimed under a row lock, so two running instances never send the same one, and in order per
+case across instances (see Outbox._claim). A claim
 names the instance (a stable name per running slot, e.g. the host name) and the start of it (a
 nonce drawn when the Outbox is made). A restarted instance takes back its own earlier start's
 claims at once; another instance's claims are released only when their short lease ends. A row
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 SEND_DEADLINE = timedelta(seconds=45)
 MAX_ATTEMPTS = 8
+# How many messages one claim takes (at most one per case): a short transaction, a pass of a few seconds.
+CLAIM_BATCH = 20
 RETRY_GAPS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
 
 
@@ -102,26 +105,19 @@ class Outbox:
             self._wake.clear()
 
     async def deliver_pending(self) -> int:
-        """One pass over what is due; returns how many were sent. Passes never overlap in one process."""
+        """Deliver until nothing more can be claimed now; returns how many were sent. Passes never overlap in
+        one process; across instances the claim keeps each case's order (see _claim)."""
         async with self._lock:
             sent = 0
-            blocked_cases: set[int] = set()
-            for message_id in await asyncio.to_thread(self._due_ids):
-                escalation_id = await asyncio.to_thread(self._escalation_of, message_id)
-                # Messages about one case go in order: a later one waits for an earlier failure.
-                if escalation_id is not None and escalation_id in blocked_cases:
-                    continue
-                pending = await asyncio.to_thread(self._claim, message_id)
-                if pending is None:
-                    continue  # another instance has it
-                failure = await self._attempt(pending)
-                if failure is not None:
-                    await asyncio.to_thread(self._failed, pending, *failure)
-                    if escalation_id is not None:
-                        blocked_cases.add(escalation_id)
-                    continue
-                await asyncio.to_thread(self._sent, pending.id)
-                sent += 1
+            await asyncio.to_thread(self._take_back_lapsed_claims)
+            while batch := await asyncio.to_thread(self._claim):
+                for pending in batch:
+                    failure = await self._attempt(pending)
+                    if failure is not None:
+                        await asyncio.to_thread(self._failed, pending, *failure)
+                        continue
+                    await asyncio.to_thread(self._sent, pending.id)
+                    sent += 1
             return sent
 
     async def _attempt(self, pending: Pending) -> tuple[str, bool] | None:
@@ -146,12 +142,11 @@ class Outbox:
 
     # ---------------------------------------------------------------- database side
 
-    def _due_ids(self) -> list[int]:
+    def _take_back_lapsed_claims(self) -> None:
+        """Claims whose sender has gone: this instance's own from an earlier start at once, anyone's when the
+        lease is over."""
         now = self.ctx.clock.now()
-        earlier = aliased(OutboxMessage)
         with self.ctx.db.transaction() as session:
-            # Take back claims whose sender has gone: this instance's own from an earlier start at
-            # once, anyone's when the lease is over.
             session.execute(
                 update(OutboxMessage)
                 .where(
@@ -163,61 +158,54 @@ class Outbox:
                 )
                 .values(status=DeliveryStatus.PENDING, next_attempt_at=None)
             )
-            return list(
-                session.exec(
-                    select(OutboxMessage.id)
-                    .where(
-                        OutboxMessage.status == DeliveryStatus.PENDING,
-                        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-                        # A case's messages keep their order: wait while an earlier one is being sent
-                        # elsewhere (it may be posting the case's first message in the partnership channel).
-                        ~exists().where(
-                            earlier.escalation_id == OutboxMessage.escalation_id,
-                            earlier.status == DeliveryStatus.SENDING,
-                            earlier.id < OutboxMessage.id,
-                        ),
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(200)
-                ).all()
-            )
 
-    def _escalation_of(self, message_id: int) -> int | None:
-        with self.ctx.db.transaction() as session:
-            return session.get(OutboxMessage, message_id).escalation_id
-
-    def _claim(self, message_id: int) -> Pending | None:
+    def _claim(self, limit: int = CLAIM_BATCH) -> list[Pending]:
+        """Claim what is due now, at most one message per case: a case's message is claimed only when no
+        earlier one of that case is still pending (waiting, or to be tried again) or being sent, by any
+        instance, so a thread reply never overtakes its parent. On PostgreSQL the rows are locked with FOR
+        UPDATE SKIP LOCKED: instances claiming at once skip each other's rows instead of waiting, and an
+        earlier row another instance is claiming still counts as pending until that claim commits. On
+        SQLite the claim's write lock (BEGIN IMMEDIATE) serialises claimers."""
         now = self.ctx.clock.now()
+        earlier = aliased(OutboxMessage)
         with self.ctx.db.transaction() as session:
-            claimed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == DeliveryStatus.PENDING)
-                .values(
-                    status=DeliveryStatus.SENDING,
-                    next_attempt_at=now + LEASE,
-                    attempts=OutboxMessage.attempts + 1,
-                    claimed_by=self.instance_id,
-                    claimed_start=self.start,
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == DeliveryStatus.PENDING,
+                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                    ~exists().where(
+                        earlier.escalation_id == OutboxMessage.escalation_id,
+                        earlier.id < OutboxMessage.id,
+                        earlier.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                    ),
                 )
-            ).rowcount
-            if claimed != 1:
-                return None
-            row = session.get(OutboxMessage, message_id)
-            session.refresh(row)
-            case = None
-            if row.escalation_id is not None:
-                case = load_case(session, session.get(Escalation, row.escalation_id))
-            recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
-            return Pending(
-                row.id,
-                row.topic,
-                row.audience,
-                dict(row.payload),
-                case,
-                recipient,
-                may_have_been_sent=row.attempts > 1,
-                created_at=row.created_at,
-            )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claimed = []
+            for row in rows:
+                row.status, row.next_attempt_at, row.attempts = DeliveryStatus.SENDING, now + LEASE, row.attempts + 1
+                row.claimed_by, row.claimed_start = self.instance_id, self.start
+                session.add(row)
+                case = None
+                if row.escalation_id is not None:
+                    case = load_case(session, session.get(Escalation, row.escalation_id))
+                recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
+                claimed.append(
+                    Pending(
+                        row.id,
+                        row.topic,
+                        row.audience,
+                        dict(row.payload),
+                        case,
+                        recipient,
+                        may_have_been_sent=row.attempts > 1,
+                        created_at=row.created_at,
+                    )
+                )
+            return claimed
 
     def _sent(self, message_id: int) -> None:
         with self.ctx.db.transaction() as session:

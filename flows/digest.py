@@ -9,14 +9,16 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from flows import topics
 from flows.context import Context
 from flows.escalations import OUTCOME_KINDS
-from flows.records import CaseView, load_case
-from storage.models import CaseStatus, DigestSent, Escalation, OutboxMessage
+from flows.policy import Policy
+from flows.records import DeadlineStatus
+from storage.models import CaseStatus, DigestSent, Escalation, OutboxMessage, StageRecord
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,31 @@ class Digest:
         )
 
 
-def _visible_to_partnership(case: CaseView) -> bool:
-    return case.policy.partnership_informed_at(case.current_stage)
+@dataclass(frozen=True)
+class _Row:
+    """What the digest needs of one case and its current stage: a few columns, never the whole case."""
+
+    reference: str
+    status: str
+    stage: int
+    raiser_agency: str
+    other_agency: str
+    themes: list[str]
+    policy: Policy
+    stage_name: str
+    due_at: datetime
+    outcome_kind: str
+    key_learning: str
 
 
-def _line(case: CaseView, now: datetime) -> DigestLine:
-    status = case.deadline_status(now)
+def _line(row: _Row, now: datetime) -> DigestLine:
+    status = DeadlineStatus.of(row.policy, row.due_at, now)
     return DigestLine(
-        case.reference,
-        case.current_stage,
-        case.stage.name,
-        case.raiser_agency,
-        case.other_agency,
+        row.reference,
+        row.stage,
+        row.stage_name,
+        row.raiser_agency,
+        row.other_agency,
         status.due_on.isoformat(),
         status.working_days_over if status.overdue else status.working_days_left,
     )
@@ -94,24 +109,51 @@ def _counted(values) -> list[tuple[str, int]]:
     return sorted(Counter(values).items(), key=lambda item: (-item[1], item[0]))
 
 
+def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
+    """The open cases and those closed since `covers_from`, with their current stage, that the partnership may
+    see: one query on indexed columns, so the cost follows the open workload and the week's closures, never
+    the years of history. Whether the partnership may see a case is its own policy's rule, read from the few
+    distinct policies the cases were opened under (parsed once each)."""
+    with ctx.db.read() as session:
+        found = session.exec(
+            select(
+                Escalation.reference,
+                Escalation.status,
+                Escalation.current_stage,
+                Escalation.raiser_agency,
+                Escalation.other_agency,
+                Escalation.themes,
+                Escalation.policy_snapshot,
+                StageRecord.name,
+                StageRecord.due_at,
+                StageRecord.outcome_kind,
+                StageRecord.key_learning,
+            )
+            .join(
+                StageRecord,
+                (StageRecord.escalation_id == Escalation.id) & (StageRecord.number == Escalation.current_stage),
+            )
+            .where(or_(Escalation.status == CaseStatus.OPEN, Escalation.closed_at >= covers_from))
+            .order_by(Escalation.id)
+        ).all()
+    rows = [_Row(*row[:6], Policy.from_snapshot(row[6]), *row[7:]) for row in found]
+    return [row for row in rows if row.policy.partnership_informed_at(row.stage)]
+
+
 def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: date | None = None) -> Digest:
     policy, calendar = ctx.policy, ctx.policy.working_calendar
     today = calendar.local_date(now)
     week_start = today - timedelta(days=today.weekday())
     week_end = week_start + timedelta(days=6)
-    with ctx.db.transaction() as session:
-        cases = [load_case(session, e) for e in session.exec(select(Escalation).order_by(Escalation.id)).all()]
-    visible = [c for c in cases if _visible_to_partnership(c)]
-    open_cases = [c for c in visible if c.is_open]
-    closed = [c for c in visible if not c.is_open and c.closed_at and c.closed_at >= covers_from]
-    overdue = [c for c in open_cases if c.deadline_status(now).overdue]
+    visible = _rows(ctx, covers_from)
+    open_cases = [r for r in visible if r.status == CaseStatus.OPEN]
+    closed = [r for r in visible if r.status != CaseStatus.OPEN]
+    overdue = [r for r in open_cases if now >= r.due_at]
     due_this_week = [
-        c
-        for c in open_cases
-        if not c.deadline_status(now).overdue and week_start <= calendar.local_date(c.stage.due_at) <= week_end
+        r for r in open_cases if now < r.due_at and week_start <= calendar.local_date(r.due_at) <= week_end
     ]
     counted = open_cases + closed
-    stage_counts = Counter(c.current_stage for c in open_cases)
+    stage_counts = Counter(r.stage for r in open_cases)
     return Digest(
         partnership=policy.partnership,
         week_of=(week_of or week_start).isoformat(),
@@ -122,21 +164,21 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
             for s in policy.stages
             if policy.partnership_informed_at(s.number)
         ],
-        overdue=[_line(c, now) for c in sorted(overdue, key=lambda c: c.stage.due_at)],
-        due_this_week=[_line(c, now) for c in sorted(due_this_week, key=lambda c: c.stage.due_at)],
+        overdue=[_line(r, now) for r in sorted(overdue, key=lambda r: r.due_at)],
+        due_this_week=[_line(r, now) for r in sorted(due_this_week, key=lambda r: r.due_at)],
         closed=[
             DigestOutcome(
-                c.reference,
-                c.stage.number,
-                c.status,
-                OUTCOME_KINDS.get(c.stage.outcome_kind, "") if c.status != CaseStatus.WITHDRAWN else "Withdrawn",
-                c.stage.key_learning,
+                r.reference,
+                r.stage,
+                r.status,
+                OUTCOME_KINDS.get(r.outcome_kind, "") if r.status != CaseStatus.WITHDRAWN else "Withdrawn",
+                r.key_learning,
             )
-            for c in closed
+            for r in closed
         ],
-        by_theme=_counted(theme for c in counted for theme in c.themes),
-        by_agency_raising=_counted(c.raiser_agency for c in counted),
-        by_agency_receiving=_counted(c.other_agency for c in counted),
+        by_theme=_counted(theme for r in counted for theme in r.themes),
+        by_agency_raising=_counted(r.raiser_agency for r in counted),
+        by_agency_receiving=_counted(r.other_agency for r in counted),
     )
 
 
@@ -154,7 +196,7 @@ def digest_week_due(ctx: Context, now: datetime) -> date | None:
 
 def digest_covers_from(ctx: Context, now: datetime) -> datetime:
     """A digest covers what happened since the last one was made (a week, before the first)."""
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         last = session.exec(select(DigestSent).order_by(DigestSent.week_of.desc())).first()
     return last.recorded_at if last else now - timedelta(days=7)
 
@@ -163,7 +205,7 @@ def record_due_digest(ctx: Context) -> bool:
     """Write the digest due now to the outbox, once (a missed one goes when the bot is back)."""
     now = ctx.clock.now()
     week_of = digest_week_due(ctx, now)
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         if session.exec(select(DigestSent).where(DigestSent.week_of == week_of)).first():
             return False
     covers_from = digest_covers_from(ctx, now)

@@ -26,6 +26,7 @@ from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.persons import as_known, find_person, person_row
 from flows.policy import Policy
 from flows.records import CaseView, HistoryEntry, load_case, person_ref
+from storage.atomic import next_reference_number
 from storage.models import (
     AgreedAction,
     AuditEvent,
@@ -36,7 +37,6 @@ from storage.models import (
     OutboxMessage,
     Person,
     ProposalStatus,
-    ReferenceCounter,
     ResolutionProposal,
     StageHolder,
     StageRecord,
@@ -191,10 +191,14 @@ def _not_found(reference: str) -> Refused:
     return Refused(f"There is no escalation {reference} that you can see.", reason="not_found")
 
 
-def _find(session: Session, reference: str) -> Escalation:
-    escalation = session.exec(
-        select(Escalation).where(Escalation.reference == _normalised_reference(reference))
-    ).first()
+def _find(session: Session, reference: str, *, for_change: bool = False) -> Escalation:
+    query = select(Escalation).where(Escalation.reference == _normalised_reference(reference))
+    if for_change:
+        # Changes to one case queue behind each other (on PostgreSQL; SQLite's write lock already does it),
+        # so the later one reads the version the earlier one wrote and is refused as stale, instead of
+        # failing half-way on a stage the earlier one has just added.
+        query = query.with_for_update()
+    escalation = session.exec(query).first()
     if escalation is None:
         raise _not_found(reference)
     return escalation
@@ -261,7 +265,7 @@ class _Change:
         self, ctx: Context, session: Session, reference: str, actor: PersonRef, action: str, version: int | None
     ):
         self.ctx, self.session, self.action = ctx, session, action
-        self.escalation = _find(session, reference)
+        self.escalation = _find(session, reference, for_change=True)
         _link_account(session, actor)
         self.case = load_case(session, self.escalation)
         self.policy = self.case.policy
@@ -406,13 +410,7 @@ def check_action(ctx: Context, reference: str, actor: PersonRef, action: str, ve
 
 
 def _next_reference(session: Session, year: int) -> str:
-    counter = session.get(ReferenceCounter, year)
-    if counter is None:
-        counter = ReferenceCounter(year=year, last=0)
-        session.add(counter)
-    counter.last += 1
-    session.flush()
-    return f"ESC-{year}-{counter.last:04d}"
+    return f"ESC-{year}-{next_reference_number(session, year):04d}"
 
 
 def _start_stage(
@@ -1209,7 +1207,7 @@ def _roles(ctx: Context, session: Session, case: CaseView, person: PersonRef) ->
 
 
 def roles_on(ctx: Context, case: CaseView, person: PersonRef) -> frozenset[str]:
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         return _roles(ctx, session, case, person)
 
 

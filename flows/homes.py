@@ -24,7 +24,7 @@ def remember_viewer(ctx: Context, platform: str, user_id: str, case_filter: Case
 
 def viewer_filter(ctx: Context, platform: str, user_id: str) -> CaseFilter | None:
     """The filters `user_id` last chose, if they have the home view open."""
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         row = session.exec(
             select(HomeViewer).where(HomeViewer.platform == platform, HomeViewer.user_id == user_id)
         ).first()
@@ -35,7 +35,7 @@ def viewer_filter(ctx: Context, platform: str, user_id: str) -> CaseFilter | Non
 
 
 def viewers_among(ctx: Context, platform: str, user_ids: set[str]) -> list[str]:
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         return sorted(
             session.exec(
                 select(HomeViewer.user_id).where(HomeViewer.platform == platform, HomeViewer.user_id.in_(user_ids))

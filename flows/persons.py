@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from flows.context import Context
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.records import person_ref
+from storage.atomic import insert_if_absent
 from storage.models import Account, Person
 
 
@@ -38,14 +39,31 @@ def person_row(session: Session, ref: PersonRef) -> Person:
     current. A chat account found for someone known so far only by e-mail becomes where they are messaged."""
     person = find_person(session, ref)
     if person is None:
-        person = Person(platform=ref.platform, platform_user_id=ref.user_id, name=ref.name, email=ref.email)
-        session.add(person)
-        session.flush()
+        # Another instance may be creating the same person at this moment: one row either way.
+        insert_if_absent(
+            session,
+            Person,
+            ("platform", "platform_user_id"),
+            platform=ref.platform,
+            platform_user_id=ref.user_id,
+            name=ref.name,
+            email=ref.email,
+        )
+        person = session.exec(
+            select(Person).where(Person.platform == ref.platform, Person.platform_user_id == ref.user_id)
+        ).one()
     linked = session.exec(
         select(Account.id).where(Account.platform == ref.platform, Account.platform_user_id == ref.user_id)
     ).first()
     if linked is None:
-        session.add(Account(person_id=person.id, platform=ref.platform, platform_user_id=ref.user_id))
+        insert_if_absent(
+            session,
+            Account,
+            ("platform", "platform_user_id"),
+            person_id=person.id,
+            platform=ref.platform,
+            platform_user_id=ref.user_id,
+        )
         if person.platform == EMAIL_PLATFORM and ref.platform != EMAIL_PLATFORM:
             person.platform, person.platform_user_id = ref.platform, ref.user_id
     if ref.name and ref.platform != EMAIL_PLATFORM and ref.name != person.name:

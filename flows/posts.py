@@ -61,7 +61,7 @@ def remember_post(
 
 def posts_of(ctx: Context, escalation_id: int, platform: str) -> list[Post]:
     """Every message about the case on `platform`, oldest first."""
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(ChatMessage, Person)
             .join(Person, Person.id == ChatMessage.person_id, isouter=True)

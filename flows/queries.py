@@ -154,7 +154,7 @@ def partnership_open_cases(
 
 def failed_deliveries(ctx: Context) -> list[tuple[str, str, str]]:
     """(reference, topic, error) of messages that could not be delivered, for the partnership team."""
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(OutboxMessage, Escalation.reference)
             .join(Escalation, Escalation.id == OutboxMessage.escalation_id, isouter=True)
@@ -171,7 +171,7 @@ READS = {"viewed", "listed"}
 def history(ctx: Context, case: CaseView, reader: PersonRef) -> list[HistoryEntry]:
     """The audit timeline of a case the reader has already been allowed to see (see view_case)."""
     partnership = ctx.is_partnership_member(reader)
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = [
             r
             for r in session.exec(
@@ -187,6 +187,6 @@ def history(ctx: Context, case: CaseView, reader: PersonRef) -> list[HistoryEntr
 
 
 def remembered_role_and_agency(ctx: Context, person: PersonRef) -> tuple[str, str]:
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         row = find_person(session, person)
         return (row.role, row.agency) if row else ("", "")

@@ -76,7 +76,7 @@ class _Candidate:
 def _candidates(ctx: Context, now: datetime) -> list[_Candidate]:
     """What is due now across the open cases: two queries, plus one per case with something due."""
     found = []
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.policy_snapshot, Escalation.raiser_id, StageRecord)
             .join(
@@ -212,7 +212,7 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
     """Cards state working days left; once each working day, from its start, every open case's copies are
     redrawn so that no card states a stale count."""
     now, refreshed = ctx.clock.now(), 0
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.current_stage, Escalation.policy_snapshot).where(
                 Escalation.status == CaseStatus.OPEN
@@ -240,7 +240,7 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
 def remind_agreed_actions(ctx: Context) -> int:
     """Each person named on an agreed action is reminded on the working morning of its date (once)."""
     now, sent = ctx.clock.now(), 0
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(AgreedAction, Escalation.policy_snapshot)
             .join(Escalation, Escalation.id == AgreedAction.escalation_id)

@@ -55,7 +55,7 @@ def months_after(day: date, months: int) -> date:
 def due_for_erasure(ctx: Context, now: datetime | None = None) -> list[Due]:
     """Closed cases whose retention time is over and which still hold what was written about the child."""
     now = now or ctx.clock.now()
-    with ctx.db.transaction() as session:
+    with ctx.db.read() as session:
         rows = session.exec(
             select(Escalation.id, Escalation.reference, Escalation.closed_at, Escalation.policy_snapshot)
             .where(

@@ -107,7 +107,7 @@ class Escalation(SQLModel, table=True):
     outcome_wanted: str = Field(sa_column=Column(Text, nullable=False))
 
     opened_at: datetime = _when()
-    closed_at: datetime | None = _when(default=None)
+    closed_at: datetime | None = _when(default=None, index=True)
     withdrawal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # The form this case was raised from (platform and view): a second or replayed submission opens nothing new.
     submission_key: str | None = Field(default=None, unique=True, max_length=120)

@@ -10,7 +10,7 @@ from flows.escalations import EscalationForm
 from flows.people import PersonRef
 from flows.policy import load_policy
 from storage.db import Database
-from storage.migrate import upgrade
+from tests.databases import POSTGRESQL, SQLITE, TestDatabases
 
 # Wednesday 1 April 2026, 10:00 London (BST): Good Friday and Easter Monday follow.
 WED_1_APRIL_2026 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -49,10 +49,39 @@ def a_form(**changes) -> EscalationForm:
     return EscalationForm(**values)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database",
+        choices=(SQLITE, POSTGRESQL),
+        default=SQLITE,
+        help="run the tests on SQLite files (default) or on a PostgreSQL server the tests start themselves",
+    )
+
+
+@pytest.fixture(scope="session")
+def databases(request):
+    """The kind of database this run tests, and where fresh ones come from (see tests/databases.py)."""
+    made = TestDatabases(request.config.getoption("--database"))
+    yield made
+    made.stop()
+
+
 @pytest.fixture
-def database(tmp_path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
-    upgrade(db)
+def new_database_url(databases, tmp_path):
+    """Make fresh databases for one test: `new_database_url()` a migrated one, `(empty=True)` one with no schema."""
+    yield lambda empty=False: databases.new(tmp_path, empty=empty)
+    if databases.server is not None:
+        databases.drop_made()
+
+
+@pytest.fixture
+def database_url(new_database_url) -> str:
+    return new_database_url()
+
+
+@pytest.fixture
+def database(database_url) -> Database:
+    db = Database(database_url)
     yield db
     db.dispose()
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import socket
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -20,6 +19,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import DigestSent, OutboxMessage
 from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
+from tests.databases import SQLITE, free_port
 from tests.slack.conftest import PEOPLE, _serve, manifest_scopes
 from tests.slack.harness import FakeSlackClient
 
@@ -45,11 +45,11 @@ SLACK_SETTINGS = (
 
 
 @pytest.fixture
-def clean_env(monkeypatch, tmp_path):
+def clean_env(monkeypatch, tmp_path, new_database_url):
     for name in SLACK_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no .env from elsewhere
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DATABASE_URL", new_database_url(empty=True))
     return monkeypatch
 
 
@@ -96,13 +96,17 @@ def test_check_reports_a_broken_policy_file(clean_env, tmp_path, capsys):
     assert "stages.0.working_days" in capsys.readouterr().err
 
 
-def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clean_env, capsys):
+def test_check_passes_with_good_settings_and_migrate_brings_the_database_up(clean_env, databases, capsys):
     clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
     clean_env.setenv("CSCP_CHANNEL_ID", "C0CSCP")
     assert main(["check"]) == 0
-    assert "does not exist yet" in capsys.readouterr().out
-    assert not list(Path.cwd().glob("*.db"))  # looking created nothing
+    out = capsys.readouterr().out
+    if databases.kind == SQLITE:
+        assert "does not exist yet" in out
+        assert not list(Path.cwd().glob("*.db"))  # looking created nothing
+    else:
+        assert "PostgreSQL 1" in out and "no schema yet" in out
     assert main(["migrate"]) == 0
     assert main(["check"]) == 0
     assert "is up to date" in capsys.readouterr().out
@@ -151,7 +155,7 @@ def test_digest_print_shows_the_digest_without_posting(clean_env, capsys):
     database.dispose()
 
 
-async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
+async def test_escalation_bot_run_connects_by_socket_mode(tmp_path, database_url):
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
     runner, standin_port = await _serve(standin.app())
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
@@ -160,7 +164,7 @@ async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
         SLACK_APP_TOKEN="xapp-standin",
         CSCP_CHANNEL_ID="C0CSCP",
         SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'sm.db'}",
+        DATABASE_URL=database_url,
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )
     process = await run_until_listening(tmp_path, env, b"connecting to Slack by Socket Mode")
@@ -193,7 +197,7 @@ async def test_escalation_bot_run_connects_by_socket_mode(tmp_path):
 
 async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -245,16 +249,10 @@ async def run_until_listening(tmp_path, env: dict, *waiting_for: bytes) -> async
     return process
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_path):
+async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_path, database_url):
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()))
     runner, standin_port = await _serve(standin.app())
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
     env.update(
         SLACK_BOT_TOKEN="xoxb-standin",
@@ -262,7 +260,7 @@ async def test_escalation_bot_run_serves_signed_slack_requests_over_http(tmp_pat
         CSCP_CHANNEL_ID="C0CSCP",
         SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
         PORT=str(port),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+        DATABASE_URL=database_url,
     )
     process = await run_until_listening(
         tmp_path, dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2])), b"listening for Slack"
@@ -304,3 +302,11 @@ def test_retention_dry_run_lists_and_apply_erases(clean_env, capsys):
         row = session.exec(select(Escalation)).one()
         assert row.child_initials == "" and row.withdrawal_reason == "" and row.erased_at is not None
     database.dispose()
+
+
+def test_check_names_a_database_it_cannot_reach_without_its_password(clean_env, capsys):
+    clean_env.setenv("DATABASE_URL", f"postgresql+psycopg://bot:s3cret-pw@127.0.0.1:{free_port()}/escalations")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "Database postgresql+psycopg://bot:***@127.0.0.1:" in err and "cannot be opened: " in err
+    assert "s3cret-pw" not in err

@@ -17,15 +17,14 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import sys
 import time
 from collections import Counter
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiohttp import web
 from sqlmodel import select
 
 from bot.cli import FAKE_NOW
@@ -36,10 +35,10 @@ from flows.clock import ManualClock
 from flows.context import Context
 from flows.policy import load_policy
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
-from tests.bot.test_cli import SLACK_SETTINGS, _free_port
+from tests.bot.test_cli import SLACK_SETTINGS
 from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, WED_1_APRIL_2026, a_form
+from tests.databases import free_port
 from tests.slack.conftest import CSCP_CHANNEL, PEOPLE, _serve, manifest_scopes
 from tests.slack.test_once_through_crashes import outbox_ids_posted
 
@@ -68,6 +67,27 @@ def seed(database: Database) -> None:
             )
 
 
+async def standin_and_bot_env(database_url: str, secret: str) -> tuple[SlackStandin, web.AppRunner, dict]:
+    """The stand-in Slack, served on 127.0.0.1, and the environment of an `escalation-bot run` against it with
+    its clock stopped at NOW."""
+    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()), wall=NOW.timestamp)
+    standin.channels[CSCP_CHANNEL] = "private"
+    runner, standin_port = await _serve(standin.app())
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
+    env.update(
+        SLACK_BOT_TOKEN=standin.token_expected,
+        SLACK_SIGNING_SECRET=secret,
+        CSCP_CHANNEL_ID=CSCP_CHANNEL,
+        CSCP_MEMBERS=PEOPLE["cscp"].id,
+        SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
+        DATABASE_URL=database_url,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+        **{FAKE_NOW: NOW.isoformat()},
+    )
+    return standin, runner, env
+
+
 @dataclass
 class Life:
     process: asyncio.subprocess.Process
@@ -75,30 +95,17 @@ class Life:
     posts: int = 0
 
 
-async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent_once(tmp_path):
+async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent_once(
+    tmp_path, database_url, databases
+):
     started = time.monotonic()
-    path = tmp_path / "crash.db"
-    database = Database(f"sqlite:///{path}")
-    upgrade(database)
+    database = Database(database_url)
     seed(database)
-    expected = await expected_outbox(path)
+    database.dispose()  # nothing may be connected to a PostgreSQL database while it is copied
+    expected = await expected_outbox(databases.copy(database_url, tmp_path))
 
-    standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()), wall=NOW.timestamp)
-    standin.channels[CSCP_CHANNEL] = "private"
-    runner, standin_port = await _serve(standin.app())
-    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    env.update(
-        SLACK_BOT_TOKEN=standin.token_expected,
-        SLACK_SIGNING_SECRET="crash-secret",
-        CSCP_CHANNEL_ID=CSCP_CHANNEL,
-        CSCP_MEMBERS=PEOPLE["cscp"].id,
-        SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
-        DATABASE_URL=f"sqlite:///{path}",
-        INSTANCE_ID="crash-test-slot",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-        **{FAKE_NOW: NOW.isoformat()},
-    )
+    standin, runner, env = await standin_and_bot_env(database_url, "crash-secret")
+    env.update(INSTANCE_ID="crash-test-slot")
     chooser = random.Random(20260415)
     killed_after: list[tuple[int, bool]] = []  # each message Slack had posted as the bot died: (outbox id, reply?)
     life: Life | None = None
@@ -130,7 +137,7 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
                     "bot.cli",
                     "run",
                     cwd=tmp_path,
-                    env=dict(env, PORT=str(_free_port())),
+                    env=dict(env, PORT=str(free_port())),
                     stdout=output,
                     stderr=output,
                 )
@@ -195,12 +202,9 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
         assert posted[outbox_id, reply] == 1 and by_id[outbox_id].status == "sent"
 
 
-async def expected_outbox(path: Path) -> Counter:
+async def expected_outbox(copy_url: str) -> Counter:
     """What the outbox must hold once the bot has worked out what is due at NOW: found on a copy."""
-    copy = path.with_name("expected.db")
-    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
-    database = Database(f"sqlite:///{copy}")
+    database = Database(copy_url)
     await DueWork(Context(db=database, policy=load_policy(), clock=ManualClock(NOW))).run_once()
     with database.transaction() as session:
         owed_rows = what_is_owed_rows(session.exec(select(OutboxMessage)).all())

@@ -3,6 +3,7 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from flows import escalations as lifecycle
@@ -76,7 +77,7 @@ def test_the_version_compare_and_set_refuses_a_write_on_a_case_changed_after_it_
         change = _Change(ctx, session, case.reference, TEACHER, "escalate", case.version)
         # Someone else's change lands after this one read the case.
         # (Plain SQL, so the ORM's loaded copy keeps the version it read.)
-        session.connection().exec_driver_sql("UPDATE escalation SET version = version + 1 WHERE id = ?", (case.id,))
+        session.execute(text("UPDATE escalation SET version = version + 1 WHERE id = :id"), {"id": case.id})
         try:
             change.bump_version(current_stage=2)
         except Refused as refused:

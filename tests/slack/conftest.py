@@ -82,7 +82,7 @@ class Running:
         self.bot.ctx.db.dispose()
 
 
-async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
+async def start_running(database_url: str, inbox: Inbox | None = None) -> Running:
     """The bot against the stand-in; with `inbox`, e-mail on, sent by SMTP to that server on 127.0.0.1."""
     clock = ManualClock(WED_1_APRIL_2026)
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()), wall=lambda: clock.now().timestamp())
@@ -101,7 +101,7 @@ async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
         slack_bot_token="xoxb-standin",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=f"http://127.0.0.1:{standin_port}/api/",
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        database_url=database_url,
         cscp_channel_id=CSCP_CHANNEL,
         cscp_members=PEOPLE["cscp"].id,
         cscp_executive=PEOPLE["executive"].id,
@@ -119,15 +119,15 @@ async def start_running(tmp_path, inbox: Inbox | None = None) -> Running:
 
 
 @pytest.fixture
-async def running(tmp_path):
-    env = await start_running(tmp_path)
+async def running(database_url):
+    env = await start_running(database_url)
     yield env
     await env.stop()
 
 
 @pytest.fixture
-async def running_with_email(tmp_path):
+async def running_with_email(database_url):
     """The bot with e-mail on; `env.inbox` is the SMTP server on 127.0.0.1 and what arrived there."""
-    env = await start_running(tmp_path, Inbox())
+    env = await start_running(database_url, Inbox())
     yield env
     await env.stop()

@@ -105,8 +105,8 @@ async def test_an_address_outside_the_secure_domains_gets_the_reference_and_no_d
     assert "Who to contact: Tess Teacher (tess@school.example)" in mail.plain
 
 
-async def test_with_30_percent_of_slack_calls_and_of_smtp_sends_failing_nothing_is_lost_or_sent_twice(tmp_path):
-    env = await start_running(tmp_path, Inbox(failure_rate=0.3, seed=7))
+async def test_with_30_percent_of_slack_calls_and_of_smtp_sends_failing_nothing_is_lost_or_sent_twice(database_url):
+    env = await start_running(database_url, Inbox(failure_rate=0.3, seed=7))
     try:
         env.standin.failure_rate = 0.3
         await run_case_with_an_email_only_gp(env)

@@ -1,11 +1,12 @@
+import pytest
 from sqlalchemy import inspect
 
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 
 
-def test_migrations_build_an_empty_database_and_are_safe_to_run_again(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_migrations_build_an_empty_database_and_are_safe_to_run_again(new_database_url):
+    db = Database(new_database_url(empty=True))
     assert current_revision(db) is None
     upgrade(db)
     assert current_revision(db) == head_revision(db)
@@ -26,6 +27,8 @@ def test_migrations_build_an_empty_database_and_are_safe_to_run_again(tmp_path):
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(database):
+    if not database.is_sqlite:
+        pytest.skip("SQLite's settings")
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

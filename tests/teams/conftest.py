@@ -66,14 +66,14 @@ class Running:
 
 
 @pytest.fixture
-async def running(standin, tmp_path):
+async def running(standin, database_url):
     clock = ManualClock(WED_1_APRIL_2026)
     sleeps: list[float] = []
 
     async def no_sleep(seconds: float) -> None:  # the SDK client's retries wait on this: tests never sleep
         sleeps.append(seconds)
 
-    settings = teams_settings(standin, f"sqlite:///{tmp_path / 'bot.db'}")
+    settings = teams_settings(standin, database_url)
     bot = build_bot(settings, load_policy(), clock, teams_sleep=no_sleep)
     await bot.teams.mount()
     runner = web.AppRunner(bot.web)

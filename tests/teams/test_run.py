@@ -6,7 +6,8 @@ from pathlib import Path
 from bot.cli import main
 from bot.standin.server import SlackStandin
 from bot.standin.teams_client import TeamsSide
-from tests.bot.test_cli import SLACK_SETTINGS, _free_port, run_until_listening
+from tests.bot.test_cli import SLACK_SETTINGS, run_until_listening
+from tests.databases import free_port
 from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
 from tests.slack.conftest import _serve, manifest_scopes
 from tests.slack.harness import FakeSlackClient
@@ -39,7 +40,7 @@ def teams_env(standin, **more) -> dict:
 
 
 async def test_run_with_teams_settings_serves_api_messages(tmp_path, standin):
-    port = _free_port()
+    port = free_port()
     env = teams_env(standin, PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}")
     process = await run_until_listening(tmp_path, env, b"listening for Teams")
     teams = TeamsSide(f"http://127.0.0.1:{port}/api/messages", standin)
@@ -61,7 +62,7 @@ async def test_run_with_teams_settings_serves_api_messages(tmp_path, standin):
 async def test_run_with_slack_and_teams_serves_both_on_one_port(tmp_path, standin):
     slack_standin = SlackStandin(scopes=manifest_scopes(), users=list(SLACK_PEOPLE.values()))
     slack_runner, slack_port = await _serve(slack_standin.app())
-    port = _free_port()
+    port = free_port()
     env = teams_env(
         standin,
         PORT=str(port),

@@ -1,0 +1,38 @@
+"""Writes that stay right when several instances make them at once: one statement each, never a read and then
+a write. On SQLite every change holds the write lock anyway; on PostgreSQL these are what keep it right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel
+
+from storage.models import ReferenceCounter
+
+
+def _insert(session: Session, model: type[SQLModel]):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model.__table__)
+
+
+def next_reference_number(session: Session, year: int) -> int:
+    """The next number of `year`'s sequence (1 for the first): INSERT … ON CONFLICT DO UPDATE … RETURNING.
+
+    Two instances asking at once each get their own number: the row lock taken by the update makes the
+    second wait for the first and then see its number, on SQLite and on PostgreSQL alike.
+    """
+    counter = ReferenceCounter.__table__
+    statement = (
+        _insert(session, ReferenceCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=[counter.c.year], set_={"last": counter.c.last + 1})
+        .returning(counter.c.last)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def insert_if_absent(session: Session, model: type[SQLModel], key: tuple[str, ...], **values: Any) -> None:
+    """Insert a row unless one with the same unique `key` exists or is being inserted by another transaction
+    (which this one then waits for): INSERT … ON CONFLICT DO NOTHING. Read the row afterwards."""
+    session.execute(_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=list(key)))
