@@ -205,6 +205,40 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(document, out: str | None) -> int:
+    path = Path(out or document.filename)
+    path.write_bytes(document.content)
+    print(f"Wrote {document.title} to {path}.")
+    return 0
+
+
+def _document(args: argparse.Namespace, make) -> int:
+    """A case's document, written to a file. The command line is the operator's: the request is audited as its."""
+    from flows.errors import Refused
+
+    with _engine_context() as ctx:
+        if ctx is None:
+            return 2
+        try:
+            return _write(make(ctx), args.out)
+        except Refused as refusal:
+            return _fail(str(refusal))
+
+
+def cmd_form(args: argparse.Namespace) -> int:
+    """The Escalation Notification Form of a case, as a Word document."""
+    from flows.paperwork import notification_form
+
+    return _document(args, lambda ctx: notification_form(ctx, args.reference, None))
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """The record of a case for one side's agency file, as a Word document."""
+    from flows.paperwork import record_for_file
+
+    return _document(args, lambda ctx: record_for_file(ctx, args.reference, None, args.side))
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The real bot against a stand-in Slack on 127.0.0.1, with a web page to drive it."""
     import asyncio
@@ -253,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--dry-run", action="store_true", help="list what would be erased; change nothing")
     retention.add_argument("--apply", action="store_true", help="erase it now")
     retention.set_defaults(handler=cmd_retention)
+    form = commands.add_parser("form", help="write a case's Escalation Notification Form (Word)")
+    form.add_argument("reference", help="the case, such as ESC-2026-0001")
+    form.add_argument("--out", help="the file to write (default: <reference>-notification-form.docx)")
+    form.set_defaults(handler=cmd_form)
+    record = commands.add_parser("record", help="write the record of a case for an agency's file (Word)")
+    record.add_argument("reference", help="the case, such as ESC-2026-0001")
+    record.add_argument("--side", choices=["raising", "receiving"], default="raising", help="whose file")
+    record.add_argument("--out", help="the file to write (default: <reference>-record-<side>.docx)")
+    record.set_defaults(handler=cmd_record)
     return parser
 
 
