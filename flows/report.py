@@ -3,8 +3,8 @@ period, every stage from the first, by theme, agency, level of need, stage reach
 overdue stages, reflective consultations, key learning and the equality fields.
 
 Cases count when they were opened in the period (London dates, both ends included). Every figure is an
-aggregate SQL query (GROUP BY), so the report costs the same memory at 100,000 cases as at 100; only the key
-learning, which is a list, is streamed row by row. Any count from 1 to 4 is shown as "<5" before it leaves
+aggregate SQL query (GROUP BY), so the report costs the same memory at 100,000 cases as at 100; the key
+learning, a list, keeps the latest entries under each theme. Any count from 1 to 4 is shown as "<5" before it leaves
 this module, so no writer can show it: no child can be singled out. Cases erased under the retention rule
 still count, from the dates, agencies, themes, level of need and outcome that remain (their key learning is
 gone). Only the partnership team may have the report; every request is audited.
@@ -33,6 +33,8 @@ from storage.types import UTCDateTime
 
 SUPPRESSED = "<5"
 SMALLEST_SHOWN = 5
+# The key learning listed under each theme, newest first: enough to read, and the same at any number of cases.
+KEY_LEARNING_PER_THEME = 200
 
 
 def shown(count: int) -> int | str:
@@ -386,23 +388,39 @@ class _Figures:
         )
 
     def key_learning(self) -> Sheet:
+        """The latest KEY_LEARNING_PER_THEME entries under each theme: a list for people to read, whatever the
+        number of cases (the cases' learning is the figures' complement, not a data dump)."""
         theme = self._themes.c.value
-        query = (
-            select(theme, Escalation.reference, StageRecord.number, StageRecord.key_learning)
+        ranked = (
+            select(
+                theme.label("theme"),
+                Escalation.reference.label("reference"),
+                StageRecord.number.label("stage"),
+                StageRecord.key_learning.label("key_learning"),
+                func.row_number()
+                .over(partition_by=theme, order_by=(StageRecord.ended_at.desc(), StageRecord.id.desc()))
+                .label("rank"),
+            )
             .select_from(Escalation)
             .join(self._themes, true())
             .join(StageRecord, StageRecord.escalation_id == Escalation.id)
             .where(self.in_period, StageRecord.key_learning != "")
-            .order_by(theme, Escalation.reference, StageRecord.number)
-            .execution_options(yield_per=2000)
+            .subquery()
         )
-        rows = (tuple(row) for row in self.session.execute(query))
+        rows = self.session.execute(
+            select(ranked.c.theme, ranked.c.reference, ranked.c.stage, ranked.c.key_learning)
+            .where(ranked.c.rank <= KEY_LEARNING_PER_THEME)
+            .order_by(ranked.c.theme, ranked.c.rank)
+        ).all()
         return Sheet(
             "Key learning",
             "Key learning, by theme",
             ("Theme", "Case", "Stage", "Key learning"),
-            rows,
-            notes=("Each stage's key learning, under each theme of its case. Erased cases have none left.",),
+            [tuple(r) for r in rows],
+            notes=(
+                f"Each stage's key learning under each theme of its case, the latest {KEY_LEARNING_PER_THEME} a theme."
+                " Erased cases have none left.",
+            ),
         )
 
     def equality(self) -> list[Sheet]:
