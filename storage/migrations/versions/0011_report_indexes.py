@@ -4,15 +4,15 @@ Every case row carries its policy snapshot (several KB), so a report that scanne
 them. These covering indexes hold just what the report's GROUP BY queries read, so at 100,000 cases it reads
 a few MB.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-24
 """
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
