@@ -235,6 +235,71 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(document, out: str | None) -> int:
+    path = Path(out or document.filename)
+    path.write_bytes(document.content)
+    print(f"Wrote {document.title} to {path}.")
+    return 0
+
+
+def _document(args: argparse.Namespace, make) -> int:
+    """A case's document, written to a file. The command line is the operator's: the request is audited as its."""
+    from flows.errors import Refused
+
+    with _engine_context() as ctx:
+        if ctx is None:
+            return 2
+        try:
+            return _write(make(ctx), args.out)
+        except Refused as refusal:
+            return _fail(str(refusal))
+
+
+def cmd_form(args: argparse.Namespace) -> int:
+    """The Escalation Notification Form of a case, as a Word document."""
+    from flows.paperwork import notification_form
+
+    return _document(args, lambda ctx: notification_form(ctx, args.reference, None))
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """The record of a case for one side's agency file, as a Word document."""
+    from flows.paperwork import record_for_file
+
+    return _document(args, lambda ctx: record_for_file(ctx, args.reference, None, args.side))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The themes report for a period: a workbook (or CSV files), and charts if asked."""
+    from datetime import date
+
+    from flows.errors import Refused
+    from flows.report import Period, themes_report
+    from flows.report_files import write_charts, write_csv, write_xlsx
+
+    try:
+        period = Period(date.fromisoformat(args.start), date.fromisoformat(args.end))
+    except ValueError:
+        return _fail("Give the dates as YYYY-MM-DD, such as --from 2026-04-01 --to 2027-03-31.")
+    with _engine_context() as ctx:
+        if ctx is None:
+            return 2
+        try:
+            with themes_report(ctx, None, period) as report:
+                if args.charts:
+                    print(f"Wrote {len(write_charts(report, args.charts))} charts to {args.charts}.")
+                if args.format == "csv":
+                    out = args.out or "report-csv"
+                    print(f"Wrote {len(write_csv(report, out))} CSV files to {out}.")
+                else:
+                    out = args.out or f"report-{period.start}-{period.end}.xlsx"
+                    write_xlsx(report, out)
+                    print(f"Wrote the themes report for {period.words} to {out}.")
+        except Refused as refusal:
+            return _fail(str(refusal))
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The real bot against a stand-in Slack on 127.0.0.1, with a web page to drive it."""
     import asyncio
@@ -319,6 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--developer", default="", help="who publishes the app (default: the policy's partnership)")
     package.add_argument("--version", default="1.0.0", help="the package's version; raise it for each upload")
     package.set_defaults(handler=cmd_teams_package)
+    form = commands.add_parser("form", help="write a case's Escalation Notification Form (Word)")
+    form.add_argument("reference", help="the case, such as ESC-2026-0001")
+    form.add_argument("--out", help="the file to write (default: <reference>-notification-form.docx)")
+    form.set_defaults(handler=cmd_form)
+    record = commands.add_parser("record", help="write the record of a case for an agency's file (Word)")
+    record.add_argument("reference", help="the case, such as ESC-2026-0001")
+    record.add_argument("--side", choices=["raising", "receiving"], default="raising", help="whose file")
+    record.add_argument("--out", help="the file to write (default: <reference>-record-<side>.docx)")
+    record.set_defaults(handler=cmd_record)
+    report = commands.add_parser("report", help="write the themes report for a period (workbook, CSV, charts)")
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (cases opened from it)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--format", choices=["xlsx", "csv"], default="xlsx", help="a workbook, or one CSV per sheet")
+    report.add_argument("--out", help="the workbook to write, or the folder for the CSV files")
+    report.add_argument("--charts", metavar="DIR", help="also write each breakdown as a PNG chart into DIR")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

@@ -61,8 +61,20 @@ ACTIONS = (
     CORRECT_DETAILS,
     DETAILS,
 )
-# Actions that need no open case: reading it, and erasing a mistake in it.
-ON_CLOSED_CASES = {DETAILS, CORRECT_DETAILS}
+# The paperwork: documents asked for, not buttons that change a case. The notification form and the record
+# for an agency's file are a case's; the themes report covers every case.
+NOTIFICATION_FORM = "notification_form"
+RECORD_FOR_FILE = "record_for_file"
+REPORT = "report"
+DOCUMENTS = (NOTIFICATION_FORM, RECORD_FOR_FILE)
+# Every action the policy's [permissions] table names.
+ALL_ACTIONS = (*ACTIONS, *DOCUMENTS, REPORT)
+# Who may have the paperwork when a policy (or a case's copy of one, kept from before the paperwork existed)
+# does not say: anyone on the case may have its documents, only the partnership team the report.
+ON_THE_CASE = [RAISING_HOLDER, RECEIVING_HOLDER, EARLIER_HOLDER, PARTNERSHIP_TEAM, EXECUTIVE]
+DEFAULT_PERMISSIONS = {NOTIFICATION_FORM: ON_THE_CASE, RECORD_FOR_FILE: ON_THE_CASE, REPORT: [PARTNERSHIP_TEAM]}
+# Actions that need no open case: reading it, its documents, and erasing a mistake in it.
+ON_CLOSED_CASES = {DETAILS, CORRECT_DETAILS, *DOCUMENTS}
 
 
 def roles_of(case: CaseView, person: PersonRef, is_partnership_member: bool) -> frozenset[str]:
@@ -85,6 +97,9 @@ def roles_of(case: CaseView, person: PersonRef, is_partnership_member: bool) -> 
 
 def applies(action: str, case: CaseView) -> bool:
     """Does `action` make sense at this point of the case, whoever asks?"""
+    if action == NOTIFICATION_FORM:
+        # The form is completed from the stage the policy names, open or closed; a case closed before has none.
+        return case.policy.notification_form_at(case.current_stage)
     if not case.is_open:
         return action in ON_CLOSED_CASES
     stage_rule = case.policy.stage(case.current_stage)

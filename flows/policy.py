@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flows.calendar import WorkingCalendar
 from flows.identifiers import domain_name
-from flows.permissions import ACTIONS, ROLES
+from flows.permissions import ALL_ACTIONS, DEFAULT_PERMISSIONS, ROLES
 
 
 class PolicyError(Exception):
@@ -189,12 +189,13 @@ class Policy(_Strict):
     @classmethod
     def _known_actions_and_roles(cls, table: dict[str, list[str]]) -> dict[str, list[str]]:
         for action, roles in table.items():
-            if action not in ACTIONS:
-                raise ValueError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
+            if action not in ALL_ACTIONS:
+                raise ValueError(f"unknown action {action!r}; the actions are {', '.join(ALL_ACTIONS)}")
             unknown = [r for r in roles if r not in ROLES]
             if unknown:
                 raise ValueError(f"{action}: unknown role {unknown[0]!r}; the roles are {', '.join(ROLES)}")
-        missing = [a for a in ACTIONS if a not in table]
+        table = {**DEFAULT_PERMISSIONS, **table}
+        missing = [a for a in ALL_ACTIONS if a not in table]
         if missing:
             raise ValueError(f"say who may take every action; missing: {', '.join(missing)}")
         return table

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from flows import permissions as can
 from flows.context import Context
 from flows.people import PersonRef
 from flows.persons import as_known, find_person
@@ -165,7 +166,7 @@ def failed_deliveries(ctx: Context) -> list[tuple[str, str, str]]:
 
 
 # Reads are audited but are not part of a case's story; refusals are shown to the partnership team only.
-READS = {"viewed", "listed"}
+READS = {"viewed", "listed", *can.DOCUMENTS}
 
 
 def history(ctx: Context, case: CaseView, reader: PersonRef) -> list[HistoryEntry]:
