@@ -67,16 +67,27 @@ class Sender(Protocol):
 
 
 class ByChannel:
-    """Sends each message by its recipient's channel (their platform); a message for no one person (the
-    partnership's channel, every copy of the cards), or for a platform with no sender here, goes to `default`."""
+    """Sends each message by its recipient's channel (their platform). A message for no one person (the
+    partnership's channel, every copy of the cards) goes to every chat platform in `shared`, in order. When one
+    platform fails, the retry skips those that already have it: remembered here for retries by this process;
+    after a restart, card and post updates are in place anyway and Slack looks for what it already posted."""
 
-    def __init__(self, default: Sender, by_platform: dict[str, Sender]):
+    def __init__(self, default: Sender, by_platform: dict[str, Sender], shared: list[Sender] | None = None):
         self.default, self.by_platform = default, by_platform
+        self.shared = shared or [default]
+        self._done: dict[int, set[int]] = {}
 
     async def deliver(self, message: Pending) -> None:
         recipient = message.recipient
-        sender = self.by_platform.get(recipient.platform) if recipient is not None else None
-        await (sender or self.default).deliver(message)
+        if recipient is not None:
+            await (self.by_platform.get(recipient.platform) or self.default).deliver(message)
+            return
+        done = self._done.setdefault(message.id, set())
+        for index, sender in enumerate(self.shared):
+            if index not in done:
+                await sender.deliver(message)
+                done.add(index)
+        del self._done[message.id]
 
 
 class Outbox:

@@ -106,9 +106,10 @@ def build_bot(
                 mail_from=settings.mail_from,
             ),
         )
-    # The partnership's channel and every copy of the cards go by the first chat platform configured.
+    # The partnership's channel and every copy of the cards go to every chat platform configured.
     default = senders.get(SLACK) or senders[TEAMS]
-    outbox = Outbox(ctx, ByChannel(default, senders), instance_id=settings.instance_name)
+    shared = [senders[p] for p in (TEAMS, SLACK) if p in senders]
+    outbox = Outbox(ctx, ByChannel(default, senders, shared), instance_id=settings.instance_name)
     slack_bot = None
     if slack:
         services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flows import permissions as can
-from flows.escalations import OUTCOME_KINDS
+from flows.escalations import CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS
 from flows.forms import stage_title
-from flows.notices import due_when, long_date
+from flows.notices import due_when, long_date, stage_record
 from flows.people import PersonRef
 from flows.permissions import RAISING, RECEIVING
-from flows.records import CaseStatus, CaseView, DeadlineStatus, StageView
+from flows.records import CaseStatus, CaseView, DeadlineStatus, HistoryEntry, StageView
 
 Piece = str | PersonRef
 Words = tuple[Piece, ...]
@@ -259,3 +259,107 @@ def case_line(case: CaseView, now: datetime) -> tuple[str, Words]:
         f"{case.reference} · {stage_title(case)} · {case.other_agency}",
         (deadline(case, now).words, " · held by ", *people(case.stage.holders)),
     )
+
+
+HISTORY_WORDS = {
+    "opened": "raised the escalation",
+    "note_added": "added a note",
+    can.NOTE: "added a note",
+    can.ESCALATE: "escalated it",
+    can.RESOLVE: "recorded it as resolved",
+    can.PROPOSE_RESOLUTION: "proposed a resolution",
+    can.ANSWER_PROPOSAL: "answered the proposed resolution",
+    can.ASK_TO_ESCALATE: "asked the raising side to escalate",
+    can.NAME_HOLDER: "named a holder for the stage",
+    can.HAND_OVER: "handed a holder's role over",
+    can.CHASE: "chased a stage holder",
+    can.WITHDRAW: "withdrew it",
+    can.EXECUTIVE_DECISION: "recorded the decision",
+    can.REQUEST_CONSULTATION: "requested a reflective group consultation",
+    can.RECORD_CONSULTATION: "recorded the reflective group consultation",
+    "corrected": "corrected a detail",
+    "refused": "tried an action they may not take",
+}
+
+
+def history_lines(case: CaseView, entries: list[HistoryEntry]) -> list[Words]:
+    """The case's History, one line per event: when, who, what."""
+    calendar = case.policy.working_calendar
+    lines = []
+    for entry in entries:
+        when = calendar.local(entry.at).strftime("%d %b %Y %H:%M")
+        extra = ""
+        if entry.action == can.ESCALATE:
+            extra = f" (Stage {entry.detail.get('from_stage')} → {entry.detail.get('to_stage')})"
+        if entry.action == "corrected":
+            extra = f" ({CORRECTABLE.get(entry.detail.get('field', ''), 'a detail').lower()})"
+        what = HISTORY_WORDS.get(entry.action, entry.action.replace("_", " "))
+        lines.append((f"{when} · ", entry.who or "The bot", f" {what}{extra}"))
+    return lines
+
+
+def details(case: CaseView) -> tuple[Words, list[tuple[str, list[Words]]]]:
+    """Everything the case holds, for Details: a line about the child, then headed parts (the concern as raised,
+    each stage's record, agreed actions, proposals, notes), each a list of lines."""
+    calendar = case.policy.working_calendar
+    intro: Words = (f"{_child(case)} · {case.level_of_need}\nThemes: {', '.join(case.themes)}",)
+    parts: list[tuple[str, list[Words]]] = [
+        (label, [(value,)])
+        for label, value in (
+            ("Key dates", case.key_dates),
+            ("Evidence of need", case.evidence_of_need),
+            ("The decision or action disagreed with", case.decision_disagreed),
+            ("Interventions to date", case.interventions_to_date),
+            ("The outcome wanted", case.outcome_wanted),
+        )
+    ]
+    for stage in case.stages:
+        lines: list[Words] = [
+            (
+                f"Started {long_date(calendar.local_date(stage.started_at))}, due "
+                f"{long_date(calendar.local_date(stage.due_at))}.",
+            )
+        ]
+        for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
+            if stage.side(side):
+                lines.append((f"{agency}: ", *people(stage.side(side))))
+        if stage.executive:
+            lines.append((f"{case.policy.executive_name}: ", *people(stage.executive)))
+        if stage.former:
+            lines.append(("Handed over by: ", *people(p for _, p in stage.former)))
+        if stage.escalation_reason:
+            lines.append((f"Why it came to this stage: {stage.escalation_reason}",))
+        if stage.reflective_consultation_requested_at:
+            lines.append((f"Reflective group consultation: {consultation_words(stage)}",))
+        if stage.ended_at:
+            record = " ".join(f"{label}: {value}." for label, value in stage_record(stage))
+            ended = f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
+            lines.append((ended + record + " ", *outcome_by_words(stage)))
+        parts.append((f"Stage {stage.number}: {stage.name}", lines))
+    if case.actions:
+        parts.append(("Agreed actions", [actions_words(case)]))
+    for proposal in case.proposals:
+        declined = f"\nDeclined because: {proposal.decline_reason}" if proposal.decline_reason else ""
+        parts.append(
+            (
+                "Proposed resolution",
+                [
+                    (
+                        "By ",
+                        proposal.proposed_by,
+                        f" ({proposal.status}): {proposal.outcome.get('decision_outcome', '')}{declined}",
+                    )
+                ],
+            )
+        )
+    notes: list[Words] = [
+        (
+            f"{NOTE_WORDS.get(n.kind, n.kind)}, Stage {n.stage_number}, "
+            f"{calendar.local(n.created_at):%d %b %Y %H:%M}, ",
+            n.author,
+            f": {n.text}",
+        )
+        for n in case.notes
+    ]
+    parts.append(("Notes", notes or [("None yet.",)]))
+    return intro, parts

@@ -90,6 +90,20 @@ class Form:
         return tuple(item for item in self.items if isinstance(item, Field))
 
 
+# Actions whose form acts on the case as the reader saw it (its version): a click on an older card changes nothing.
+VERSIONED_ACTIONS = frozenset(
+    {
+        can.RESOLVE,
+        can.PROPOSE_RESOLUTION,
+        can.ANSWER_PROPOSAL,
+        can.ESCALATE,
+        can.WITHDRAW,
+        can.EXECUTIVE_DECISION,
+        can.REQUEST_CONSULTATION,
+        can.NAME_HOLDER,
+        can.HAND_OVER,
+    }
+)
 # The forms that are not actions on a case.
 GATE_FORM = "gate"
 RAISE_FORM = "raise"

@@ -38,7 +38,6 @@ from bot.slack import payloads
 from flows import cards, forms, topics
 from flows import permissions as can
 from flows.digest import Digest
-from flows.escalations import CORRECTABLE, NOTE_WORDS
 from flows.forms import stage_title
 from flows.notices import (
     NOTHING_ASKED,
@@ -47,10 +46,8 @@ from flows.notices import (
     named,
     partnership_notice,
     person_notice,
-    stage_record,
 )
 from flows.people import EMAIL_PLATFORM, PersonRef
-from flows.permissions import RAISING, RECEIVING
 from flows.policy import Policy
 from flows.queries import CaseFilter, HistoryEntry, MyCases
 from flows.records import CaseView
@@ -425,115 +422,21 @@ def _section_chunks(title: str, lines: list[str]) -> list[SectionBlock]:
 
 def details_modal(case: CaseView) -> dict:
     """The full concern as raised, every stage's record, the agreed actions and every note."""
-    calendar = case.policy.working_calendar
-    blocks: list[Block] = [
-        _case_intro(
-            case,
-            f"{escape(case.child_initials)} · {escape(case.raiser_agency)} ref "
-            f"{escape(case.child_case_reference)} · {escape(case.level_of_need)}\n"
-            f"*Themes:* {escape(', '.join(case.themes))}",
-        ),
-    ]
-    for label, value in (
-        ("Key dates", case.key_dates),
-        ("Evidence of need", case.evidence_of_need),
-        ("The decision or action disagreed with", case.decision_disagreed),
-        ("Interventions to date", case.interventions_to_date),
-        ("The outcome wanted", case.outcome_wanted),
-    ):
-        blocks.append(SectionBlock(text=_md(f"*{label}*\n{_user(value, 2900)}")))
-    blocks.append(DividerBlock())
-    for stage in case.stages:
-        lines = [
-            f"Started {long_date(calendar.local_date(stage.started_at))}, due "
-            f"{long_date(calendar.local_date(stage.due_at))}."
-        ]
-        for side, agency in ((RAISING, case.raiser_agency), (RECEIVING, case.other_agency)):
-            if stage.side(side):
-                lines.append(f"{escape(agency)}: {people(stage.side(side))}")
-        if stage.executive:
-            lines.append(f"{case.policy.executive_name}: {people(stage.executive)}")
-        if stage.former:
-            lines.append(f"Handed over by: {people(p for _, p in stage.former)}")
-        if stage.escalation_reason:
-            lines.append(f"Why it came to this stage: {_user(stage.escalation_reason, 1200)}")
-        if stage.reflective_consultation_requested_at:
-            lines.append(f"Reflective group consultation: {_user(cards.consultation_words(stage), 1500)}")
-        if stage.ended_at:
-            lines.append(
-                f"Ended {long_date(calendar.local_date(stage.ended_at))} ({stage.ended_how.replace('_', ' ')}). "
-                + " ".join(f"{label}: {_user(value, 900)}." for label, value in stage_record(stage))
-                + " "
-                + words(cards.outcome_by_words(stage))
-            )
-        blocks += _section_chunks(f"Stage {stage.number}: {stage.name}", lines)
-    if case.actions:
-        blocks.append(SectionBlock(text=_md("*Agreed actions*\n" + words(cards.actions_words(case), 2800))))
-    for proposal in case.proposals:
-        blocks.append(
-            SectionBlock(
-                text=_md(
-                    _text(
-                        f"*Proposed resolution* by {who(proposal.proposed_by)} ({proposal.status}): "
-                        f"{_user(proposal.outcome.get('decision_outcome', ''), 800)}"
-                        + (
-                            f"\nDeclined because: {_user(proposal.decline_reason, 800)}"
-                            if proposal.decline_reason
-                            else ""
-                        ),
-                        2900,
-                    )
-                )
-            )
-        )
-    notes = [
-        f"*{NOTE_WORDS.get(n.kind, n.kind)}*, Stage {n.stage_number}, "
-        f"{calendar.local(n.created_at):%d %b %Y %H:%M}, {who(n.author)}: {_user(n.text, 2000)}"
-        for n in case.notes
-    ]
-    blocks += _section_chunks("Notes", notes or ["None yet."])
+    intro, parts = cards.details(case)
+    blocks: list[Block] = [_case_intro(case, words(intro, 2000))]
+    for heading, lines in parts:
+        blocks += _section_chunks(escape(heading), [words(line, 2000) for line in lines])
     return _modal("case_details_view", "Details", blocks[:100], submit=None, close="Close")
 
 
-HISTORY_WORDS = {
-    "opened": "raised the escalation",
-    "note_added": "added a note",
-    can.NOTE: "added a note",
-    can.ESCALATE: "escalated it",
-    can.RESOLVE: "recorded it as resolved",
-    can.PROPOSE_RESOLUTION: "proposed a resolution",
-    can.ANSWER_PROPOSAL: "answered the proposed resolution",
-    can.ASK_TO_ESCALATE: "asked the raising side to escalate",
-    can.NAME_HOLDER: "named a holder for the stage",
-    can.HAND_OVER: "handed a holder's role over",
-    can.CHASE: "chased a stage holder",
-    can.WITHDRAW: "withdrew it",
-    can.EXECUTIVE_DECISION: "recorded the decision",
-    can.REQUEST_CONSULTATION: "requested a reflective group consultation",
-    can.RECORD_CONSULTATION: "recorded the reflective group consultation",
-    "corrected": "corrected a detail",
-    "refused": "tried an action they may not take",
-}
-
-
 def history_modal(case: CaseView, entries: list[HistoryEntry]) -> dict:
-    calendar = case.policy.working_calendar
-    lines = []
-    for entry in entries:
-        when = calendar.local(entry.at).strftime("%d %b %Y %H:%M")
-        actor = who(entry.who) if entry.who else "The bot"
-        extra = ""
-        if entry.action == can.ESCALATE:
-            extra = f" (Stage {entry.detail.get('from_stage')} → {entry.detail.get('to_stage')})"
-        if entry.action == "corrected":
-            extra = f" ({CORRECTABLE.get(entry.detail.get('field', ''), 'a detail').lower()})"
-        lines.append(f"{when} · {actor} {HISTORY_WORDS.get(entry.action, entry.action.replace('_', ' '))}{extra}")
+    lines = [words(line, 2900) for line in cards.history_lines(case, entries)]
     blocks: list[Block] = [_case_intro(case)] + _section_chunks("History", lines[-300:])
     return _modal("case_history_view", "History", blocks[:100], submit=None, close="Close")
 
 
 AUDIT_WORDS = {
-    **HISTORY_WORDS,
+    **cards.HISTORY_WORDS,
     "viewed": "looked at it",
     "listed": "saw it in a list",
     "audit_read": "read this audit trail",

@@ -50,7 +50,11 @@ def build_teams_bot(
         adapter=AiohttpAdapter(application),
         sleep=sleep,
     )
-    return TeamsBot(app=app, sender=TeamsSender(ctx, app, settings.teams_tenant_id), directory=TeamsDirectory(ctx))
+    return TeamsBot(
+        app=app,
+        sender=TeamsSender(ctx, app, settings.teams_tenant_id, settings.teams_cscp_conversation_id),
+        directory=TeamsDirectory(ctx),
+    )
 
 
 __all__ = ["MESSAGING_ENDPOINT", "TeamsBot", "build_teams_bot"]

@@ -10,7 +10,10 @@ from datetime import datetime
 
 from microsoft_teams.cards import AdaptiveCard
 
-from flows.notices import Notice, deadline_words, long_date, named
+from flows import cards as says
+from flows import forms
+from flows.notices import NOTHING_ASKED, Notice, deadline_words, long_date, named
+from flows.people import PersonRef
 from flows.policy import Policy
 from flows.queries import MyCases
 from flows.records import CaseView
@@ -132,21 +135,179 @@ def notice_card(notice: Notice) -> dict:
     )
 
 
-def case_card(case: CaseView, now: datetime, lead: str = "") -> dict:
-    """A person's copy of the case card, redrawn in place as the case moves (update_activity). The reader's own
-    Action.Execute buttons and the universal-actions refresh are for the journey to add."""
-    stage = case.policy.stage(case.current_stage)
-    pairs = [
-        ("Reference", case.reference),
-        ("Agencies", f"{case.raiser_agency} disagrees with {case.other_agency}"),
-        ("Stage", f"Stage {case.current_stage} of {case.stage_count}: {stage.name}"),
-    ]
-    if case.is_open:
-        when = deadline_words(case.policy, case.stage.due_at, now)
-        pairs += [
-            ("Deadline", when[:1].upper() + when[1:]),
-            ("Held by", ", ".join(named(p) for p in case.stage.holders)),
-        ]
+# ---------------------------------------------------------------- forms, drawn from flows.forms
+
+# Teams shows a form's inputs; people are chosen from the organisation's directory (Microsoft Graph).
+PEOPLE_PICKER = {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+
+
+def _input(field: forms.Field, value) -> dict:
+    kind = field.kind
+    common = {"id": field.id, "label": field.label, "isRequired": field.required}
+    if field.required:
+        common["errorMessage"] = f"{field.label}: please fill this in."
+    options = [{"title": o.label, "value": o.value} for o in field.options]
+    given = value if value not in (None, "", []) else field.initial or None
+    if kind in (forms.Kind.TEXT, forms.Kind.LONG_TEXT, forms.Kind.EMAILS):
+        found = {"type": "Input.Text", **common, "isMultiline": kind == forms.Kind.LONG_TEXT}
+        if field.limit:
+            found["maxLength"] = field.limit
+        if field.placeholder:
+            found["placeholder"] = field.placeholder
+    elif kind in (forms.Kind.CHOICE, forms.Kind.RADIO, forms.Kind.CHOICES):
+        found = {
+            "type": "Input.ChoiceSet",
+            **common,
+            "choices": options,
+            "style": "expanded" if kind == forms.Kind.RADIO else "compact",
+            "isMultiSelect": kind == forms.Kind.CHOICES,
+        }
+        if isinstance(given, list):
+            given = ",".join(given)
+    elif kind == forms.Kind.TICK:
+        found = {"type": "Input.Toggle", **common, "title": options[0]["title"], "valueOn": "yes", "valueOff": ""}
+        given = "yes" if given in ("yes", ["yes"]) else None
+    elif kind == forms.Kind.DATE:
+        found = {"type": "Input.Date", **common}
+    elif kind in (forms.Kind.PERSON, forms.Kind.PEOPLE):
+        found = {
+            "type": "Input.ChoiceSet",
+            **common,
+            "choices": [],
+            "choices.data": PEOPLE_PICKER,
+            "isMultiSelect": kind == forms.Kind.PEOPLE,
+        }
+        given = None  # a person picked in Teams is shown again by Teams, not by us
     else:
-        pairs.append(("Status", case.status.capitalize()))
-    return card(([text(lead)] if lead else []) + [heading(case.reference), facts(pairs)])
+        raise ValueError(f"no Teams input for {kind}")
+    if given not in (None, "", []):
+        found["value"] = given
+    return found
+
+
+def form_card(
+    form: forms.Form,
+    submit: dict | None,
+    *,
+    values: dict | None = None,
+    errors: dict[str, str] | None = None,
+    cancel: dict | None = None,
+) -> dict:
+    """A form from flows.forms as a card: `submit` is its button (an Action.Submit in a dialog, an Action.Execute
+    on a card), `values` what the person typed (shown again after a refusal), `errors` each field's refusal,
+    shown under it."""
+    values, errors = values or {}, errors or {}
+    body: list[dict] = [heading(form.title)]
+    for item in form.items:
+        if isinstance(item, forms.Note):
+            if item.heading:
+                body.append(text(item.heading, weight="Bolder", separator=len(body) > 1))
+            if item.text:
+                body.append(text(item.text, spacing="Small" if item.heading else "Default"))
+            continue
+        body.append(_input(item, values.get(item.id)))
+        if item.id in errors:
+            body.append(text(errors[item.id], color="Attention", spacing="Small"))
+    unplaced = [message for field, message in errors.items() if field not in {f.id for f in form.fields}]
+    if unplaced:
+        body.insert(1, text(" ".join(unplaced), color="Attention"))
+    actions = [a for a in (submit, cancel) if a]
+    return card(body, actions)
+
+
+# ---------------------------------------------------------------- the case card, drawn from flows.cards
+
+# The verbs of the card's Action.Execute buttons: open an action's form, submit it, or draw the card again.
+OPEN, SUBMIT, REFRESH = "open", "submit", "refresh"
+
+
+def execute(title: str, verb: str, data: dict, style: str = "") -> dict:
+    action = {"type": "Action.Execute", "title": title, "verb": verb, "data": data}
+    if style in ("positive", "destructive"):
+        action["style"] = style
+    return action
+
+
+def words(pieces: says.Words) -> str:
+    """Plain words with people in them: Teams names people (their chat is where the bot reaches them)."""
+    return "".join(named(p) if isinstance(p, PersonRef) else p for p in pieces)
+
+
+STYLES = {"primary": "positive", "danger": "destructive"}
+# Teams shows a few buttons on a card and the rest under "…".
+SHOWN_ACTIONS = 4
+
+
+def case_card(found: says.Card, refresh_for: str | None, lead: Notice | str = "", problem: str = "") -> dict:
+    """A reader's copy of the case card: the reader's own actions as Action.Execute buttons, and a refresh so
+    Teams redraws it with their current actions when `refresh_for` (their Teams user id) looks at it. None: the
+    partnership's post, which shows the team's shared actions."""
+    case_data = {"r": found.reference, "v": found.version}
+    body: list[dict] = []
+    if problem:
+        body.append(text(problem, color="Attention"))
+    if isinstance(lead, Notice):
+        body += lead_blocks(lead)
+    elif lead:  # the words a direct message said above the card, kept when it is redrawn
+        body.append(text(lead, weight="Bolder"))
+    body += [
+        heading(found.title),
+        facts([(label, words(value)) for label, value in found.facts]),
+    ]
+    for title, value in found.sections:
+        body += [text(title, weight="Bolder", spacing="Medium"), text(words(value), spacing="None")]
+    if found.deadline is not None:
+        body.append(text(found.deadline.words, color="Attention" if found.deadline.overdue else "Default"))
+    actions = []
+    for index, action in enumerate(found.actions):
+        button = execute(action.label, f"{OPEN}:{action.id}", case_data, STYLES.get(action.style, ""))
+        if index >= SHOWN_ACTIONS:
+            button["mode"] = "secondary"
+        actions.append(button)
+    content = card(body, actions)
+    if refresh_for:
+        content["refresh"] = {"action": execute("Refresh", REFRESH, case_data), "userIds": [refresh_for]}
+    return content
+
+
+def lead_blocks(notice: Notice) -> list[dict]:
+    """What a message says above the card: what happened, what was written, what is asked of the reader."""
+    blocks = [text(notice.lead, weight="Bolder")]
+    if notice.told:
+        blocks.append(facts(notice.told))
+    if notice.asked:
+        asked = notice.asked if notice.asked == NOTHING_ASKED else f"What is asked of you: {notice.asked}"
+        blocks.append(text(asked, isSubtle=notice.asked == NOTHING_ASKED))
+    return blocks
+
+
+def partnership_reply_card(notice: Notice) -> dict:
+    """A step of the case, in the thread of its post in the CSCP channel."""
+    body = [text(f"{notice.headline}. {notice.lead}".strip(), weight="Bolder")]
+    if notice.told:
+        body.append(facts(notice.told))
+    return card(body)
+
+
+def digest_card(digest) -> dict:
+    """The weekly digest, in the CSCP channel."""
+    body = [heading(f"Weekly digest, week of {digest.week_of}")]
+    body.append(facts([(f"Stage {n}: {name}", str(count)) for n, name, count in digest.open_by_stage]))
+    for title, lines in (("Overdue", digest.overdue), ("Due this week", digest.due_this_week)):
+        body.append(text(title, weight="Bolder", separator=True))
+        body.append(
+            text(
+                "\n".join(
+                    f"- {line.reference}: Stage {line.stage} ({line.stage_name}), {line.raiser_agency} and "
+                    f"{line.other_agency}, due {line.due_on}"
+                    for line in lines
+                )
+                or "None.",
+            )
+        )
+    if digest.closed:
+        body.append(text("Closed this week", weight="Bolder", separator=True))
+        body.append(
+            text("\n".join(f"- {c.reference}: {c.status} at Stage {c.stage}. {c.outcome}" for c in digest.closed))
+        )
+    return card(body)

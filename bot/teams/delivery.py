@@ -1,4 +1,6 @@
-"""Sends outbox messages to people in Teams, each in their personal chat with the bot, through the Teams SDK.
+"""Sends outbox messages in Teams through the Teams SDK: to each person in their personal chat with the bot, and
+to the partnership's channel (TEAMS_CSCP_CONVERSATION_ID): one post per case, updated in place, each later step a
+reply in its thread.
 
 A person's chat is known once the app is installed for them (flows.persons.ChatAddress, kept by the
 handlers); otherwise the bot asks the Bot Connector to open one, which Teams refuses (403) while the app is not
@@ -17,15 +19,18 @@ from microsoft_teams.api import Account, CreateConversationParams, MessageActivi
 from microsoft_teams.apps import App
 
 from bot.outbox import DeliveryError, Pending
+from bot.teams import cards
 from bot.teams.app import TokenError
-from bot.teams.cards import as_card, case_card, notice_card
 from bot.teams.directory import PLATFORM
+from flows import cards as says
 from flows import topics
 from flows.context import Context
-from flows.notices import person_notice
+from flows.digest import Digest
+from flows.escalations import actions_for
+from flows.notices import partnership_notice, person_notice
 from flows.people import PersonRef
 from flows.persons import ChatAddress, chat_address, remember_chat_address
-from flows.posts import CARD, posts_of, remember_post
+from flows.posts import CARD, PARTNERSHIP_POST, posts_of, remember_post
 from flows.records import CaseView
 
 log = logging.getLogger(__name__)
@@ -33,8 +38,9 @@ NOT_INSTALLED = "the app is not installed for this person in Teams"
 
 
 class TeamsSender:
-    def __init__(self, ctx: Context, app: App, tenant_id: str):
+    def __init__(self, ctx: Context, app: App, tenant_id: str, partnership_channel: str = ""):
         self.ctx, self.app, self.tenant_id = ctx, app, tenant_id
+        self.partnership_channel = partnership_channel
 
     async def deliver(self, message: Pending) -> None:
         try:
@@ -42,16 +48,20 @@ class TeamsSender:
                 await self._to_person(message)
             elif message.audience == topics.CARDS:
                 await self._refresh(message.case)
-            else:
-                # The partnership's channel in Teams is for the journey to add (TEAMS_CSCP_CONVERSATION_ID).
-                raise DeliveryError(f"no {message.audience} messages in Teams yet", transient=False)
+            elif self.partnership_channel:
+                await self._to_partnership(message)
         except httpx.HTTPStatusError as error:
             status = error.response.status_code
-            if status in (403, 404):
+            if status in (403, 404) and message.audience == topics.PERSON:
                 raise DeliveryError(NOT_INSTALLED, transient=False) from None
             raise DeliveryError(f"teams {status}", transient=status == 429 or status >= 500) from None
         except (httpx.TransportError, TokenError) as error:
             raise DeliveryError(f"connection: {error.__class__.__name__}", transient=True) from None
+
+    def _card(self, content: dict):
+        return MessageActivityInput().add_card(cards.as_card(content))
+
+    # ---------------------------------------------------------------- people
 
     async def _to_person(self, message: Pending) -> None:
         recipient, case = message.recipient, message.case
@@ -61,14 +71,16 @@ class TeamsSender:
         if address is None:
             address = await self._open_chat(recipient)
         now = self.ctx.clock.now()
-        notice = person_notice(message.topic, case, message.payload, now, recipient, self.ctx.policy)
+        # Inside the partnership's own tenant, as in its Slack workspace: the case's details may be shown.
+        notice = person_notice(message.topic, case, message.payload, now, recipient, details=True)
         if message.topic in topics.CARD_TOPICS:
-            content = case_card(case, now, notice.lead)
+            actions = await asyncio.to_thread(actions_for, self.ctx, case, recipient)
+            content = cards.case_card(
+                says.case_card(case, now, actions), address.chat_user_id or recipient.user_id, notice
+            )
         else:
-            content = notice_card(notice)
-        sent = await self.app.send(
-            address.conversation_id, MessageActivityInput().add_card(as_card(content)), service_url=address.service_url
-        )
+            content = cards.card(cards.lead_blocks(notice))
+        sent = await self.app.send(address.conversation_id, self._card(content), service_url=address.service_url)
         if message.topic in topics.CARD_TOPICS:
             await asyncio.to_thread(
                 remember_post,
@@ -96,16 +108,69 @@ class TeamsSender:
         await asyncio.to_thread(remember_chat_address, self.ctx, recipient, address)
         return address
 
+    # ---------------------------------------------------------------- every copy of the card
+
     async def _refresh(self, case: CaseView) -> None:
-        """Every Teams copy of the case card, redrawn in place."""
+        """Every Teams copy of the case card, redrawn in place, each with its own reader's actions."""
         now = self.ctx.clock.now()
         for post in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM):
-            if post.kind != CARD or post.reader is None:
+            if post.kind == PARTNERSHIP_POST:
+                content = await self._partnership_card(case)
+                service_url = self.app.api.service_url
+            elif post.kind == CARD and post.reader is not None:
+                actions = await asyncio.to_thread(actions_for, self.ctx, case, post.reader)
+                address = await asyncio.to_thread(chat_address, self.ctx, PLATFORM, post.reader.user_id)
+                reader_id = (address.chat_user_id if address else "") or post.reader.user_id
+                content = cards.case_card(says.case_card(case, now, actions), reader_id, post.lead)
+                service_url = address.service_url if address else None
+            else:
                 continue
-            address = await asyncio.to_thread(chat_address, self.ctx, PLATFORM, post.reader.user_id)
-            activity = MessageActivityInput(id=post.message_id).add_card(as_card(case_card(case, now, post.lead)))
+            activity = MessageActivityInput(id=post.message_id).add_card(cards.as_card(content))
             try:
-                await self.app.send(post.channel, activity, service_url=address.service_url if address else None)
+                await self.app.send(post.channel, activity, service_url=service_url)
             except httpx.HTTPStatusError as error:
                 if error.response.status_code != 404:  # that copy is gone: nothing to update there
                     raise
+
+    # ---------------------------------------------------------------- the partnership's channel
+
+    async def _partnership_card(self, case: CaseView) -> dict:
+        actions = await asyncio.to_thread(actions_for, self.ctx, case, None)
+        return cards.case_card(says.partnership_card(case, self.ctx.clock.now(), actions), None)
+
+    async def _to_partnership(self, message: Pending) -> None:
+        channel, service_url = self.partnership_channel, self.app.api.service_url
+        if message.topic == topics.DIGEST:
+            digest = Digest.from_payload(message.payload)
+            await self.app.send(channel, self._card(cards.digest_card(digest)), service_url=service_url)
+            return
+        if message.topic == topics.DELIVERY_FAILED:
+            payload = message.payload
+            words = (
+                f"A message about {payload.get('reference', '')} could not be delivered "
+                f"({payload.get('topic', '')}): {payload.get('error', '')}. Please contact the person another way."
+            )
+            await self.app.send(channel, MessageActivityInput(text=words), service_url=service_url)
+            return
+        case = message.case
+        post_id = await self._partnership_post(case)
+        notice = partnership_notice(message.topic, case, message.payload, self.ctx.clock.now())
+        await self.app.reply(
+            channel, post_id, self._card(cards.partnership_reply_card(notice)), service_url=service_url
+        )
+
+    async def _partnership_post(self, case: CaseView) -> str:
+        """The case's one post in the partnership channel: posted the first time, updated after."""
+        content = await self._partnership_card(case)
+        posts = [
+            p for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM) if p.kind == PARTNERSHIP_POST
+        ]
+        if posts:
+            activity = MessageActivityInput(id=posts[0].message_id).add_card(cards.as_card(content))
+            await self.app.send(posts[0].channel, activity, service_url=self.app.api.service_url)
+            return posts[0].message_id
+        sent = await self.app.send(self.partnership_channel, self._card(content), service_url=self.app.api.service_url)
+        await asyncio.to_thread(
+            remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, self.partnership_channel, sent.id
+        )
+        return sent.id

@@ -47,3 +47,19 @@ class TeamsDirectory:
             if known is None or await asyncio.to_thread(chat_address, self.ctx, PLATFORM, user_id) != address:
                 await asyncio.to_thread(remember_chat_address, self.ctx, person, address)
         return person
+
+    async def chosen(self, turn, user_ids: list[str]) -> list[PersonRef]:
+        """People picked in a card's people picker, by their Entra ID object ids: as the bot knows them, else as
+        their member record says (name, e-mail), else by id alone until they first use the app."""
+        found = []
+        for user_id in user_ids:
+            known = await asyncio.to_thread(known_account, self.ctx, PLATFORM, user_id)
+            if known is not None:
+                found.append(PersonRef(PLATFORM, user_id, known.name, known.email))
+                continue
+            try:
+                member = await turn.api.conversations.get_member_by_id(turn.activity.conversation.id, user_id)
+                found.append(PersonRef(PLATFORM, user_id, member.name or "", member.email or ""))
+            except Exception:  # not a member Teams will describe here: the person is kept by id
+                found.append(PersonRef(PLATFORM, user_id))
+        return found

@@ -13,19 +13,6 @@ from flows.errors import Refused
 from flows.escalations import check_action, view_case
 from flows.queries import history
 
-# Actions whose form acts on the case as the reader saw it: a click on an older card changes nothing.
-VERSIONED = {
-    can.RESOLVE,
-    can.PROPOSE_RESOLUTION,
-    can.ANSWER_PROPOSAL,
-    can.ESCALATE,
-    can.WITHDRAW,
-    can.EXECUTIVE_DECISION,
-    can.REQUEST_CONSULTATION,
-    can.NAME_HOLDER,
-    can.HAND_OVER,
-}
-
 
 def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
     ctx = services.ctx
@@ -46,7 +33,7 @@ def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
                     view = messages.details_modal(case)
             else:
                 case = await services.call(
-                    check_action, reference, person, name, version if name in VERSIONED else None
+                    check_action, reference, person, name, version if name in forms.VERSIONED_ACTIONS else None
                 )
                 view = messages.form_view(forms.case_form(ctx, name, case, person))
         except Refused as refused:

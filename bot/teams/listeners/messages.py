@@ -1,10 +1,5 @@
-"""What the bot does with each activity Teams sends it. Registered on the SDK's router; only personal chats for now.
-
-Seams left for the whole journey (see the README's Teams section): the raise dialog (task/fetch with
-dialog_id "raise", from the welcome card's button and the word "escalate"; composeExtension/fetchTask for the
-message extension's "Raise an escalation"), the case card's Action.Execute buttons (adaptiveCard/action),
-and the bot being added to a team (to learn the CSCP channel).
-"""
+"""The personal chat with the bot: "list" for the person's cases, "escalate" to raise one, anything else the
+welcome card; and the bot being installed, which is when it learns where to reach the person."""
 
 from __future__ import annotations
 
@@ -33,6 +28,11 @@ def register(app: App, services: TeamsServices) -> None:
             if word == cards.LIST_WORD:
                 mine = await services.call(my_cases, person)
                 content = cards.my_cases_card(mine, services.ctx.clock.now())
+            elif word == cards.RAISE_WORD:
+                # A message cannot open a dialog: the button on this card does.
+                content = cards.card(
+                    [cards.text("Raise an escalation: the button opens the form.")], [cards.raise_button()]
+                )
             else:
                 content = cards.welcome_card(services.ctx.policy)
         except Exception as error:  # logged without its message: it may quote what the person typed
