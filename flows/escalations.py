@@ -23,7 +23,7 @@ from flows.context import Context
 from flows.errors import Refused
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
-from flows.persons import as_known, find_person, person_row
+from flows.persons import acting_from, as_known, find_person, person_row
 from flows.policy import Policy
 from flows.records import CaseView, HistoryEntry, load_case, person_ref
 from storage.atomic import next_reference_number
@@ -295,7 +295,7 @@ class _Change:
             return
         if not can.applies(action, self.case):
             raise Refused(f"That cannot be done on {self.case.reference} at this point: {_not_now(self.case, action)}")
-        self.actor = _person(session, actor)
+        self.actor = acting_from(session, actor)
         self.stage = _current_stage(session, self.escalation)
 
     def bump_version(self, **values: Any) -> None:
@@ -669,7 +669,7 @@ def _open(
 
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        raiser_row = _person(session, raiser)
+        raiser_row = acting_from(session, raiser)
         # Remembered so the next escalation this person raises is quicker to fill in.
         raiser_row.role, raiser_row.agency = clean["raiser_role"], clean["raiser_agency"]
         escalation = Escalation(

@@ -77,6 +77,17 @@ def person_row(session: Session, ref: PersonRef) -> Person:
     return person
 
 
+def acting_from(session: Session, ref: PersonRef) -> Person:
+    """The person acting from `ref`'s account: from now on they are messaged there, on the chat platform where
+    they last acted (someone in both Slack and Teams gets the bot's messages where they work with it)."""
+    person = person_row(session, ref)
+    if ref.platform != EMAIL_PLATFORM and (person.platform, person.platform_user_id) != (ref.platform, ref.user_id):
+        person.platform, person.platform_user_id = ref.platform, ref.user_id
+        session.add(person)
+        session.flush()
+    return person
+
+
 def as_known(session: Session, ref: PersonRef) -> PersonRef:
     """`ref` as cases know the person (their row's account), or `ref` itself if never seen."""
     person = find_person(session, ref)

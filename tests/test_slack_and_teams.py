@@ -1,0 +1,118 @@
+"""One case across Slack and Teams, on one bot serving both on one aiohttp server: raised in Slack, the
+professional it names works in Teams and gets it there; both see the same card with their own actions; a click
+in either redraws both; and someone on both platforms is one person, whose permissions follow them."""
+
+from aiohttp import web
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+from bot.runtime import build_bot
+from bot.slack.http import web_app
+from bot.standin.server import SlackStandin
+from bot.standin.teams_client import TeamsSide
+from flows.clock import ManualClock
+from flows.policy import load_policy
+from tests.conftest import WED_1_APRIL_2026
+from tests.slack.conftest import CSCP_CHANNEL as SLACK_CSCP
+from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
+from tests.slack.conftest import _serve, manifest_scopes
+from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
+from tests.slack.test_escalate_end_to_end import FORM, buttons, card_in, raise_case
+from tests.teams.conftest import PEOPLE as TEAMS_PEOPLE
+from tests.teams.conftest import standin as teams_standin  # noqa: F401  (the fixture)
+from tests.teams.conftest import teams_settings
+from tests.teams.test_journey import execute
+
+
+class Both:
+    def __init__(self, bot, slack_standin, slack, teams_standin, teams, clock, runners):
+        self.bot, self.standin, self.slack, self.clock = bot, slack_standin, slack, clock
+        self.teams_standin, self.teams, self._runners = teams_standin, teams, runners
+
+    @property
+    def ctx(self):
+        return self.bot.ctx
+
+    async def deliver(self):
+        await self.bot.outbox.drain()
+
+    def dms(self, person: str) -> list:
+        return self.standin.messages_in(self.standin.dm_channel(SLACK_PEOPLE[person].id))
+
+    def teams_cards(self, person: str) -> list:
+        return [a for a in self.teams_standin.sent_to_user(TEAMS_PEOPLE[person]) if a.cards]
+
+
+async def start_both(teams_standin, database_url) -> Both:
+    clock = ManualClock(WED_1_APRIL_2026)
+    slack_standin = SlackStandin(scopes=manifest_scopes(), users=list(SLACK_PEOPLE.values()))
+    slack_standin.channels[SLACK_CSCP] = "private"
+    slack_runner, slack_port = await _serve(slack_standin.app())
+    settings = teams_settings(
+        teams_standin,
+        database_url,
+        slack_bot_token="xoxb-standin",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
+        cscp_channel_id=SLACK_CSCP,
+        cscp_members=SLACK_PEOPLE["cscp"].id,
+        cscp_executive=SLACK_PEOPLE["executive"].id,
+    )
+    bot = build_bot(settings, load_policy(), clock, retry_interval=FixedValueRetryIntervalCalculator(0))
+    await bot.slack.directory.refresh_partnership()
+    web_app(bot.slack.app, SIGNING_SECRET, application=bot.web)  # one server for both, as `run` does
+    await bot.teams.mount()
+    runner = web.AppRunner(bot.web)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    slack = FakeSlackClient(f"http://127.0.0.1:{port}/slack/events", slack_standin)
+    teams = TeamsSide(f"http://127.0.0.1:{port}/api/messages", teams_standin)
+    return Both(bot, slack_standin, slack, teams_standin, teams, clock, [runner, slack_runner])
+
+
+async def test_a_case_raised_in_slack_reaches_its_professional_in_teams_and_both_cards_move_together(
+    teams_standin,  # noqa: F811
+    database_url,
+):
+    env = await start_both(teams_standin, database_url)
+    try:
+        # Sam works in Teams, where the app is installed for them: Teams tells the bot their work e-mail.
+        await env.teams.install(TEAMS_PEOPLE["mash"])
+        await env.teams.install(TEAMS_PEOPLE["teacher"])
+        # Tess raises in Slack and names Sam by that address.
+        form = dict(FORM, professionals=[], professionals_by_email=TEAMS_PEOPLE["mash"].email)
+        reply = await raise_case(env, form=form)
+        assert reply.body["response_action"] == "update"
+        await env.deliver()
+        assert not env.dms("mash")  # Sam is reached in Teams, not Slack
+        (sams,) = [a for a in env.teams_cards("mash") if "ESC-2026-0001" in str(a.cards)]
+        sam_verbs = {a["verb"] for a in sams.cards[0]["actions"]}
+        assert "open:propose_resolution" in sam_verbs and "open:resolve" not in sam_verbs
+        assert {"case_resolve", "case_escalate"} <= buttons(card_in(env.dms("teacher")))
+        # Sam adds a note in Teams.
+        form = await execute(env, "mash", sams.cards[0], "open:note")
+        await execute(env, "mash", form, "submit:note", note_kind="call", note_text="Rang Tess back.")
+        await env.deliver()
+        # Tess is on both platforms: one person, messaged where she last acted (she raised it in Slack).
+        assert not [a for a in env.teams_cards("teacher") if "ESC-2026-0001" in str(a.cards)]
+        # Opening the case in Teams, she has the raising side's actions there too.
+        refreshed = await execute(env, "teacher", sams.cards[0], "refresh")
+        tess_verbs = {a["verb"] for a in refreshed["actions"]}
+        assert {"open:resolve", "open:escalate"} <= tess_verbs
+        # Tess escalates in Teams; Sam's Teams card and Tess's Slack card both show Stage 2.
+        form = await execute(env, "teacher", refreshed, "open:escalate")
+        await execute(
+            env, "teacher", form, "submit:escalate", reason="Not agreed.", next_holders_by_email="hari@school.example"
+        )
+        await env.deliver()
+        first, *later = [a for a in env.teams_cards("mash") if "ESC-2026-0001" in str(a.cards)]
+        assert "Stage 2 of 5" in str(first.cards[0]) and first.history  # redrawn in place
+        assert "Please name who holds Stage 2" in str(later)  # and asked, as the receiving side, to name theirs
+        assert "Stage 2 of 5" in str(card_in(env.dms("teacher")).blocks)
+    finally:
+        await env.slack.close()
+        await env.teams.close()
+        for runner in env._runners:
+            await runner.cleanup()
+        env.ctx.db.dispose()
