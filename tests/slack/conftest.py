@@ -73,7 +73,8 @@ class Running:
         return self.standin.messages_in(CSCP_CHANNEL, top_level=True)
 
     async def stop(self):
-        self._worker.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
         if self.inbox is not None:
             await self.inbox.stop()
         await self.slack.close()

@@ -2,7 +2,6 @@
 professional it names works in Teams and gets it there; both see the same card with their own actions; a click
 in either redraws both; and someone on both platforms is one person, whose permissions follow them."""
 
-from aiohttp import web
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.runtime import build_bot
@@ -14,29 +13,20 @@ from flows.policy import load_policy
 from tests.conftest import WED_1_APRIL_2026
 from tests.slack.conftest import CSCP_CHANNEL as SLACK_CSCP
 from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
-from tests.slack.conftest import _serve, manifest_scopes
+from tests.slack.conftest import Running, _serve, manifest_scopes
 from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
 from tests.slack.test_escalate_end_to_end import FORM, buttons, card_in, raise_case
 from tests.teams.conftest import PEOPLE as TEAMS_PEOPLE
-from tests.teams.conftest import standin as teams_standin  # noqa: F401  (the fixture)
 from tests.teams.conftest import teams_settings
 from tests.teams.test_journey import execute
 
 
-class Both:
+class Both(Running):
+    """The Slack test's view of the bot (its stand-in, its client, direct messages), plus Teams'."""
+
     def __init__(self, bot, slack_standin, slack, teams_standin, teams, clock, runners):
-        self.bot, self.standin, self.slack, self.clock = bot, slack_standin, slack, clock
-        self.teams_standin, self.teams, self._runners = teams_standin, teams, runners
-
-    @property
-    def ctx(self):
-        return self.bot.ctx
-
-    async def deliver(self):
-        await self.bot.outbox.drain()
-
-    def dms(self, person: str) -> list:
-        return self.standin.messages_in(self.standin.dm_channel(SLACK_PEOPLE[person].id))
+        super().__init__(bot, slack_standin, slack, clock, runners, worker=None)
+        self.teams_standin, self.teams = teams_standin, teams
 
     def teams_cards(self, person: str) -> list:
         return [a for a in self.teams_standin.sent_to_user(TEAMS_PEOPLE[person]) if a.cards]
@@ -61,21 +51,16 @@ async def start_both(teams_standin, database_url) -> Both:
     await bot.slack.directory.refresh_partnership()
     web_app(bot.slack.app, SIGNING_SECRET, application=bot.web)  # one server for both, as `run` does
     await bot.teams.mount()
-    runner = web.AppRunner(bot.web)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, port = await _serve(bot.web)
     slack = FakeSlackClient(f"http://127.0.0.1:{port}/slack/events", slack_standin)
     teams = TeamsSide(f"http://127.0.0.1:{port}/api/messages", teams_standin)
     return Both(bot, slack_standin, slack, teams_standin, teams, clock, [runner, slack_runner])
 
 
 async def test_a_case_raised_in_slack_reaches_its_professional_in_teams_and_both_cards_move_together(
-    teams_standin,  # noqa: F811
-    database_url,
+    standin, database_url
 ):
-    env = await start_both(teams_standin, database_url)
+    env = await start_both(standin, database_url)
     try:
         # Sam works in Teams, where the app is installed for them: Teams tells the bot their work e-mail.
         await env.teams.install(TEAMS_PEOPLE["mash"])
@@ -111,8 +96,5 @@ async def test_a_case_raised_in_slack_reaches_its_professional_in_teams_and_both
         assert "Please name who holds Stage 2" in str(later)  # and asked, as the receiving side, to name theirs
         assert "Stage 2 of 5" in str(card_in(env.dms("teacher")).blocks)
     finally:
-        await env.slack.close()
         await env.teams.close()
-        for runner in env._runners:
-            await runner.cleanup()
-        env.ctx.db.dispose()
+        await env.stop()
