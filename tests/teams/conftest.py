@@ -22,6 +22,10 @@ PEOPLE = {
     "teacher": TeamsUser("aad-teacher", "Tess Teacher", "tess@school.example"),
     "mash": TeamsUser("aad-mash", "Sam Social", "sam@mash.example"),
     "gp": TeamsUser("aad-gp", "Gita Rao", "gita.rao@nhs.example"),
+    # MASH's managers, in Teams (the school's are in Slack: tests/teams/test_with_slack.py).
+    "mash_manager": TeamsUser("aad-mash-manager", "Mo Manager", "mo@mash.example"),
+    "mash_service": TeamsUser("aad-mash-service", "Mia Service", "mia@mash.example"),
+    "mash_director": TeamsUser("aad-mash-director", "Max Director", "max@mash.example"),
 }
 
 

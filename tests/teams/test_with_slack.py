@@ -15,7 +15,8 @@ from tests.slack.conftest import CSCP_CHANNEL as SLACK_CSCP
 from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
 from tests.slack.conftest import Running, _serve, manifest_scopes
 from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
-from tests.slack.test_escalate_end_to_end import FORM, buttons, card_in, raise_case
+from tests.slack.test_escalate_end_to_end import FORM, FORMAL, buttons, card_in, press, raise_case
+from tests.teams.conftest import CSCP_CHANNEL as TEAMS_CSCP
 from tests.teams.conftest import PEOPLE as TEAMS_PEOPLE
 from tests.teams.conftest import teams_settings
 from tests.teams.test_journey import execute
@@ -95,6 +96,82 @@ async def test_a_case_raised_in_slack_reaches_its_professional_in_teams_and_both
         assert "Stage 2 of 5" in str(first.cards[0]) and first.history  # redrawn in place
         assert "Please name who holds Stage 2" in str(later)  # and asked, as the receiving side, to name theirs
         assert "Stage 2 of 5" in str(card_in(env.dms("teacher")).blocks)
+    finally:
+        await env.teams.close()
+        await env.stop()
+
+
+def teams_card(env: Both, who: str) -> dict:
+    """The latest case card in the person's Teams chat, as it stands now (a case card refreshes itself)."""
+    return [a for a in env.teams_cards(who) if "refresh" in a.cards[0] and "ESC-2026-0001" in str(a.cards)][-1].cards[0]
+
+
+async def in_teams(env: Both, who: str, action: str, **answers) -> dict:
+    form = await execute(env, who, teams_card(env, who), f"open:{action}")
+    after = await execute(env, who, form, f"submit:{action}", **answers)
+    await env.deliver()
+    return after
+
+
+async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_its_own_platform(standin, database_url):
+    """The school works in Slack, MASH in Teams: every stage, both sides, the Executive's decision."""
+    env = await start_both(standin, database_url)
+    try:
+        for who in ("mash", "mash_manager", "mash_service", "mash_director"):
+            await env.teams.install(TEAMS_PEOPLE[who])
+        form = dict(FORM, professionals=[], professionals_by_email=TEAMS_PEOPLE["mash"].email)
+        await raise_case(env, form=form)
+        await env.deliver()
+        steps = [
+            ("head", "mash_manager", {}),
+            ("service_manager", "mash_service", {"key_learning": "Agree thresholds language early."}),
+            ("director", "mash_director", FORMAL),
+        ]
+        raiser_side = "teacher"
+        for slack_holder, teams_holder, more in steps:
+            await press(
+                env,
+                raiser_side,
+                "case_escalate",
+                {"reason": "Not agreed.", "next_holders": [SLACK_PEOPLE[slack_holder].id], **more},
+            )
+            receiving = {"head": "mash", "service_manager": "mash_manager", "director": "mash_service"}[slack_holder]
+            assert "name_holder" in str(teams_card(env, receiving))
+            await in_teams(env, receiving, "name_holder", holders=TEAMS_PEOPLE[teams_holder].aad_object_id)
+            assert "You now hold Stage" in str(teams_card(env, teams_holder))
+            raiser_side = slack_holder
+        # MASH's director, in Teams, asks the school to take it to the Executive; the school's director does.
+        await in_teams(env, "mash_director", "ask_to_escalate", reason="Only the Executive can settle this.")
+        assert "asks you to take ESC-2026-0001 to Stage 5" in env.dms("director")[-1].text
+        await press(env, "director", "case_escalate", {"reason": "We ask the Executive to decide.", **FORMAL})
+        exec_card = card_in(env.dms("executive"))
+        assert "Stage 5 of 5: CSCP Executive" in str(exec_card.blocks) and "case_decision" in buttons(exec_card)
+        await press(
+            env,
+            "executive",
+            "case_decision",
+            {
+                "outcome_kind": "decision_changed",
+                "decision_outcome": "MASH will start a Child and Family assessment.",
+                "key_learning": "Explain threshold decisions to referrers in writing.",
+                "outcome_date": "2026-04-01",
+                "nothing_outstanding": ["yes"],
+            },
+        )
+        await env.deliver()
+        for who in ("mash", "mash_manager", "mash_service", "mash_director"):
+            assert "was decided at Stage 5" in str(env.teams_cards(who)[-1].cards), who
+            card = teams_card(env, who)
+            assert "Decided at Stage 5" in str(card), who
+            assert {a["verb"] for a in card["actions"]} <= {"open:details", "open:history", "open:correct_details"}
+        assert "Decided at Stage 5" in str(card_in(env.dms("teacher")).blocks)
+        # Both platforms' CSCP channels: one post each, updated in place, with the thread.
+        (slack_post,) = env.cscp_posts()
+        assert "Decided at Stage 5" in str(slack_post.blocks)
+        teams_posts = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if not a.reply_to_id]
+        assert len(teams_posts) == 1 and "Decided at Stage 5" in str(teams_posts[0].cards)
+        replies = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if a.reply_to_id == teams_posts[0].id]
+        assert "Decided at Stage 5" in str(replies[-1].cards)
     finally:
         await env.teams.close()
         await env.stop()
