@@ -131,17 +131,20 @@ def build_slack_bot(
 
 
 async def serve(bot: Bot, settings: Settings) -> None:
-    if bot.slack is not None:
-        await bot.slack.directory.refresh_partnership()
+    if bot.teams is not None:
+        await bot.teams.mount()
+    refreshes = [side.refresh_partnership for side in (bot.slack and bot.slack.directory, bot.teams) if side]
+    for refresh in refreshes:
+        await refresh()
     delivery = asyncio.create_task(bot.outbox.run_forever(), name="outbox")
     scheduler = start_scheduler(DueWork(bot.ctx, bot.outbox))
-    if bot.slack is not None:
-        # Membership of the CSCP user group can change while the bot runs.
+    for number, refresh in enumerate(refreshes):
+        # Membership of the CSCP user group, or of its Teams team, can change while the bot runs.
         scheduler.add_job(
-            bot.slack.directory.refresh_partnership,
+            refresh,
             "interval",
             minutes=10,
-            id="partnership-members",
+            id=f"partnership-members-{number}",
             replace_existing=True,
             coalesce=True,
             max_instances=1,
@@ -156,8 +159,6 @@ async def serve(bot: Bot, settings: Settings) -> None:
             waits.append(AsyncSocketModeHandler(bot.slack.app, settings.slack_app_token).start_async())
         elif bot.slack is not None:
             web_app(bot.slack.app, settings.slack_signing_secret, application=bot.web)
-        if bot.teams is not None:
-            await bot.teams.mount()
         if bot.web.router.routes():
             runner = web.AppRunner(bot.web)
             await runner.setup()

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     teams_service_url: str = TEAMS_SERVICE_URL
     # The CSCP team's channel in Teams (a conversation id, 19:…@thread.tacv2), if the partnership uses Teams.
     teams_cscp_conversation_id: str = ""
+    # The CSCP team in Teams: Entra ID (AAD) object ids, comma-separated, plus the members of that channel's team.
+    teams_cscp_members: str = ""
 
     @property
     def port_number(self) -> int:
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def cscp_member_ids(self) -> list[str]:
         return [part.strip() for part in self.cscp_members.split(",") if part.strip()]
+
+    @property
+    def teams_cscp_member_ids(self) -> list[str]:
+        return [part.strip() for part in self.teams_cscp_members.split(",") if part.strip()]
 
     @property
     def cscp_executive_ids(self) -> list[str]:

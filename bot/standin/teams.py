@@ -66,6 +66,7 @@ class Conversation:
     kind: str  # "personal" or "channel"
     user: TeamsUser | None = None  # in a personal chat
     team_name: str = ""
+    members: list[TeamsUser] = field(default_factory=list)  # of a channel's team
 
 
 @dataclass
@@ -244,10 +245,10 @@ class TeamsStandin:
         conversation_id = f"a:standin-personal-{user.aad_object_id}"
         return self.conversations.setdefault(conversation_id, Conversation(conversation_id, "personal", user))
 
-    def add_channel(self, conversation_id: str, team_name: str = "CSCP") -> Conversation:
+    def add_channel(self, conversation_id: str, team_name: str = "CSCP", members: list[TeamsUser] = ()) -> Conversation:
         with self._changed:
             return self.conversations.setdefault(
-                conversation_id, Conversation(conversation_id, "channel", team_name=team_name)
+                conversation_id, Conversation(conversation_id, "channel", team_name=team_name, members=list(members))
             )
 
     def sent_to(self, conversation_id: str) -> list[Sent]:
@@ -311,6 +312,7 @@ class TeamsStandin:
         application.router.add_post("/teams/v3/conversations/{conversation}/activities/{activity}", self._send)
         application.router.add_put("/teams/v3/conversations/{conversation}/activities/{activity}", self._update)
         application.router.add_get("/teams/v3/conversations/{conversation}/members/{member}", self._member)
+        application.router.add_get("/teams/v3/conversations/{conversation}/members", self._members)
         return application
 
     def _login_app(self) -> web.Application:
@@ -484,6 +486,24 @@ class TeamsStandin:
         conversation = self.personal_conversation(user)
         self._note(Call(request.method, request.path, 201))
         return web.json_response({"id": conversation.id, "serviceUrl": self.service_url}, status=201)
+
+    async def _members(self, request: web.Request) -> web.Response:
+        """The members of a channel's team (Teams answers this for a conversation the bot is in)."""
+        refused = self._gate(request)
+        if refused:
+            return refused
+        conversation, _ = self._conversation(request.match_info["conversation"])
+        if conversation is None:
+            return self._refuse(request, 404, "ConversationNotFound", "Conversation not found.")
+        self._note(Call(request.method, request.path, 200))
+        people = conversation.members if conversation.kind == "channel" else [conversation.user]
+        return web.json_response(
+            [
+                {"id": u.chat_id, "name": u.name, "aadObjectId": u.aad_object_id, "email": u.email}
+                for u in people
+                if u is not None
+            ]
+        )
 
     async def _member(self, request: web.Request) -> web.Response:
         refused = self._gate(request)

@@ -29,6 +29,9 @@ class TeamsBot:
         """The handlers, once the outbox they wake exists."""
         listeners.register(self.app, TeamsServices(ctx=self.sender.ctx, directory=self.directory, outbox=outbox))
 
+    async def refresh_partnership(self) -> None:
+        await self.directory.refresh_partnership(self.app.api)
+
     async def mount(self) -> None:
         """Serve POST /api/messages on the application given to build_teams_bot: before that application starts."""
         await self.app.initialize()
@@ -53,7 +56,7 @@ def build_teams_bot(
     return TeamsBot(
         app=app,
         sender=TeamsSender(ctx, app, settings.teams_tenant_id, settings.teams_cscp_conversation_id),
-        directory=TeamsDirectory(ctx),
+        directory=TeamsDirectory(ctx, settings.teams_cscp_member_ids, settings.teams_cscp_conversation_id),
     )
 
 

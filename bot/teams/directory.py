@@ -9,12 +9,16 @@ is read from the Bot Connector (name, e-mail) and the account linked to the pers
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import httpx
 
 from flows.context import Context
 from flows.people import PersonRef
 from flows.persons import ChatAddress, chat_address, known_account, remember_chat_address
 
 PLATFORM = "teams"
+log = logging.getLogger(__name__)
 
 
 def is_personal(activity) -> bool:
@@ -22,8 +26,21 @@ def is_personal(activity) -> bool:
 
 
 class TeamsDirectory:
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
+    def __init__(self, ctx: Context, member_ids: list[str] = (), partnership_channel: str = ""):
+        self.ctx, self.member_ids, self.partnership_channel = ctx, list(member_ids), partnership_channel
+        # Permissions need only the ids; the channel's members are added by refresh_partnership.
+        ctx.set_partnership_members(PLATFORM, self.member_ids)
+
+    async def refresh_partnership(self, api) -> None:
+        """The CSCP team in Teams: the configured object ids plus the members of the CSCP channel's team."""
+        members = set(self.member_ids)
+        if self.partnership_channel:
+            try:
+                found = await api.conversations.get_members(self.partnership_channel)
+                members |= {m.aad_object_id for m in found if m.aad_object_id}
+            except (httpx.HTTPError, OSError) as error:
+                log.warning("could not read the CSCP channel's members in Teams: %s", error.__class__.__name__)
+        self.ctx.set_partnership_members(PLATFORM, members)
 
     async def person(self, turn) -> PersonRef:
         """The person an activity is from (`turn` is the SDK's ActivityContext). In a personal chat, where the bot

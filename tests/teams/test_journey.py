@@ -182,3 +182,19 @@ async def test_from_stage_3_the_cscp_channel_has_one_post_per_case_with_a_thread
     assert len(posts) == 1 and "Escalation notification: ESC-2026-0001" in str(posts[0].cards)
     assert replies and all(r.reply_to_id == posts[0].id for r in replies)
     assert "Stage 3 (Service managers) started" in str(replies[0].cards)
+
+
+async def test_the_partnership_team_in_teams_is_configured_ids_and_the_cscp_channels_team(standin, database_url):
+    from bot.runtime import build_bot
+    from flows.clock import ManualClock
+    from flows.policy import load_policy
+    from tests.conftest import WED_1_APRIL_2026
+    from tests.teams.conftest import teams_settings
+
+    standin.conversations[CSCP_CHANNEL].members = [PEOPLE["gp"]]
+    settings = teams_settings(standin, database_url, teams_cscp_members=PEOPLE["mash_manager"].aad_object_id)
+    bot = build_bot(settings, load_policy(), ManualClock(WED_1_APRIL_2026))
+    assert bot.ctx.partnership_members == {("teams", PEOPLE["mash_manager"].aad_object_id)}
+    await bot.teams.refresh_partnership()
+    assert bot.ctx.partnership_members == {("teams", p.aad_object_id) for p in (PEOPLE["mash_manager"], PEOPLE["gp"])}
+    bot.ctx.db.dispose()
