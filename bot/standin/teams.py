@@ -24,6 +24,7 @@ import datetime as dt
 import ipaddress
 import itertools
 import json
+import random
 import ssl
 import tempfile
 import threading
@@ -139,6 +140,9 @@ class TeamsStandin:
         self.tokens_issued = 0
         # Failure injection: statuses to answer the next Connector calls with (429 carries Retry-After: 0).
         self.fail_next: list[int] = []
+        # Each Connector call fails (503) with this chance, from a seeded random: the outbox's tests.
+        self.failure_rate, self.failures_injected = 0.0, 0
+        self._random = random.Random(11)
         self._ids = itertools.count(1_700_000_000_000)
         self._changed = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -401,8 +405,10 @@ class TeamsStandin:
 
     def _gate(self, request: web.Request) -> web.Response | None:
         """Injected failures, then the bot's token: what every Connector call meets first."""
-        if self.fail_next:
-            status = self.fail_next.pop(0)
+        injected = self.failure_rate and self._random.random() < self.failure_rate
+        if self.fail_next or injected:
+            status = self.fail_next.pop(0) if self.fail_next else 503
+            self.failures_injected += 1
             headers = {"Retry-After": "0"} if status == 429 else {}
             self._note(Call(request.method, request.path, status, "injected"))
             return web.json_response(

@@ -3,18 +3,22 @@ professional it names works in Teams and gets it there; both see the same card w
 in either redraws both; and someone on both platforms is one person, whose permissions follow them."""
 
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from sqlmodel import select
 
+from bot.email.inbox import Inbox
 from bot.runtime import build_bot
 from bot.slack.http import web_app
 from bot.standin.server import SlackStandin
 from bot.standin.teams_client import TeamsSide
 from flows.clock import ManualClock
 from flows.policy import load_policy
+from storage.models import OutboxMessage
 from tests.conftest import WED_1_APRIL_2026
 from tests.slack.conftest import CSCP_CHANNEL as SLACK_CSCP
 from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
 from tests.slack.conftest import Running, _serve, manifest_scopes
 from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
+from tests.slack.test_delivery import deliver_everything, sent_log
 from tests.slack.test_escalate_end_to_end import FORM, FORMAL, buttons, card_in, press, raise_case
 from tests.teams.conftest import CSCP_CHANNEL as TEAMS_CSCP
 from tests.teams.conftest import PEOPLE as TEAMS_PEOPLE
@@ -33,7 +37,7 @@ class Both(Running):
         return [a for a in self.teams_standin.sent_to_user(TEAMS_PEOPLE[person]) if a.cards]
 
 
-async def start_both(teams_standin, database_url) -> Both:
+async def start_both(teams_standin, database_url, inbox: Inbox | None = None) -> Both:
     clock = ManualClock(WED_1_APRIL_2026)
     slack_standin = SlackStandin(scopes=manifest_scopes(), users=list(SLACK_PEOPLE.values()))
     slack_standin.channels[SLACK_CSCP] = "private"
@@ -47,6 +51,16 @@ async def start_both(teams_standin, database_url) -> Both:
         cscp_channel_id=SLACK_CSCP,
         cscp_members=SLACK_PEOPLE["cscp"].id,
         cscp_executive=SLACK_PEOPLE["executive"].id,
+        **(
+            dict(
+                smtp_host="127.0.0.1",
+                smtp_port=str(await inbox.start()),
+                smtp_starttls=False,
+                mail_from="escalations@cscp.example",
+            )
+            if inbox
+            else {}
+        ),
     )
     bot = build_bot(settings, load_policy(), clock, retry_interval=FixedValueRetryIntervalCalculator(0))
     await bot.slack.directory.refresh_partnership()
@@ -172,6 +186,54 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
         assert len(teams_posts) == 1 and "Decided at Stage 5" in str(teams_posts[0].cards)
         replies = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if a.reply_to_id == teams_posts[0].id]
         assert "Decided at Stage 5" in str(replies[-1].cards)
+    finally:
+        await env.teams.close()
+        await env.stop()
+
+
+async def test_a_recipient_on_each_channel_with_30_percent_of_sends_failing_everywhere_gets_each_message_once(
+    standin, database_url
+):
+    """The school in Slack, Sam in Teams, the GP by e-mail: every platform fails three sends in ten."""
+    inbox = Inbox(failure_rate=0.3, seed=3)
+    env = await start_both(standin, database_url, inbox)
+    env.inbox = inbox
+    try:
+        for who in ("mash", "mash_manager", "mash_service"):
+            await env.teams.install(TEAMS_PEOPLE[who])
+        standin.activities.clear()
+        env.standin.failure_rate = standin.failure_rate = 0.3
+        both = f"{TEAMS_PEOPLE['mash'].email}, Dr Gita Rao <gita.rao@nhs.net>"
+        await raise_case(env, form=dict(FORM, professionals=[], professionals_by_email=both))
+        await deliver_everything(env)
+        head = [SLACK_PEOPLE["head"].id]
+        await press(env, "teacher", "case_escalate", {"reason": "Not agreed.", "next_holders": head})
+        await deliver_everything(env)
+        await in_teams(env, "mash", "name_holder", holders=TEAMS_PEOPLE["mash_manager"].aad_object_id)
+        await deliver_everything(env)
+        # Stage 3: the partnership's channel on both platforms, each step once in each thread.
+        sue = [SLACK_PEOPLE["service_manager"].id]
+        await press(env, "head", "case_escalate", {"reason": "Still not agreed.", "next_holders": sue})
+        await deliver_everything(env)
+        await in_teams(env, "mash_manager", "name_holder", holders=TEAMS_PEOPLE["mash_service"].aad_object_id)
+        await deliver_everything(env)
+        (slack_post,) = env.cscp_posts()
+        slack_thread = [m.text for m in env.standin.messages_in(SLACK_CSCP, thread_ts=slack_post.ts)]
+        teams_channel = standin.sent_to(TEAMS_CSCP)
+        teams_thread = [str(a.cards) for a in teams_channel if a.reply_to_id]
+        assert len([a for a in teams_channel if not a.reply_to_id]) == 1
+        assert len(slack_thread) == len(teams_thread) == 2  # Stage 3 started; MASH named its holder
+        assert len(set(slack_thread)) == len(set(teams_thread)) == 2
+        assert env.standin.failures_injected and standin.failures_injected and inbox.failures_injected
+        # Each message once, on each channel.
+        slack_log = sent_log(env)
+        assert slack_log and len(slack_log) == len(set(slack_log))
+        teams_log = [str(a.activity.get("attachments")) for a in standin.sent_to_user(TEAMS_PEOPLE["mash"])]
+        assert len(teams_log) == len(set(teams_log))
+        subjects = [m.mail["Subject"] for m in inbox.to("gita.rao@nhs.net")]
+        assert len(subjects) == len(set(subjects)) and subjects
+        with env.ctx.db.transaction() as session:
+            assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
     finally:
         await env.teams.close()
         await env.stop()
