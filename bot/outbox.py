@@ -244,7 +244,26 @@ class Outbox:
                 row.status = DeliveryStatus.FAILED
                 row.next_attempt_at = None
                 log.error("outbox message %s failed for good: %s", row.id, error)
-                # Never dropped: the partnership team is told, unless that notice is what failed.
+                # Never dropped: the raiser is asked to pass it on by hand, and the partnership team is told,
+                # unless that notice is what failed.
+                recipient, case = pending.recipient, pending.case
+                if row.audience == topics.PERSON and case and recipient and recipient.key != case.raiser.key:
+                    session.add(
+                        OutboxMessage(
+                            escalation_id=case.id,
+                            topic=topics.CONTACT_BY_HAND,
+                            audience=topics.PERSON,
+                            recipient_id=session.get(Escalation, case.id).raiser_id,
+                            payload={
+                                **row.payload,
+                                "about": row.topic,
+                                "platform": recipient.platform,
+                                "person": recipient.user_id,
+                                "why": row.last_error,
+                            },
+                            created_at=now,
+                        )
+                    )
                 if row.topic != "delivery_failed":
                     reference = pending.case.reference if pending.case else ""
                     session.add(

@@ -172,18 +172,25 @@ def person_notice(
 
 
 def _by_hand(case: CaseView, payload: dict, now: datetime, raiser: PersonRef) -> Notice:
-    """To the raiser, when someone named only by e-mail would be told something and the bot sends no e-mail."""
-    address = payload.get("person", "")
+    """To the raiser, when the bot cannot tell someone something itself: they are named only by e-mail and the
+    bot sends no e-mail, or their platform refused the message for good (`why`: the app not installed for them
+    in Teams, say)."""
+    platform, user_id = payload.get("platform", EMAIL_PLATFORM), payload.get("person", "")
     person = next(
-        (p for p in case.people() if p.key == (EMAIL_PLATFORM, address)),
-        PersonRef(EMAIL_PLATFORM, address, email=address),
+        (p for p in case.people() if p.key == (platform, user_id)),
+        PersonRef(platform, user_id, email=user_id if platform == EMAIL_PLATFORM else ""),
     )
     theirs = person_notice(payload.get("about", ""), case, payload, now, person, details=False)
+    why = payload.get("why")
+    because = (
+        f"the bot could not reach them ({why})"
+        if why
+        else "they are named only by e-mail, and this bot does not send e-mail"
+    )
     return Notice(
         subject=f"{case.reference}: please contact {named(person)}",
         headline=f"Please contact {named(person)}",
-        lead=f"Please contact {named(person)} yourself about {case.reference}: they are named only by e-mail, and "
-        f"this bot does not send e-mail. Tell them: {theirs.lead}",
+        lead=f"Please contact {named(person)} yourself about {case.reference}: {because}. Tell them: {theirs.lead}",
         facts=theirs.facts,
         asked=f"Contact them and pass this on. What is asked of them: {theirs.asked}",
         contact=theirs.contact,

@@ -76,7 +76,7 @@ async def test_what_still_fails_after_the_retries_is_sent_later_by_the_outbox_on
     assert all(m.status == DeliveryStatus.SENT for m in outbox(running))
 
 
-async def test_someone_without_the_app_is_a_failure_for_good_reported_to_the_partnership(running):
+async def test_someone_without_the_app_is_a_failure_for_good_the_raiser_and_the_partnership_are_told(running):
     await installed(running, "teacher")  # Gita has never installed the app
     raise_case(running, professional="gp")
     await running.bot.outbox.drain()
@@ -86,6 +86,9 @@ async def test_someone_without_the_app_is_a_failure_for_good_reported_to_the_par
     invitation = next(m for m in outbox(running) if m.topic == topics.INVITED_TO_TALK)
     assert (invitation.status, invitation.last_error) == (DeliveryStatus.FAILED, NOT_INSTALLED)
     assert any(m.topic == topics.DELIVERY_FAILED for m in outbox(running))
+    # The raiser is asked to pass the invitation on by hand, saying why the bot could not.
+    (by_hand,) = [a for a in running.standin.sent_to_user(PEOPLE["teacher"]) if "Please contact" in str(a.cards)]
+    assert "Gita Rao" in str(by_hand.cards) and NOT_INSTALLED in str(by_hand.cards)
 
 
 async def test_the_chat_is_opened_for_someone_who_has_the_app_but_never_wrote(running):
