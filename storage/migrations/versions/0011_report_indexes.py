@@ -44,7 +44,12 @@ STAGE_COLUMNS = [
 
 
 def upgrade() -> None:
-    op.create_index("ix_escalation_report", "escalation", ESCALATION_COLUMNS)
+    if op.get_bind().dialect.name == "postgresql":
+        # A JSON column cannot be a btree key on PostgreSQL: the themes are carried in the index instead.
+        keys = [c for c in ESCALATION_COLUMNS if c != "themes"]
+        op.create_index("ix_escalation_report", "escalation", keys, postgresql_include=["themes"])
+    else:
+        op.create_index("ix_escalation_report", "escalation", ESCALATION_COLUMNS)
     op.create_index("ix_stage_report", "stage", STAGE_COLUMNS)
 
 
