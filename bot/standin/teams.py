@@ -562,6 +562,13 @@ class TeamsStandin:
     def message(self, user: TeamsUser, text: str) -> dict:
         return self.activity(user, "message", text=text, textFormat="plain")
 
+    def added_to_channel(self, user: TeamsUser, conversation_id: str) -> dict:
+        """What Teams sends when `user` adds the bot to a team: a conversationUpdate in its General channel."""
+        activity = self.activity(user, "conversationUpdate", membersAdded=[{"id": self.bot_id}])
+        activity["conversation"] = {"conversationType": "channel", "tenantId": self.tenant_id, "id": conversation_id}
+        activity["channelData"] = {"tenant": {"id": self.tenant_id}, "team": {"id": conversation_id}}
+        return activity
+
     def installation(self, user: TeamsUser) -> list[dict]:
         """What Teams sends when the app is installed for `user`: an installationUpdate, then a
         conversationUpdate adding the bot. Marks the app installed for them."""

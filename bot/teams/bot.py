@@ -27,7 +27,13 @@ class TeamsBot:
 
     def register(self, outbox: Outbox) -> None:
         """The handlers, once the outbox they wake exists."""
-        listeners.register(self.app, TeamsServices(ctx=self.sender.ctx, directory=self.directory, outbox=outbox))
+        services = TeamsServices(
+            ctx=self.sender.ctx,
+            directory=self.directory,
+            outbox=outbox,
+            partnership_channel=self.sender.partnership_channel,
+        )
+        listeners.register(self.app, services)
 
     async def refresh_partnership(self) -> None:
         await self.directory.refresh_partnership(self.app.api)

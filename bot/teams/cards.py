@@ -83,6 +83,20 @@ def welcome_card(policy: Policy) -> dict:
     )
 
 
+def channel_card(conversation_id: str) -> dict:
+    """Said in a team's channel when the bot is added to it: how to make it the CSCP team's channel."""
+    return card(
+        [
+            heading("Escalation and Resolution"),
+            text(
+                "If this is the CSCP team's channel, ask your administrator to set TEAMS_CSCP_CONVERSATION_ID to "
+                f"{conversation_id} and restart the bot: from Stage 3 each case then has a post here, with its "
+                "steps in the thread, and the weekly digest. Its members count as the CSCP team."
+            ),
+        ]
+    )
+
+
 def _case_lines(case: CaseView, now: datetime) -> list[dict]:
     stage = case.policy.stage(case.current_stage)
     title = (

@@ -17,6 +17,8 @@ class TeamsServices:
     ctx: Context
     directory: TeamsDirectory
     outbox: Outbox
+    # The CSCP team's channel, if configured (TEAMS_CSCP_CONVERSATION_ID).
+    partnership_channel: str = ""
 
     async def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run an engine function (blocking database work) off the event loop."""

@@ -198,3 +198,15 @@ async def test_the_partnership_team_in_teams_is_configured_ids_and_the_cscp_chan
     await bot.teams.refresh_partnership()
     assert bot.ctx.partnership_members == {("teams", p.aad_object_id) for p in (PEOPLE["mash_manager"], PEOPLE["gp"])}
     bot.ctx.db.dispose()
+
+
+async def test_added_to_a_team_the_bot_says_how_to_make_it_the_cscp_channel(running):
+    other = "19:general-of-another-team@thread.tacv2"
+    running.standin.add_channel(other)
+    reply = await running.teams.post(running.standin.added_to_channel(PEOPLE["teacher"], other))
+    assert reply.status in (200, 201)
+    (said,) = running.standin.sent_to(other)
+    assert f"TEAMS_CSCP_CONVERSATION_ID to {other}" in str(said.cards)
+    # In the channel already configured, nothing is said.
+    await running.teams.post(running.standin.added_to_channel(PEOPLE["teacher"], CSCP_CHANNEL))
+    assert running.standin.sent_to(CSCP_CHANNEL) == []

@@ -48,7 +48,13 @@ def register(app: App, services: TeamsServices) -> None:
     @app.on_conversation_update
     async def bot_added(turn: ActivityContext[ConversationUpdateActivity]) -> None:
         added = {member.id for member in turn.activity.members_added or []}
-        if turn.activity.recipient.id not in added or not is_personal(turn.activity):
+        if turn.activity.recipient.id not in added:
+            return
+        if not is_personal(turn.activity):
+            # Added to a team: say where the CSCP posts would go, for the administrator to set.
+            channel = turn.activity.conversation.id.partition(";")[0]
+            if channel != services.partnership_channel:
+                await turn.send(cards.as_card(cards.channel_card(channel)))
             return
         await services.directory.person(turn)
         await turn.send(cards.as_card(cards.welcome_card(services.ctx.policy)))
