@@ -26,7 +26,7 @@ from sqlmodel import select
 from bot.logs import describe
 from flows import topics
 from flows.context import Context
-from flows.people import PersonRef
+from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.records import CaseView, load_case, person_ref
 from storage.models import DeliveryStatus, Escalation, OutboxMessage, Person
 
@@ -59,6 +59,8 @@ class Pending:
     # An earlier attempt began and its end is unknown: look for the message before sending it again.
     may_have_been_sent: bool = False
     created_at: datetime | None = None
+    # The recipient chose to have it by e-mail as well as in chat (flows.persons.choose_email_copies).
+    copy_by_email: bool = False
 
 
 class Sender(Protocol):
@@ -67,23 +69,30 @@ class Sender(Protocol):
 
 
 class ByChannel:
-    """Sends each message by its recipient's channel (their platform). A message for no one person (the
-    partnership's channel, every copy of the cards) goes to every chat platform in `shared`, in order. When one
-    platform fails, the retry skips those that already have it: remembered here for retries by this process;
-    after a restart, card and post updates are in place anyway and Slack looks for what it already posted."""
+    """Sends each message by its recipient's channel (their platform), and by e-mail as well when they chose
+    it. A message for no one person (the partnership's channel, every copy of the cards) goes to every chat
+    platform in `shared`, in order. When one of a message's senders fails, the retry skips those that already
+    have it: remembered here for retries by this process; after a restart, card and post updates are in place
+    anyway and Slack looks for what it already posted."""
 
     def __init__(self, default: Sender, by_platform: dict[str, Sender], shared: list[Sender] | None = None):
         self.default, self.by_platform = default, by_platform
         self.shared = shared or [default]
         self._done: dict[int, set[int]] = {}
 
-    async def deliver(self, message: Pending) -> None:
+    def _senders(self, message: Pending) -> list[Sender]:
         recipient = message.recipient
-        if recipient is not None:
-            await (self.by_platform.get(recipient.platform) or self.default).deliver(message)
-            return
+        if recipient is None:
+            return self.shared
+        senders = [self.by_platform.get(recipient.platform) or self.default]
+        by_email = self.by_platform.get(EMAIL_PLATFORM)
+        if message.copy_by_email and by_email is not None and recipient.platform != EMAIL_PLATFORM:
+            senders.append(by_email)
+        return senders
+
+    async def deliver(self, message: Pending) -> None:
         done = self._done.setdefault(message.id, set())
-        for index, sender in enumerate(self.shared):
+        for index, sender in enumerate(self._senders(message)):
             if index not in done:
                 await sender.deliver(message)
                 done.add(index)
@@ -203,7 +212,8 @@ class Outbox:
                 case = None
                 if row.escalation_id is not None:
                     case = load_case(session, session.get(Escalation, row.escalation_id))
-                recipient = person_ref(session.get(Person, row.recipient_id)) if row.recipient_id else None
+                person = session.get(Person, row.recipient_id) if row.recipient_id else None
+                recipient = person_ref(person) if person is not None else None
                 claimed.append(
                     Pending(
                         row.id,
@@ -214,6 +224,7 @@ class Outbox:
                         recipient,
                         may_have_been_sent=row.attempts > 1,
                         created_at=row.created_at,
+                        copy_by_email=bool(person is not None and person.email_copies and "@" in person.email),
                     )
                 )
             return claimed

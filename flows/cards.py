@@ -363,3 +363,17 @@ def details(case: CaseView) -> tuple[Words, list[tuple[str, list[Words]]]]:
     ]
     parts.append(("Notes", notes or [("None yet.",)]))
     return intro, parts
+
+
+def email_copies_choice(chosen: bool) -> tuple[str, CardAction]:
+    """What a person's home view (or welcome card) says of their choice to have the bot's messages by e-mail
+    as well, and the action that changes it."""
+    if chosen:
+        return (
+            "You get what the bot sends you here by e-mail as well, at your work address.",
+            CardAction("email_copies_off", "Stop the e-mails", ""),
+        )
+    return (
+        "You can have what the bot sends you here by e-mail as well, at your work address.",
+        CardAction("email_copies_on", "E-mail me as well", ""),
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from flows.context import Context
+from flows.errors import Refused
 from flows.people import EMAIL_PLATFORM, PersonRef
 from flows.records import person_ref
 from storage.atomic import insert_if_absent
@@ -141,3 +142,28 @@ def known_account(ctx: Context, platform: str, user_id: str) -> PersonRef | None
         if person is None:
             return None
         return PersonRef(platform, user_id, person.name, person.email)
+
+
+def email_copies(ctx: Context, ref: PersonRef) -> bool | None:
+    """Whether the person has chosen e-mail as well as chat; None when they cannot (e-mail is off, or their
+    directory reports no work address for them)."""
+    with ctx.db.read() as session:
+        person = find_person(session, ref)
+        email = person.email if person is not None else ref.email
+        if not ctx.email_enabled or "@" not in (email or ""):
+            return None
+        return bool(person is not None and person.email_copies)
+
+
+def choose_email_copies(ctx: Context, ref: PersonRef, wanted: bool) -> bool:
+    """The person's own choice to have what the bot sends them in chat by e-mail as well; returns it as kept."""
+    with ctx.db.transaction() as session:
+        person = person_row(session, ref)
+        if wanted and (not ctx.email_enabled or "@" not in person.email):
+            raise Refused(
+                "The bot cannot e-mail you: e-mail is not set up here, or your work address is not known to it.",
+                field="email_copies",
+            )
+        person.email_copies = wanted
+        session.add(person)
+        return wanted

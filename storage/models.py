@@ -44,6 +44,8 @@ class Person(SQLModel, table=True):
     # Asked once, remembered for the next escalation this person raises.
     role: str = Field(default="", max_length=200)
     agency: str = Field(default="", max_length=200)
+    # Their own choice: every message the bot sends them in chat comes by e-mail as well (to `email`).
+    email_copies: bool = False
 
 
 class Account(SQLModel, table=True):

@@ -10,6 +10,7 @@ from bot.slack import messages
 from bot.slack.directory import PLATFORM, SlackDirectory
 from flows.context import Context
 from flows.homes import remember_viewer, viewer_filter, viewers_among
+from flows.persons import email_copies
 from flows.queries import CaseFilter, failed_deliveries, my_cases, partnership_open_cases
 from flows.records import CaseView
 
@@ -28,7 +29,10 @@ class AppHome:
         if self.ctx.is_partnership_member(person):
             partnership = await asyncio.to_thread(partnership_open_cases, self.ctx, person, case_filter)
             failures = await asyncio.to_thread(failed_deliveries, self.ctx)
-        view = messages.home_view(mine, self.ctx.clock.now(), partnership, failures, self.ctx.policy, case_filter)
+        copies = await asyncio.to_thread(email_copies, self.ctx, person)
+        view = messages.home_view(
+            mine, self.ctx.clock.now(), partnership, failures, self.ctx.policy, case_filter, email_copies=copies
+        )
         await self.client.views_publish(user_id=user_id, view=view)
 
     async def refresh_for(self, case: CaseView) -> None:

@@ -56,6 +56,8 @@ from flows.records import CaseView
 GATE_VIEW = "escalate_gate"
 FORM_VIEW = "escalate_form"
 RAISE_ACTION = "home_raise"
+# The person's choice of e-mail as well as Slack (flows.cards.email_copies_choice names them).
+EMAIL_COPIES_ACTIONS = {"home_email_copies_on": True, "home_email_copies_off": False}
 HOME_FILTERS = {
     "home_filter_stage": "stage",
     "home_filter_overdue": "overdue",
@@ -535,13 +537,19 @@ def home_view(
     failures: list[tuple[str, str, str]],
     policy: Policy,
     case_filter: CaseFilter = CaseFilter(),
+    email_copies: bool | None = None,
 ) -> dict:
+    """`email_copies`: the person's choice of e-mail as well (None: not offered, e-mail cannot reach them)."""
+    buttons = [ButtonElement(text=_plain("Raise an escalation"), action_id=RAISE_ACTION, style="primary")]
+    choice = None
+    if email_copies is not None:
+        words, action = cards.email_copies_choice(email_copies)
+        buttons.append(ButtonElement(text=_plain(action.label), action_id=f"home_{action.id}"))
+        choice = ContextBlock(elements=[_plain(words)])
     blocks: list[Block] = [
         HeaderBlock(text=_plain("Escalations")),
-        ActionsBlock(
-            block_id="home_actions",
-            elements=[ButtonElement(text=_plain("Raise an escalation"), action_id=RAISE_ACTION, style="primary")],
-        ),
+        ActionsBlock(block_id="home_actions", elements=buttons),
+        *([choice] if choice else []),
     ]
     for title, cases in (
         ("Stages you hold", mine.holding),

@@ -22,6 +22,8 @@ VERSION = "1.5"
 # task/fetch with this dialog id opens the raise dialog (the gate questions, then the form).
 RAISE_DIALOG = "raise"
 LIST_WORD, RAISE_WORD = "list", "escalate"
+# The person's choice of e-mail as well as Teams, by what they type (flows.cards.email_copies_choice's actions).
+EMAIL_COPIES_WORDS = {"email_copies_on": "email me", "email_copies_off": "stop emails"}
 
 
 def as_card(content: dict) -> AdaptiveCard:
@@ -62,9 +64,15 @@ def say_button(title: str, word: str) -> dict:
     }
 
 
-def welcome_card(policy: Policy) -> dict:
+def welcome_card(policy: Policy, email_copies: bool | None = None) -> dict:
+    """`email_copies`: the person's choice of e-mail as well (None: not offered, e-mail cannot reach them)."""
     days = sorted({stage.working_days for stage in policy.stages})
     each = f"each due within {days[0]} working days" if len(days) == 1 else "each with its own deadline"
+    buttons, choice = [raise_button(), say_button("My cases", LIST_WORD)], []
+    if email_copies is not None:
+        words, action = says.email_copies_choice(email_copies)
+        buttons.append(say_button(action.label, EMAIL_COPIES_WORDS[action.id]))
+        choice = [text(words, isSubtle=True)]
     return card(
         [
             heading("Escalation and Resolution"),
@@ -78,8 +86,9 @@ def welcome_card(policy: Policy) -> dict:
                 "initials and your agency's case reference only.",
                 isSubtle=True,
             ),
+            *choice,
         ],
-        [raise_button(), say_button("My cases", LIST_WORD)],
+        buttons,
     )
 
 

@@ -164,3 +164,35 @@ async def test_holders_named_by_e_mail_in_the_slack_form_are_each_e_mailed(runni
     assert [m.mail["Subject"] for m in env.inbox.to("governor@school.example")] == ["ESC-2026-0001: you hold Stage 2"]
     holders = view_case(env.ctx, "ESC-2026-0001", TEACHER).stage.raising
     assert [p.name or p.email for p in holders][1:] == ["Dr Gita Rao", "governor@school.example"]
+
+
+async def test_someone_in_slack_who_chooses_e_mail_as_well_gets_each_message_both_ways(running_with_email):
+    """Tess chooses e-mail as well on App Home: what the bot sends her in Slack comes to her work address too,
+    each message once each way; her choice is hers alone (MASH's worker gets Slack only); she can stop it."""
+    env = running_with_email
+    tess, address = PEOPLE["teacher"].id, PEOPLE["teacher"].email
+    home = await env.slack.open_home(tess)
+    assert "E-mail me as well" in str(home["blocks"])
+    await env.slack.press_button(tess, "home_email_copies_on", "")
+    await env.standin.wait_for(lambda: "Stop the e-mails" in str(env.standin.home[tess]["blocks"]))
+    await raise_case(env)
+    await deliver_everything(env)
+    (card,) = [m for m in env.dms("teacher") if "ESC-2026-0001" in str(m.blocks)]
+    (mail,) = env.inbox.to(address)
+    assert mail.mail["Subject"].startswith("ESC-2026-0001")
+    # school.example is not a secure mail domain: the reference, never the child's details.
+    assert not [d for d in CHILD_DETAILS if d in mail.plain]
+    assert env.inbox.to(PEOPLE["mash"].email) == [] and env.dms("mash")
+    assert "home_email_copies_off" in str(env.standin.home[tess]["blocks"])
+    await env.slack.press_button(tess, "home_email_copies_off", "")
+    await env.standin.wait_for(lambda: "E-mail me as well" in str(env.standin.home[tess]["blocks"]))
+    await press(env, "teacher", "case_escalate", {"reason": "Talked; not agreed.", "next_holders": [PEOPLE["head"].id]})
+    await deliver_everything(env)
+    assert len(env.inbox.to(address)) == 1, "no e-mail once she stopped them"
+
+
+async def test_e_mail_as_well_is_not_offered_when_the_bot_sends_no_e_mail(running):
+    home = await running.slack.open_home(PEOPLE["teacher"].id)
+    assert "E-mail me as well" not in str(home["blocks"])
+    await running.slack.press_button(PEOPLE["teacher"].id, "home_email_copies_on", "")
+    await running.standin.wait_for(lambda: "cannot e-mail you" in str(running.dms("teacher")))

@@ -2,6 +2,8 @@
 professional it names works in Teams and gets it there; both see the same card with their own actions; a click
 in either redraws both; and someone on both platforms is one person, whose permissions follow them."""
 
+from collections import Counter
+
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlmodel import select
 
@@ -12,7 +14,7 @@ from bot.standin.server import SlackStandin
 from bot.standin.teams_client import TeamsSide
 from flows.clock import ManualClock
 from flows.policy import load_policy
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Person
 from tests.conftest import WED_1_APRIL_2026
 from tests.slack.conftest import CSCP_CHANNEL as SLACK_CSCP
 from tests.slack.conftest import PEOPLE as SLACK_PEOPLE
@@ -201,6 +203,9 @@ async def test_a_recipient_on_each_channel_with_30_percent_of_sends_failing_ever
     try:
         for who in ("mash", "mash_manager", "mash_service"):
             await env.teams.install(TEAMS_PEOPLE[who])
+        # Sam chooses e-mail as well: each message to him comes in Teams and by e-mail, each once.
+        await env.teams.say(TEAMS_PEOPLE["mash"], "email me")
+        assert "Stop the e-mails" in str(standin.sent_to_user(TEAMS_PEOPLE["mash"])[-1].cards)
         standin.activities.clear()
         env.standin.failure_rate = standin.failure_rate = 0.3
         both = f"{TEAMS_PEOPLE['mash'].email}, Dr Gita Rao <gita.rao@nhs.net>"
@@ -234,6 +239,11 @@ async def test_a_recipient_on_each_channel_with_30_percent_of_sends_failing_ever
         assert len(subjects) == len(set(subjects)) and subjects
         with env.ctx.db.transaction() as session:
             assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
+            sam = session.exec(select(Person).where(Person.email == TEAMS_PEOPLE["mash"].email)).one()
+            to_sam = {m.id for m in session.exec(select(OutboxMessage).where(OutboxMessage.recipient_id == sam.id))}
+        copies = Counter(m.mail["Message-ID"] for m in inbox.to(TEAMS_PEOPLE["mash"].email))
+        assert set(copies.values()) == {1}
+        assert set(copies) == {f"<escalation-bot.outbox-{i}@cscp.example>" for i in to_sam}
     finally:
         await env.teams.close()
         await env.stop()

@@ -12,12 +12,21 @@ from bot.logs import describe
 from bot.teams import cards
 from bot.teams.directory import is_personal
 from bot.teams.services import TeamsServices
+from flows.errors import Refused
+from flows.persons import choose_email_copies, email_copies
 from flows.queries import my_cases
 
 log = logging.getLogger(__name__)
 
 
+# What the person types to choose e-mail as well, or to stop it.
+CHOICES = {word: action_id == "email_copies_on" for action_id, word in cards.EMAIL_COPIES_WORDS.items()}
+
+
 def register(app: App, services: TeamsServices) -> None:
+    async def welcome(person) -> dict:
+        return cards.welcome_card(services.ctx.policy, await services.call(email_copies, person))
+
     @app.on_message
     async def personal_message(turn: ActivityContext[MessageActivity]) -> None:
         if not is_personal(turn.activity):
@@ -33,8 +42,14 @@ def register(app: App, services: TeamsServices) -> None:
                 content = cards.card(
                     [cards.text("Raise an escalation: the button opens the form.")], [cards.raise_button()]
                 )
+            elif word in CHOICES:
+                try:
+                    await services.call(choose_email_copies, person, CHOICES[word])
+                    content = await welcome(person)
+                except Refused as refused:
+                    content = cards.card([cards.text(refused.message)])
             else:
-                content = cards.welcome_card(services.ctx.policy)
+                content = await welcome(person)
         except Exception as error:  # logged without its message: it may quote what the person typed
             log.error("answering a personal message failed: %s", describe(error))
             raise
@@ -56,5 +71,5 @@ def register(app: App, services: TeamsServices) -> None:
             if channel != services.partnership_channel:
                 await turn.send(cards.as_card(cards.channel_card(channel)))
             return
-        await services.directory.person(turn)
-        await turn.send(cards.as_card(cards.welcome_card(services.ctx.policy)))
+        person = await services.directory.person(turn)
+        await turn.send(cards.as_card(await welcome(person)))

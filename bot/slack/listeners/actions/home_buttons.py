@@ -1,9 +1,13 @@
+import asyncio
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import messages, payloads
-from bot.slack.failures import open_modal
+from bot.slack.failures import open_modal, tell
 from bot.slack.services import SlackServices
 from flows import forms
+from flows.errors import Refused
+from flows.persons import choose_email_copies
 from flows.queries import CaseFilter
 
 
@@ -26,3 +30,18 @@ def register_home_buttons(app: AsyncApp, services: SlackServices) -> None:
 
     for action_id in messages.HOME_FILTERS:
         app.action(action_id)(filter_changed)
+
+    async def email_copies_chosen(ack, body, action, client):
+        await ack()
+        user_id = body["user"]["id"]
+        person = await services.directory.person(user_id)
+        try:
+            await asyncio.to_thread(
+                choose_email_copies, services.ctx, person, messages.EMAIL_COPIES_ACTIONS[action["action_id"]]
+            )
+        except Refused as refused:
+            await tell(client, user_id, None, refused.message)
+        await services.home.publish(user_id)
+
+    for action_id in messages.EMAIL_COPIES_ACTIONS:
+        app.action(action_id)(email_copies_chosen)
