@@ -127,6 +127,7 @@ ESCALATION_COLUMNS = (
 STAGE_COLUMNS = (
     "number, name, started_at, due_at, started_by_id, escalation_reason, ended_at, ended_how, resolved, "
     "outcome_kind, decision_outcome, key_learning, outcome_date, reflective_consultation_requested_at, "
+    "working_days_taken, "
     "consultation_arranged_for, consultation_held_on, consultation_actions, concerns, ended_by_id, agreed_with_ids"
 )
 

@@ -547,6 +547,10 @@ def _end_stage(
 ) -> None:
     stage = change.stage
     stage.ended_at = change.ctx.clock.now()
+    calendar = change.policy.working_calendar
+    stage.working_days_taken = calendar.working_days_between(
+        calendar.local_date(stage.started_at), calendar.local_date(stage.ended_at)
+    )
     stage.ended_how = how
     stage.ended_by_id = change.actor.id
     stage.agreed_with_ids = [p.id for p in _unique(change.row(p) for p in agreed_with)]

@@ -148,6 +148,32 @@ class _Figures:
         rows = self.session.execute(query.where(self.in_period).group_by(column)).all()
         return {value: count for value, count in rows}
 
+    def _counts_of(self, *columns) -> dict[str, dict]:
+        """Each column's counts, from one scan grouped by all of them (columns of few values each, so the
+        groups stay few), instead of one scan a column."""
+        rows = self.session.execute(
+            select(*columns, func.count()).select_from(Escalation).where(self.in_period).group_by(*columns)
+        ).all()
+        counts: dict[str, dict] = {column.key: {} for column in columns}
+        for *values, count in rows:
+            for column, value in zip(columns, values, strict=True):
+                counts[column.key][value] = counts[column.key].get(value, 0) + count
+        return counts
+
+    @cached_property
+    def _case_counts(self) -> dict[str, dict]:
+        return self._counts_of(
+            Escalation.raiser_agency, Escalation.other_agency, Escalation.level_of_need, Escalation.current_stage
+        )
+
+    @cached_property
+    def _equality_counts(self) -> dict[str, dict]:
+        return self._counts_of(Escalation.age_band, Escalation.gender, Escalation.ethnicity, Escalation.send)
+
+    @cached_property
+    def _theme_counts(self) -> dict[str, int]:
+        return self._counts(self._themes.c.value, join_theme=True)
+
     @cached_property
     def _themes(self):
         """One row per theme of each case: the JSON list, unnested by the database."""
@@ -177,8 +203,7 @@ class _Figures:
         )
 
     def by_theme(self) -> Sheet:
-        theme = self._themes.c.value
-        counts = self._counts(theme, join_theme=True)
+        counts = self._theme_counts
         return Sheet(
             "By theme",
             "Cases by theme (a case can have several)",
@@ -188,7 +213,7 @@ class _Figures:
         )
 
     def by_agency(self) -> Sheet:
-        raising, receiving = self._counts(Escalation.raiser_agency), self._counts(Escalation.other_agency)
+        raising, receiving = self._case_counts["raiser_agency"], self._case_counts["other_agency"]
         names = list(self.policy.lists.agencies) + sorted(
             {*raising, *receiving} - set(self.policy.lists.agencies) - {""}
         )
@@ -205,12 +230,12 @@ class _Figures:
             "By level of need",
             "Cases by level of need",
             ("Level of need", "Cases"),
-            self._listed(self._counts(Escalation.level_of_need), self.policy.lists.levels_of_need),
+            self._listed(self._case_counts["level_of_need"], self.policy.lists.levels_of_need),
             chart_columns=(1,),
         )
 
     def by_stage_reached(self) -> Sheet:
-        counts = self._counts(Escalation.current_stage)
+        counts = self._case_counts["current_stage"]
         return Sheet(
             "By stage reached",
             "Cases by the highest stage reached",
@@ -295,7 +320,11 @@ class _Figures:
                 .scalar_subquery()
             )
 
-        taken = (n_at(StageRecord.ended_at) - n_at(StageRecord.started_at)).label("taken")
+        # Kept when each stage ended; counted here only for stages ended before it was kept.
+        taken = case(
+            (StageRecord.working_days_taken.is_not(None), StageRecord.working_days_taken),
+            else_=n_at(StageRecord.ended_at) - n_at(StageRecord.started_at),
+        ).label("taken")
         inside = func.sum(case((StageRecord.ended_at <= StageRecord.due_at, 1), else_=0))
         try:
             rows = self.session.execute(
@@ -339,16 +368,32 @@ class _Figures:
             notes=("Stages that have ended; with fewer than 5 ended, the figures are left out.",),
         )
 
-    def overdue(self) -> Sheet:
-        late = func.sum(case((StageRecord.ended_at > StageRecord.due_at, 1), else_=0))
-        open_overdue = func.sum(case((and_(StageRecord.ended_at.is_(None), StageRecord.due_at < self.now), 1), else_=0))
+    @cached_property
+    def _stage_counts(self) -> dict[int, tuple[int, ...]]:
+        """By stage number, from one scan of the stages: how many, ended late, open and past the deadline now,
+        reflective consultations requested, arranged and held."""
+
+        def counted(condition):
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
         rows = self.session.execute(
-            select(StageRecord.number, func.count(), late, open_overdue)
+            select(
+                StageRecord.number,
+                func.count(),
+                counted(StageRecord.ended_at > StageRecord.due_at),
+                counted(and_(StageRecord.ended_at.is_(None), StageRecord.due_at < self.now)),
+                counted(StageRecord.reflective_consultation_requested_at.is_not(None)),
+                counted(StageRecord.consultation_arranged_for.is_not(None)),
+                counted(StageRecord.consultation_held_on.is_not(None)),
+            )
             .join(Escalation, Escalation.id == StageRecord.escalation_id)
             .where(self.in_period)
             .group_by(StageRecord.number)
         ).all()
-        found = {number: (total, late or 0, still or 0) for number, total, late, still in rows}
+        return {number: tuple(figures) for number, *figures in rows}
+
+    def overdue(self) -> Sheet:
+        found = {number: figures[:3] for number, figures in self._stage_counts.items()}
         return Sheet(
             "Overdue stages",
             "Overdue stages",
@@ -362,21 +407,7 @@ class _Figures:
         )
 
     def consultations(self) -> Sheet:
-        def counted(column):
-            return func.sum(case((column.is_not(None), 1), else_=0))
-
-        rows = self.session.execute(
-            select(
-                StageRecord.number,
-                counted(StageRecord.reflective_consultation_requested_at),
-                counted(StageRecord.consultation_arranged_for),
-                counted(StageRecord.consultation_held_on),
-            )
-            .join(Escalation, Escalation.id == StageRecord.escalation_id)
-            .where(self.in_period)
-            .group_by(StageRecord.number)
-        ).all()
-        found = {number: (a or 0, b or 0, c or 0) for number, a, b, c in rows}
+        found = {number: figures[3:] for number, figures in self._stage_counts.items()}
         stages = self.policy.reflective_consultation_stages or [s.number for s in self.policy.stages]
         return Sheet(
             "Reflective consultations",
@@ -390,33 +421,33 @@ class _Figures:
     def key_learning(self) -> Sheet:
         """The latest KEY_LEARNING_PER_THEME entries under each theme: a list for people to read, whatever the
         number of cases (the cases' learning is the figures' complement, not a data dump)."""
-        theme = self._themes.c.value
-        ranked = (
-            select(
-                theme.label("theme"),
-                Escalation.reference.label("reference"),
-                StageRecord.number.label("stage"),
-                StageRecord.key_learning.label("key_learning"),
-                func.row_number()
-                .over(partition_by=theme, order_by=(StageRecord.ended_at.desc(), StageRecord.id.desc()))
-                .label("rank"),
-            )
-            .select_from(Escalation)
-            .join(self._themes, true())
-            .join(StageRecord, StageRecord.escalation_id == Escalation.id)
-            .where(self.in_period, StageRecord.key_learning != "")
-            .subquery()
-        )
-        rows = self.session.execute(
-            select(ranked.c.theme, ranked.c.reference, ranked.c.stage, ranked.c.key_learning)
-            .where(ranked.c.rank <= KEY_LEARNING_PER_THEME)
-            .order_by(ranked.c.theme, ranked.c.rank)
-        ).all()
+        # The stages are walked newest first along their ended_at index, each theme's walk stopping at its
+        # limit; the period is tested on each case found (coalesce keeps SQLite from driving the query by the
+        # cases' opened_at index instead, which would sort every stage of the period).
+        opened = func.coalesce(Escalation.opened_at, Escalation.opened_at)
+        rows = []
+        for name in sorted(self._theme_counts):
+            has_theme = select(1).select_from(self._themes).where(self._themes.c.value == name).exists()
+            found = self.session.execute(
+                select(Escalation.reference, StageRecord.number, StageRecord.key_learning)
+                .select_from(StageRecord)
+                .join(Escalation, Escalation.id == StageRecord.escalation_id)
+                .where(
+                    StageRecord.ended_at.is_not(None),
+                    StageRecord.key_learning != "",
+                    opened >= self.opened_from,
+                    opened < self.opened_before,
+                    has_theme,
+                )
+                .order_by(StageRecord.ended_at.desc(), StageRecord.id.desc())
+                .limit(KEY_LEARNING_PER_THEME)
+            ).all()
+            rows.extend((name, *row) for row in found)
         return Sheet(
             "Key learning",
             "Key learning, by theme",
             ("Theme", "Case", "Stage", "Key learning"),
-            [tuple(r) for r in rows],
+            rows,
             notes=(
                 f"Each stage's key learning under each theme of its case, the latest {KEY_LEARNING_PER_THEME} a theme."
                 " Erased cases have none left.",
@@ -432,7 +463,7 @@ class _Figures:
             (Escalation.ethnicity, "Ethnicity", lists.ethnicities),
             (Escalation.send, "SEND", lists.send_answers),
         ):
-            counts = self._counts(column)
+            counts = self._equality_counts[column.key]
             rows = self._listed(counts, order) + [("Not given", shown(counts.get("", 0)))]
             out.append(
                 Sheet(

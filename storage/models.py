@@ -145,6 +145,9 @@ class StageRecord(SQLModel, table=True):
     escalation_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
     ended_at: datetime | None = _when(default=None)
+    # Working days from its start to its end, counted when it ended (by the case's calendar), so reports sum
+    # them instead of counting days for every stage. Empty for stages ended before it was kept.
+    working_days_taken: int | None = None
     # resolved, escalated, withdrawn, executive_decision
     ended_how: str = Field(default="", max_length=30)
     resolved: bool | None = None

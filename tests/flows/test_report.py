@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from flows import escalations as lifecycle
@@ -15,7 +16,7 @@ from flows.errors import Refused
 from flows.report import Period, themes_report
 from flows.report_files import write_charts, write_csv, write_xlsx
 from flows.retention import due_for_erasure, erase
-from storage.models import AuditEvent
+from storage.models import AuditEvent, StageRecord
 from tests.conftest import CSCP_MEMBER, MASH_WORKER, TEACHER
 from tests.flows.steps import escalate, open_case, outcome
 
@@ -100,6 +101,20 @@ def test_later_stages_are_timed_and_overdue_ones_counted(ctx, clock):
     assert row(found["Working days per stage"], "Stage 1: Frontline practitioners") == (5, 11, 11, 0, 7)
     assert row(found["Overdue stages"], "Stage 1: Frontline practitioners") == (5, 5, 0)
     assert row(found["Overdue stages"], "Stage 2: Line managers") == (5, 0, 5)
+
+
+def test_stages_ended_before_their_working_days_were_kept_are_counted_the_same(ctx, clock):
+    """Each stage keeps its working days when it ends; one ended before that was kept is counted from its dates."""
+    cases = [open_case(ctx) for _ in range(5)]
+    clock.set(datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
+    for case in cases:
+        escalate(ctx, case)
+    with ctx.db.transaction() as session:
+        kept = session.exec(select(StageRecord.working_days_taken).where(StageRecord.number == 1)).all()
+        assert kept == [11] * 5
+        session.execute(update(StageRecord).values(working_days_taken=None))
+    found = figures(ctx)
+    assert row(found["Working days per stage"], "Stage 1: Frontline practitioners") == (5, 11, 11, 0, 7)
 
 
 def test_erased_cases_still_count_from_what_remains(ctx, clock):
