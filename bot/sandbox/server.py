@@ -22,7 +22,7 @@ from importlib import resources
 from aiohttp import web
 
 from bot.email.inbox import Inbox
-from bot.runtime import Bot, build_bot
+from bot.runtime import Bot, build_bot, listening_socket
 from bot.sandbox.workspace import (
     CSCP_CHANNEL,
     CSCP_CHANNEL_NAME,
@@ -49,18 +49,6 @@ from flows.policy import Policy
 log = logging.getLogger(__name__)
 # MSAL (the bot's login to Teams) reads the certificates it trusts from here: the Teams stand-in's own.
 CA_BUNDLE = "REQUESTS_CA_BUNDLE"
-
-
-def listening_socket(port: int) -> socket.socket:
-    """The page's port, taken before anything else starts: OSError (EADDRINUSE) if another program has it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind(("127.0.0.1", port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 async def _serve(application: web.Application, port: int = 0, sock: socket.socket | None = None):
@@ -119,7 +107,9 @@ class Sandbox:
 
 
 async def start_sandbox(policy: Policy, database_url: str, port: int = 8765, start: datetime | None = None) -> Sandbox:
-    page_socket = listening_socket(port)  # before anything else: a busy port stops it here, having done nothing
+    page_socket = listening_socket(
+        port, "127.0.0.1"
+    )  # before anything else: a busy port stops it here, having done nothing
     clock = ManualClock(start or datetime.now(UTC))
     standin = SlackStandin(scopes=set(BOT_SCOPES), users=PEOPLE, wall=lambda: clock.now().timestamp())
     standin.channels[CSCP_CHANNEL] = "private"
