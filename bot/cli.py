@@ -165,8 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if not (settings.slack_enabled or settings.teams_enabled):
         print(
-            "No Slack or Teams settings found, so starting the sandbox: the bot against a stand-in Slack on this "
-            "machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
+            "No Slack or Teams settings found, so starting the sandbox: the bot against stand-ins for Slack and Teams "
+            "on this machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
             flush=True,
         )
         return cmd_sandbox(args)

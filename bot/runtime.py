@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -111,7 +112,10 @@ def build_bot(
         senders[SLACK] = SlackSender(ctx, client, settings.cscp_channel_id, home)
     teams_bot = None
     if teams:
-        from bot.teams.bot import build_teams_bot  # the Teams SDK is imported only when Teams is configured
+        with warnings.catch_warnings():
+            # The SDK warns, as it is imported, that a feature the bot does not use (HTML widgets) is in preview.
+            warnings.filterwarnings("ignore", message="HtmlWidgetSecurityPolicy is in preview")
+            from bot.teams.bot import build_teams_bot  # the Teams SDK is imported only when Teams is configured
 
         teams_bot = build_teams_bot(settings, ctx, application, sleep=teams_sleep)
         senders[TEAMS] = teams_bot.sender
