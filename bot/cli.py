@@ -352,6 +352,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     given = settings.model_fields_set  # what the environment or .env set, not the defaults
     database_url = settings.database_url if "database_url" in given else SANDBOX_DATABASE
+    if "port" in given and not (settings.port.isdigit() and 1 <= int(settings.port) <= 65535):
+        return _fail(f"PORT should be a number from 1 to 65535, such as {PORT_HOW}.")
     port = settings.port_number if "port" in given else SANDBOX_PORT
     if getattr(args, "fresh", False):
         path = _sqlite_file(database_url)
@@ -359,9 +361,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             return _fail(
                 f"--fresh starts the sandbox again by deleting its SQLite file; {shown_url(database_url)} is not one."
             )
+        existed = path.exists()
         for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
             leftover.unlink(missing_ok=True)
-        print(f"Starting again: deleted {path}.", flush=True)
+        print(f"Starting again: deleted {path}." if existed else f"Starting afresh: {path} did not exist.", flush=True)
     logs.configure(logging.WARNING)
     try:
         asyncio.run(run_sandbox(policy, database_url, port))

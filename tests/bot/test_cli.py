@@ -388,10 +388,13 @@ async def test_the_sandbox_uses_database_url_and_fresh_starts_it_again(tmp_path)
         await process.wait()
 
 
-def test_fresh_never_erases_a_connected_bots_database_nor_a_server_database(clean_env, capsys):
+def test_fresh_never_erases_a_connected_bots_database_nor_a_server_one_and_a_bad_port_is_one_line(clean_env, capsys):
     clean_env.setenv("DATABASE_URL", "postgresql+psycopg://bot:secret@db.example/escalations")
     assert main(["sandbox", "--fresh"]) == 2
     assert "is not one" in capsys.readouterr().err
+    clean_env.setenv("PORT", "eighty")
+    assert main(["sandbox"]) == 2
+    assert "PORT should be a number from 1 to 65535, such as PORT=8766 make run" in capsys.readouterr().err
     for name, value in SLACK_BY_HTTP.items():
         clean_env.setenv(name, value)
     assert main(["run", "--fresh"]) == 2
