@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# PORT=8766 make run chooses the port; make run FRESH=1 starts the sandbox again with an empty database.
 run: $(STAMP)
-	$(BIN)/escalation-bot run
+	$(BIN)/escalation-bot run $(if $(FRESH),--fresh)
 
 # The sandbox's browser test drives Debian's Chromium (Playwright downloads no browser of its own).
 browser:

@@ -27,7 +27,7 @@ FORM = {
     "raiser_role": "DSL",
     "raiser_agency": "School or college",
     "other_agency": "Children's Social Care (MASH)",
-    "professionals": [PEOPLE[1].id],
+    "professionals": [next(p.id for p in PEOPLE if p.name == "Maria Costa")],  # Children's Social Care, in Slack
     "themes": ["Information sharing"],
     "key_dates": "k",
     "evidence_of_need": "e",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -21,8 +22,37 @@ EXIT_CONFIG = 2
 FAKE_NOW = "ESCALATION_BOT_FAKE_NOW"
 
 
+SANDBOX_PORT, SANDBOX_DATABASE = 8765, "sqlite:///sandbox.db"
+# How a person chooses the port, said the same in the README, --help and the busy-port line.
+PORT_HOW = "PORT=8766 make run, or PORT=8766 escalation-bot run"
+
+
 class _NotCreatedYet(Exception):
     pass
+
+
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (None for any other database, or one in memory)."""
+    if not database_url.startswith("sqlite:///"):
+        return None
+    name = database_url.removeprefix("sqlite:///").partition("?")[0]
+    return Path(name) if name and name != ":memory:" else None
+
+
+def _not_created_yet(database_url: str) -> bool:
+    """A SQLite file that does not exist yet: looking at it must not create it."""
+    path = _sqlite_file(database_url)
+    return path is not None and not path.exists()
+
+
+def _port_unavailable(unavailable) -> int:
+    """One line, no traceback (bot.runtime.PortUnavailable)."""
+    port, error = unavailable.port, unavailable.error
+    if error.errno == errno.EADDRINUSE:
+        return _fail(
+            f"Port {port} is already in use (another program, or the bot already running). Choose another: {PORT_HOW}."
+        )
+    return _fail(f"Cannot listen on port {port}: {error.strerror or error}. Choose another: {PORT_HOW}.")
 
 
 def _fail(message: str) -> int:
@@ -55,12 +85,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     except PolicyError as exc:
         problems.append(str(exc))
-    sqlite_file = (
-        settings.database_url.removeprefix("sqlite:///") if settings.database_url.startswith("sqlite:///") else None
-    )
     try:
-        if sqlite_file and sqlite_file != ":memory:" and not Path(sqlite_file).exists():
-            # Looking must not create the file.
+        if _not_created_yet(settings.database_url):
             raise _NotCreatedYet
         database = Database(settings.database_url)
         shown = f"{shown_url(settings.database_url)} ({database.server_version()})"
@@ -133,10 +159,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
+    if getattr(args, "fresh", False) and (settings.slack_enabled or settings.teams_enabled):
+        return _fail(
+            "--fresh is for the sandbox only: it never erases the database of a bot connected to Slack or Teams."
+        )
     if not (settings.slack_enabled or settings.teams_enabled):
         print(
-            "No Slack or Teams settings found, so starting the sandbox: the bot against a stand-in Slack on this "
-            "machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
+            "No Slack or Teams settings found, so starting the sandbox: the bot against stand-ins for Slack and Teams "
+            "on this machine. To connect to Slack or Teams, see README.md, 'Connect to Slack' and 'Connect to Teams'.",
             flush=True,
         )
         return cmd_sandbox(args)
@@ -147,13 +177,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             + "\n  ".join(problems)
             + "\nSee README.md, 'Connect to Slack' and 'Connect to Teams'."
         )
-    from bot.runtime import run_bot
+    from bot.runtime import PortUnavailable, run_bot
 
     logs.configure(settings.log_level.upper())
     try:
         run_bot(settings, policy, _fake_clock())
     except SettingsError as exc:  # found only as the front-ends are built
         return _fail(f"Cannot start the bot: {exc}")
+    except PortUnavailable as unavailable:  # its port, taken before anything starts
+        return _port_unavailable(unavailable)
     return 0
 
 
@@ -188,6 +220,13 @@ def _engine_context():
         settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         _fail(str(exc))
+        yield None
+        return
+    if _not_created_yet(settings.database_url):
+        _fail(
+            f"There is no database at {_sqlite_file(settings.database_url)} (DATABASE_URL={settings.database_url}) "
+            "yet: the bot creates it when it first starts."
+        )
         yield None
         return
     database = Database(settings.database_url)
@@ -301,24 +340,38 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    """The real bot against a stand-in Slack on 127.0.0.1, with a web page to drive it."""
+    """The real bot against a stand-in Slack and a stand-in Teams on 127.0.0.1, with a web page to drive it."""
     import asyncio
 
+    from bot.runtime import PortUnavailable
     from bot.sandbox.server import run_sandbox
 
     try:
         settings, policy = _settings_and_policy()
     except (SettingsError, PolicyError) as exc:
         return _fail(str(exc))
-    database_url = getattr(args, "database", None) or "sqlite:///sandbox.db"
-    port = getattr(args, "port", None) or int(os.environ.get("SANDBOX_PORT", "8765"))
+    given = settings.model_fields_set  # what the environment or .env set, not the defaults
+    database_url = settings.database_url if "database_url" in given else SANDBOX_DATABASE
+    if "port" in given and not (settings.port.isdigit() and 1 <= int(settings.port) <= 65535):
+        return _fail(f"PORT should be a number from 1 to 65535, such as {PORT_HOW}.")
+    port = settings.port_number if "port" in given else SANDBOX_PORT
+    if getattr(args, "fresh", False):
+        path = _sqlite_file(database_url)
+        if path is None:
+            return _fail(
+                f"--fresh starts the sandbox again by deleting its SQLite file; {shown_url(database_url)} is not one."
+            )
+        existed = path.exists()
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+            leftover.unlink(missing_ok=True)
+        print(f"Starting again: deleted {path}." if existed else f"Starting afresh: {path} did not exist.", flush=True)
     logs.configure(logging.WARNING)
     try:
         asyncio.run(run_sandbox(policy, database_url, port))
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
-        return _fail(f"Cannot start the sandbox on port {port}: {exc.strerror}. Try --port with another number.")
+    except PortUnavailable as unavailable:  # the page's port, taken before anything starts
+        return _port_unavailable(unavailable)
     return 0
 
 
@@ -356,18 +409,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs the CSCP Escalation and Resolution policy in Slack and Microsoft Teams.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "run", help="start the bot for Slack, Teams or both (settings from the environment or .env)"
-    ).set_defaults(handler=cmd_run)
+    sandbox_words = (
+        "With no Slack or Teams settings, `run` starts the sandbox: the bot against stand-ins for Slack and Teams, "
+        f"its page at http://127.0.0.1:{SANDBOX_PORT}/ and its database {SANDBOX_DATABASE}. PORT chooses the port "
+        f"({PORT_HOW}) and DATABASE_URL the database; --fresh (`make run FRESH=1`) deletes the sandbox's database "
+        "and starts again."
+    )
+    run = commands.add_parser(
+        "run",
+        help="start the bot for Slack, Teams or both (settings from the environment or .env), or else the sandbox",
+        description=sandbox_words,
+    )
+    run.add_argument("--fresh", action="store_true", help="the sandbox only: delete its database and start again")
+    run.set_defaults(handler=cmd_run)
     commands.add_parser("check", help="check the settings, the policy file and the database").set_defaults(
         handler=cmd_check
     )
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
-    sandbox = commands.add_parser("sandbox", help="try the bot in your browser, without Slack")
-    sandbox.add_argument("--port", type=int, default=None, help="port of the web page (default 8765, or SANDBOX_PORT)")
-    sandbox.add_argument(
-        "--database", default="sqlite:///sandbox.db", help="database of the sandbox (default sqlite:///sandbox.db)"
+    sandbox = commands.add_parser(
+        "sandbox", help="try the bot in your browser, without Slack or Teams", description=sandbox_words
     )
+    sandbox.add_argument("--fresh", action="store_true", help="delete the sandbox's database and start again")
     sandbox.set_defaults(handler=cmd_sandbox)
     digest = commands.add_parser("digest", help="the weekly CSCP digest: --print shows it without posting")
     digest.add_argument("--print", action="store_true", help="print the digest to the terminal")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,6 +38,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TEAMS = "teams"
+
+
+class PortUnavailable(Exception):
+    """The port to listen on is taken (or not ours to take): found before anything else starts."""
+
+    def __init__(self, port: int, error: OSError):
+        super().__init__(f"port {port}: {error.strerror or error}")
+        self.port, self.error = port, error
+
+
+def listening_socket(port: int, host: str = "0.0.0.0") -> socket.socket:
+    """The port, bound and listening, or PortUnavailable."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise PortUnavailable(port, error) from None
+    return sock
 
 
 @dataclass
@@ -89,7 +112,10 @@ def build_bot(
         senders[SLACK] = SlackSender(ctx, client, settings.cscp_channel_id, home)
     teams_bot = None
     if teams:
-        from bot.teams.bot import build_teams_bot  # the Teams SDK is imported only when Teams is configured
+        with warnings.catch_warnings():
+            # The SDK warns, as it is imported, that a feature the bot does not use (HTML widgets) is in preview.
+            warnings.filterwarnings("ignore", message="HtmlWidgetSecurityPolicy is in preview")
+            from bot.teams.bot import build_teams_bot  # the Teams SDK is imported only when Teams is configured
 
         teams_bot = build_teams_bot(settings, ctx, application, sleep=teams_sleep)
         senders[TEAMS] = teams_bot.sender
@@ -130,7 +156,14 @@ def build_slack_bot(
     return build_bot(settings, policy, clock, slack=True, teams=False, retry_interval=retry_interval).slack
 
 
-async def serve(bot: Bot, settings: Settings) -> None:
+def _listens(settings: Settings) -> bool:
+    """Whether the configured front-ends take HTTP requests (Teams always; Slack unless by Socket Mode)."""
+    return settings.teams_enabled or (settings.slack_enabled and not settings.socket_mode)
+
+
+async def serve(bot: Bot, settings: Settings, sock: socket.socket | None = None) -> None:
+    if sock is None and _listens(settings):
+        sock = listening_socket(settings.port_number)
     if bot.teams is not None:
         await bot.teams.mount()
     refreshes = [side.refresh_partnership for side in (bot.slack and bot.slack.directory, bot.teams) if side]
@@ -159,10 +192,10 @@ async def serve(bot: Bot, settings: Settings) -> None:
             waits.append(AsyncSocketModeHandler(bot.slack.app, settings.slack_app_token).start_async())
         elif bot.slack is not None:
             web_app(bot.slack.app, settings.slack_signing_secret, application=bot.web)
-        if bot.web.router.routes():
+        if sock is not None:
             runner = web.AppRunner(bot.web)
             await runner.setup()
-            await web.TCPSite(runner, port=settings.port_number).start()
+            await web.SockSite(runner, sock).start()
             if bot.slack is not None and not settings.socket_mode:
                 log.info("listening for Slack on http://0.0.0.0:%s/slack/events", settings.port_number)
             if bot.teams is not None:
@@ -177,8 +210,10 @@ async def serve(bot: Bot, settings: Settings) -> None:
 
 
 def run_bot(settings: Settings, policy: Policy, clock: Clock | None = None) -> None:
+    # Before anything starts (the database, the front-ends): a busy port stops the bot here, having done nothing.
+    sock = listening_socket(settings.port_number) if _listens(settings) else None
     bot = build_bot(settings, policy, clock)
     try:
-        asyncio.run(serve(bot, settings))
+        asyncio.run(serve(bot, settings, sock))
     except KeyboardInterrupt:
         pass

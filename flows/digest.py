@@ -182,16 +182,26 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
     )
 
 
+def _send_at(ctx: Context, scheduled_day: date) -> datetime:
+    """When the digest of the week of `scheduled_day` goes: on a bank holiday or outside working hours, at the
+    next start of working hours."""
+    calendar = ctx.policy.working_calendar
+    return calendar.next_working_time(calendar.at_local(scheduled_day, ctx.policy.digest.at))
+
+
 def digest_week_due(ctx: Context, now: datetime) -> date | None:
     """The week whose digest is due by `now` (its scheduled day), or None before the first one is due."""
     calendar, settings = ctx.policy.working_calendar, ctx.policy.digest
     today = calendar.local_date(now)
     scheduled_day = today - timedelta(days=(today.weekday() - settings.weekday_number) % 7)
-    # On a bank holiday or outside working hours it goes at the next start of working hours.
-    send_at = calendar.next_working_time(calendar.at_local(scheduled_day, settings.at))
-    if now < send_at:
+    if now < _send_at(ctx, scheduled_day):
         scheduled_day -= timedelta(days=7)
     return scheduled_day
+
+
+def _any_case_opened_before(ctx: Context, when: datetime) -> bool:
+    with ctx.db.read() as session:
+        return session.exec(select(Escalation.id).where(Escalation.opened_at < when).limit(1)).first() is not None
 
 
 def digest_covers_from(ctx: Context, now: datetime) -> datetime:
@@ -202,12 +212,17 @@ def digest_covers_from(ctx: Context, now: datetime) -> datetime:
 
 
 def record_due_digest(ctx: Context) -> bool:
-    """Write the digest due now to the outbox, once (a missed one goes when the bot is back)."""
+    """Write the digest due now to the outbox, once (a missed one goes when the bot is back); none for a week whose
+    digest was due before the first case was raised."""
     now = ctx.clock.now()
     week_of = digest_week_due(ctx, now)
     with ctx.db.read() as session:
         if session.exec(select(DigestSent).where(DigestSent.week_of == week_of)).first():
             return False
+    if not _any_case_opened_before(ctx, _send_at(ctx, week_of)):
+        # Nothing had been raised by the time it was due: a digest of zeros for a week before the first case
+        # says nothing. The first digest is the one after the first case.
+        return False
     covers_from = digest_covers_from(ctx, now)
     digest = build_digest(ctx, covers_from, now, week_of)
     try:

@@ -2,6 +2,8 @@
 
 import asyncio
 import os
+import socket
+import subprocess
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -17,7 +19,7 @@ from flows.context import Context
 from flows.policy import default_policy_text
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import DigestSent, OutboxMessage
+from storage.models import DigestSent, Escalation, OutboxMessage
 from tests.conftest import SERVICE_MANAGER, TEACHER, TEACHER_MANAGER, a_form
 from tests.databases import SQLITE, free_port
 from tests.slack.conftest import PEOPLE, _serve, manifest_scopes
@@ -195,25 +197,33 @@ async def test_escalation_bot_run_connects_by_socket_mode(tmp_path, database_url
         await runner.cleanup()
 
 
-async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
-    port = free_port()
+async def sandbox_process(tmp_path, *args: str, **env: str) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """`escalation-bot …` starting the sandbox in its own process, once it has said where its page is."""
+    clean = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
-        "run",
+        *args,
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parents[2]), SANDBOX_PORT=str(port)),
+        env=dict(clean, PYTHONPATH=str(Path(__file__).resolve().parents[2]), **env),
     )
+    lines: list[str] = []
+    while not any("Open http://127.0.0.1:" in line for line in lines):
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        if not line:
+            process.terminate()
+            raise AssertionError("".join(lines))
+        lines.append(line)
+    return process, lines
+
+
+async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
+    port = free_port()
+    process, lines = await sandbox_process(tmp_path, "run", PORT=str(port))
     try:
-        lines = []
-        while not any("Open http://127.0.0.1:" in line for line in lines):
-            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-            assert line, "".join(lines)
-            lines.append(line)
         assert "starting the sandbox" in lines[0]
         url = lines[-1].split("Open ")[1].split(" ")[0]
         assert url == f"http://127.0.0.1:{port}/"
@@ -222,7 +232,8 @@ async def test_run_without_any_slack_settings_starts_the_sandbox(tmp_path):
                 assert response.status == 200 and "escalation-bot sandbox" in await response.text()
             async with session.get(url + "api/state?user=U01SCHOOLDSL") as response:
                 state = await response.json()
-        assert [p["name"] for p in state["people"]][:2] == ["Priya Shah", "Tom Reid"]
+        assert [p["name"] for p in state["people"]][:2] == ["Priya Shah", "Grace Okafor"]
+        assert [p["name"] for p in state["teams_people"]][:2] == ["Tom Reid", "Dan Hughes"]
         assert (tmp_path / "sandbox.db").exists()
     finally:
         process.terminate()
@@ -310,3 +321,81 @@ def test_check_names_a_database_it_cannot_reach_without_its_password(clean_env, 
     err = capsys.readouterr().err
     assert "Database postgresql+psycopg://bot:***@127.0.0.1:" in err and "cannot be opened: " in err
     assert "s3cret-pw" not in err
+
+
+def command_line(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`escalation-bot …` as a person runs it: its own process, in `tmp_path`, with only the settings given."""
+    clean = {k: v for k, v in os.environ.items() if k not in SLACK_SETTINGS}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env=dict(clean, PYTHONPATH=str(Path(__file__).resolve().parents[2]), **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+SLACK_BY_HTTP = dict(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="secret", CSCP_CHANNEL_ID="C0CSCP")
+
+
+@pytest.mark.parametrize("settings", [{}, SLACK_BY_HTTP], ids=["sandbox", "slack"])
+def test_a_busy_port_is_one_line_naming_how_to_choose_another_and_nothing_is_created(tmp_path, settings):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = command_line(tmp_path, "run", PORT=str(port), **settings)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"Port {port} is already in use (another program, or the bot already running). "
+        "Choose another: PORT=8766 make run, or PORT=8766 escalation-bot run."
+    ]
+    assert "Traceback" not in done.stdout
+    assert not list(tmp_path.glob("*.db"))  # it stopped before opening a database
+
+
+def test_digest_print_with_no_database_says_so_and_creates_none(tmp_path):
+    done = command_line(tmp_path, "digest", "--print", DATABASE_URL="sqlite:///escalations.db")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "There is no database at escalations.db (DATABASE_URL=sqlite:///escalations.db) yet: "
+        "the bot creates it when it first starts."
+    ]
+    assert not (tmp_path / "escalations.db").exists()
+
+
+async def test_the_sandbox_uses_database_url_and_fresh_starts_it_again(tmp_path):
+    mine = tmp_path / "mine.db"
+    database = Database(f"sqlite:///{mine}")
+    upgrade(database)
+    lifecycle.open_escalation(
+        Context(db=database), TEACHER, a_form(), child_at_immediate_risk=False, discussed_with_manager=True
+    )
+    database.dispose()
+    process, lines = await sandbox_process(
+        tmp_path, "sandbox", "--fresh", PORT=str(free_port()), DATABASE_URL="sqlite:///mine.db"
+    )
+    try:
+        assert "Starting again: deleted mine.db." in "".join(lines)
+        database = Database(f"sqlite:///{mine}")
+        with database.transaction() as session:
+            assert session.exec(select(Escalation)).all() == []  # the old case is gone; the schema is there
+        database.dispose()
+        assert not (tmp_path / "sandbox.db").exists()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def test_fresh_never_erases_a_connected_bots_database_nor_a_server_one_and_a_bad_port_is_one_line(clean_env, capsys):
+    clean_env.setenv("DATABASE_URL", "postgresql+psycopg://bot:secret@db.example/escalations")
+    assert main(["sandbox", "--fresh"]) == 2
+    assert "is not one" in capsys.readouterr().err
+    clean_env.setenv("PORT", "eighty")
+    assert main(["sandbox"]) == 2
+    assert "PORT should be a number from 1 to 65535, such as PORT=8766 make run" in capsys.readouterr().err
+    for name, value in SLACK_BY_HTTP.items():
+        clean_env.setenv(name, value)
+    assert main(["run", "--fresh"]) == 2
+    assert "--fresh is for the sandbox only" in capsys.readouterr().err

@@ -90,7 +90,28 @@ def test_the_digest_is_due_monday_9am_and_after_a_bank_holiday_the_next_working_
     assert digest_week_due(ctx, datetime(2026, 4, 7, 8, 0, tzinfo=UTC)) == date(2026, 4, 6)
 
 
+def test_no_digest_is_posted_for_a_week_before_the_first_case(ctx, clock):
+    # Monday 13 April, 9:30 in London: the digest is due, but nothing has ever been raised.
+    clock.set(datetime(2026, 4, 13, 8, 30, tzinfo=UTC))
+    assert record_due_digest(ctx) is False
+    # The first case, on Tuesday: that Monday's digest (due before it) is still not posted, later or after a restart.
+    clock.set(datetime(2026, 4, 14, 10, 0, tzinfo=UTC))
+    opened(ctx)
+    assert record_due_digest(ctx) is False
+    clock.set(datetime(2026, 4, 17, 15, 0, tzinfo=UTC))
+    assert record_due_digest(ctx) is False
+    with ctx.db.transaction() as session:
+        assert not session.exec(select(DigestSent)).all()
+        assert not session.exec(select(OutboxMessage).where(OutboxMessage.topic == "digest")).all()
+    # The next Monday's is the first, with the case in it.
+    clock.set(datetime(2026, 4, 20, 8, 30, tzinfo=UTC))
+    assert record_due_digest(ctx) is True
+    with ctx.db.transaction() as session:
+        assert [d.week_of for d in session.exec(select(DigestSent)).all()] == [date(2026, 4, 20)]
+
+
 def test_a_digest_missed_while_the_bot_was_down_is_posted_once(ctx, clock):
+    opened(ctx)  # on Wednesday 1 April: the digests from then on are due
     clock.set(datetime(2026, 4, 13, 8, 30, tzinfo=UTC))
     assert record_due_digest(ctx) is True
     assert record_due_digest(ctx) is False

@@ -1,6 +1,7 @@
-"""The sandbox in a real browser (Debian's Chromium, driven by Playwright): raise a case as one
-person, escalate it as others, find the post in the CSCP channel. Screenshots are saved for the
-README when UPDATE_SCREENSHOTS=1."""
+"""The sandbox in a real browser (Debian's Chromium, driven by Playwright): raise a case in Slack,
+answer it in Teams (its cards drawn by Microsoft's Adaptive Cards renderer, each click a tokened
+invoke to the bot), escalate it on both sides, find the post in the CSCP channel. Screenshots are
+saved for the README when UPDATE_SCREENSHOTS=1."""
 
 import os
 import shutil
@@ -81,14 +82,21 @@ async def escalate_as(page, name, message_words, next_stage, reason, holders):
     await page.wait_for_selector("#overlay", state="hidden")
 
 
-async def name_holder_as(page, name, message_words, holders):
+def teams_card(page, words="ESC-2026-0001"):
+    """The latest card in the Teams person's chat that has these words, as Teams shows it now."""
+    return page.locator("#feed .teams-card").filter(has_text=words).last
+
+
+async def name_holder_in_teams(page, name, stage, holder):
+    """In Teams: the person's case card (refreshed as Teams refreshes it when shown) opens the form inside the
+    card; the people picker lists the organisation's people in Teams."""
     await be(page, name)
-    await page.wait_for_selector(f"#feed :text('{message_words}')")
-    await page.click("#feed button[data-action='case_name_holder'] >> nth=-1")
-    await page.wait_for_selector("#modal-title:has-text('Name the holder')")
-    await page.select_option("#in-holders", holders)
-    await page.click("#modal-submit")
-    await page.wait_for_selector("#overlay", state="hidden")
+    await teams_card(page).get_by_role("button", name=f"Name the Stage {stage} holder").click()
+    form = teams_card(page, "Name the holder")
+    await form.get_by_label(holder).check()
+    await form.get_by_role("button", name="Name", exact=True).click()
+    await form.wait_for(state="detached")  # answered with the card as the case now stands
+    assert f"Holds Stage {stage}" in await teams_card(page).text_content()
 
 
 async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, page, tmp_path):
@@ -107,7 +115,8 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.fill("#in-raiser_role", "Designated safeguarding lead")
     await page.select_option("#in-raiser_agency", "School or college")
     await page.select_option("#in-other_agency", "Children's Social Care (MASH)")
-    await page.select_option("#in-professionals", ["U02MASHSW"])
+    # Tom Reid, MASH's social worker, works in Teams: named by his work e-mail.
+    await page.fill("#in-professionals_by_email", "tom.reid@mash.example")
     await page.select_option("#in-themes", ["Levels of safeguarding or protection need"])
     await page.fill("#in-key_dates", "Referral 20 March 2026; MASH decision 25 March 2026.")
     await page.fill("#in-evidence_of_need", "Repeated absence; disclosures to the class teacher.")
@@ -129,13 +138,37 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.wait_for_selector("#feed .blk-header:has-text('ESC-2026-0001')")
     await shot(page, "2-the-case-card", tmp_path)
 
-    # Priya talked with Tom (MASH); it has not settled it, so she escalates and names her own line manager.
+    # Tom works in Teams: the case reached him there, with his side's actions, drawn by the Adaptive Cards renderer.
+    await be(page, "Tom Reid")
+    card = teams_card(page)
+    await card.get_by_role("button", name="Propose a resolution").wait_for()
+    assert not await card.get_by_role("button", name="Escalate to Stage 2").count()  # Priya's, not his
+    await shot(page, "5-the-case-card-in-teams", tmp_path)
+    # He proposes a resolution: the form opens inside his card (an Action.Execute invoke, answered with a card).
+    await card.get_by_role("button", name="Propose a resolution").click()
+    form = teams_card(page, "The raising side is asked to accept it")
+    await form.get_by_label("The decision was upheld, with shared understanding").check()
+    await form.get_by_label("Decision or outcome").fill("MASH's decision stands; the school understands why.")
+    await form.get_by_label("Summary of key learning").fill("Explain threshold decisions to referrers in writing.")
+    assert await form.get_by_label("Date").input_value() == "2026-04-01"
+    await form.get_by_label("Nothing is outstanding").check()
+    await form.get_by_role("button", name="Propose", exact=True).click()
+    # His card now says so, and no longer offers to propose again.
+    await teams_card(page, "Waiting for the raising side's answer").wait_for()
+    assert not await teams_card(page).get_by_role("button", name="Propose a resolution").count()
+    # Priya's card in Slack changed too: she is asked to answer the proposal.
+    await be(page, "Priya Shah")
+    await page.wait_for_selector("#feed :text('proposes that ESC-2026-0001 is resolved')")
+    await page.wait_for_selector("#feed .msg >> nth=0 >> button[data-action='case_answer_proposal']")
+    assert "Resolution proposed" in await page.text_content("#feed .msg >> nth=0")
+
+    # It has not settled it for Priya, so she escalates and names her own line manager.
     await escalate_as(page, "Priya Shah", "You raised", 2, "We talked; MASH stands by its decision.", ["U03HEAD"])
-    # MASH is asked to name its own Stage 2 holder: Tom names his team manager.
-    await name_holder_as(page, "Tom Reid", "Please name who holds Stage 2", ["U04MASHTM"])
+    # MASH is asked, in Teams, to name its own Stage 2 holder: Tom names his team manager.
+    await name_holder_in_teams(page, "Tom Reid", 2, "Dan Hughes: MASH team manager")
     # Grace, the headteacher, now holds Stage 2 for the school and takes it to Stage 3; Dan names MASH's.
     await escalate_as(page, "Grace Okafor", "You now hold", 3, "The line managers could not agree.", ["U05SERVICE"])
-    await name_holder_as(page, "Dan Hughes", "please name who holds Stage 3", ["U07MASHSM"])
+    await name_holder_in_teams(page, "Dan Hughes", 3, "Ola Bello: Service manager, MASH")
 
     # The CSCP team sees the notification in their channel, and the case on their App Home.
     await be(page, "Sam Patel")
@@ -170,5 +203,30 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.click("button[data-tab='channel']")
     await page.wait_for_selector("#feed .thread :text('Resolved at Stage 3')")
     assert "Explain threshold decisions" in await page.text_content("#feed .thread")
-    # Everything the bot sent, Slack (the stand-in) accepted.
+    # Everything the bot sent, Slack and Teams (the stand-ins) accepted.
     assert sandbox.standin.calls and all(c.ok for c in sandbox.standin.calls)
+    assert sandbox.teams_standin.calls and all(c.status < 400 for c in sandbox.teams_standin.calls)
+
+
+async def test_raising_in_teams_opens_the_raise_dialog_and_its_steps_are_the_bots_answers(sandbox, page, tmp_path):
+    """The welcome card's button opens the dialog (task/fetch); each step's submit is a task/submit the bot
+    answers with the next card: the policy's two questions, then the form, or the guidance and nothing saved."""
+    await be(page, "Ola Bello")
+    await teams_card(page, "Escalation and Resolution").get_by_role("button", name="Raise an escalation").click()
+    dialog = page.locator("#dialog-body")
+    await dialog.get_by_text("Is a child at immediate risk of harm?").wait_for()
+    assert await page.text_content("#dialog-title") == "Raise an escalation"
+    await dialog.get_by_role("radio", name="Yes").nth(0).check()
+    await dialog.get_by_role("radio", name="Yes").nth(1).check()
+    await dialog.get_by_role("button", name="Next").click()
+    await dialog.get_by_text("Nothing has been saved").wait_for()
+    assert not await dialog.get_by_role("button").count()
+    await page.click("#dialog-close")
+    # Again, with no immediate risk: the escalation form itself, with its fields.
+    await teams_card(page, "Escalation and Resolution").get_by_role("button", name="Raise an escalation").click()
+    await dialog.get_by_role("radio", name="No").nth(0).check()
+    await dialog.get_by_role("radio", name="Yes").nth(1).check()
+    await dialog.get_by_role("button", name="Next").click()
+    await dialog.get_by_label("Child's initials").wait_for()
+    await shot(page, "6-the-raise-dialog-in-teams", tmp_path)
+    assert all(c.status < 400 for c in sandbox.teams_standin.calls)
