@@ -138,6 +138,11 @@ async def test_an_action_opens_its_form_in_the_card_and_every_copy_is_redrawn(ru
     # Teams asks for the reader's current card when it is shown: their own actions, as the case stands.
     fresh = await execute(running, "mash", redrawn.cards[0], "refresh")
     assert "Stage 2 of 5" in str(fresh)
+    # Sam's latest message says the case has gone to Stage 2: refreshed, it keeps those words above it.
+    latest = cards_for(running, "mash")[-1]
+    assert latest is not redrawn and "has gone to Stage 2" in latest.cards[0]["body"][0]["text"]
+    fresh = await execute(running, "mash", latest.cards[0], "refresh")
+    assert fresh["body"][0] == latest.cards[0]["body"][0]
 
 
 async def test_a_stale_or_forbidden_click_changes_nothing_and_says_why(running):

@@ -41,7 +41,8 @@ def register(app: App, services: TeamsServices) -> None:
         """The reader's card as the case stands, with the words their message had above it."""
         actions = await services.call(actions_for, case, person)
         posts = await asyncio.to_thread(posts_of, ctx, case.id, PLATFORM)
-        lead = next((p.lead for p in posts if p.kind == CARD and p.reader and p.reader.key == person.key), "")
+        # The words above the reader's latest copy: a refresh is of the card they are looking at, most often that.
+        lead = next((p.lead for p in reversed(posts) if p.kind == CARD and p.reader and p.reader.key == person.key), "")
         found = says.case_card(case, ctx.clock.now(), actions)
         return cards.case_card(found, turn.activity.from_.id, lead, problem)
 
