@@ -1,5 +1,6 @@
 """The scheduler: one APScheduler job, run every minute and once at start, that works out from
-the database what is due now (reminders, overdue prompts, the weekly digest) and wakes delivery.
+the database what is due now (reminders, overdue prompts, the weekly digest, the quarterly themes report) and
+wakes delivery.
 
 The database is the source of truth: jobs carry an id and a reference to a method, nothing is
 pickled, and a restart loses nothing because what is due is worked out again from the cases.
@@ -17,6 +18,7 @@ from bot.outbox import Outbox
 from flows.context import Context
 from flows.digest import record_due_digest
 from flows.reminders import refresh_cards_each_working_day, remind_agreed_actions, send_due_reminders
+from flows.report_posts import record_due_report
 from flows.retention import apply_retention
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,11 @@ class DueWork:
         refreshed = await asyncio.to_thread(refresh_cards_each_working_day, self.ctx)
         refreshed += await self._retention_once_a_working_day()
         digest = await asyncio.to_thread(record_due_digest, self.ctx)
+        digest += await asyncio.to_thread(record_due_report, self.ctx)
         if refreshed and self.outbox:
             self.outbox.wake()
         if reminders or digest:
-            log.info("due now: %s reminders%s", reminders, ", the weekly digest" if digest else "")
+            log.info("due now: %s reminders%s", reminders, ", the digest or report" if digest else "")
             if self.outbox:
                 self.outbox.wake()
 

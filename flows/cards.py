@@ -38,6 +38,8 @@ ACTION_LABELS = {
     can.WITHDRAW: ("Withdraw", "danger"),
     can.CORRECT_DETAILS: ("Correct details", ""),
     can.DETAILS: ("Details", ""),
+    can.NOTIFICATION_FORM: ("Notification form", ""),
+    can.RECORD_FOR_FILE: ("Record for our file", ""),
 }
 # Not an action on the case: the reader's own view of its history, offered beside Details.
 HISTORY = "history"

@@ -602,6 +602,22 @@ def _close_resolved(
 def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
     change.tell(topic, change.case.people(), **payload)
     change.tell_partnership(topic, **payload)
+    _send_paperwork(change, CLOSURE)
+    # Each side's last holders get the record for their agency's file (in chat: e-mail carries no files).
+    for side in (RAISING, RECEIVING):
+        holders = next((s.side(side) for s in reversed(change.case.stages) if s.side(side)), ())
+        chat = [p for p in holders if p.platform != EMAIL_PLATFORM]
+        change.tell(topics.DOCUMENT, chat, kind=can.RECORD_FOR_FILE, side=side, occasion=CLOSURE)
+
+
+# Why a document is sent: a stage began, the case closed, or someone asked.
+STAGE, CLOSURE, ASKED = "stage", "closure", "asked"
+
+
+def _send_paperwork(change: _Change, occasion: str) -> None:
+    """The notification form, as it stands, to the case's partnership thread (from the stage the policy says)."""
+    if change.policy.notification_form_at(change.escalation.current_stage):
+        change.tell_partnership(topics.DOCUMENT, kind=can.NOTIFICATION_FORM, occasion=occasion)
 
 
 # ---------------------------------------------------------------- the use cases
@@ -959,6 +975,7 @@ def escalate(
         if rule == "executive" and change.ctx.scrutineer is not None:
             change.tell(topics.SCRUTINEER_INFORMED, [change.ctx.scrutineer])
         change.tell_partnership(topics.STAGE_STARTED)
+        _send_paperwork(change, STAGE)
 
     return _change(ctx, reference, actor, can.ESCALATE, version, apply)
 
@@ -1240,8 +1257,9 @@ def roles_on(ctx: Context, case: CaseView, person: PersonRef) -> frozenset[str]:
         return _roles(ctx, session, case, person)
 
 
-def actions_for(ctx: Context, case: CaseView, person: PersonRef | None) -> list[str]:
-    """The actions `person` may take on `case` now (None: the partnership team's shared post)."""
+def actions_for(ctx: Context, case: CaseView, person: PersonRef | None, documents: bool = False) -> list[str]:
+    """The actions `person` may take on `case` now (None: the partnership team's shared post); with `documents`,
+    then the paperwork they may have from it (a front-end that sends files offers these as buttons too)."""
     roles = (
         frozenset({can.PARTNERSHIP_TEAM})
         if person is None and case.partnership_informed
@@ -1249,4 +1267,9 @@ def actions_for(ctx: Context, case: CaseView, person: PersonRef | None) -> list[
         if person is not None
         else frozenset()
     )
-    return can.available_actions(case, roles)
+    found = can.available_actions(case, roles)
+    if documents:
+        # The shared post has no side of its own: the partnership's copy offers the notification form only.
+        wanted = can.DOCUMENTS if person is not None else (can.NOTIFICATION_FORM,)
+        found += [d for d in wanted if can.applies(d, case) and can.permitted(case, d, roles)]
+    return found

@@ -350,6 +350,18 @@ def _words(
             "Nothing more is asked of you on it.",
             [("Why", case.withdrawal_reason)],
         )
+    if topic == topics.DOCUMENT:
+        what = (
+            "The Escalation Notification Form"
+            if payload.get("kind") == "notification_form"
+            else "The record of the case for your agency's file"
+        )
+        return (
+            "a document for you",
+            f"{what} for {case.reference} is ready, but could not be sent to you in chat.",
+            f"Please ask {partnership} ({policy.partnership_email or 'the partnership team'}) for a copy.",
+            [],
+        )
     raise ValueError(f"no notice for {topic}")
 
 

@@ -21,15 +21,17 @@ from typing import Any
 from docxtpl import DocxTemplate
 
 from flows import permissions as can
+from flows import topics
 from flows.context import Context
 from flows.errors import Refused
-from flows.escalations import NOTE_WORDS, OUTCOME_KINDS, operator_view, view_case
+from flows.escalations import ASKED, CLOSURE, NOTE_WORDS, OUTCOME_KINDS, STAGE, operator_view, view_case
 from flows.notices import long_date, named
 from flows.people import PersonRef
 from flows.permissions import RAISING, RECEIVING
+from flows.persons import person_row
 from flows.queries import remembered_role_and_agency
 from flows.records import CaseView, StageView
-from storage.models import CaseStatus
+from storage.models import CaseStatus, OutboxMessage
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SIDE_WORDS = {RAISING: "The raising side (the agency with the concern)", RECEIVING: "The receiving side"}
@@ -75,6 +77,25 @@ def record_for_file(ctx: Context, reference: str, reader: PersonRef | None, side
     return render_record_for_file(ctx, case, side)
 
 
+def send_document(ctx: Context, reference: str, reader: PersonRef, kind: str) -> CaseView:
+    """`reader` asks for the case's notification form, or the record for their side's file, in their direct
+    messages: checked and audited now (a refusal too), then sent through the outbox, once."""
+    case = view_case(ctx, reference, reader, kind)
+    side = case.side_of(reader) or RAISING
+    with ctx.db.transaction() as session:
+        session.add(
+            OutboxMessage(
+                escalation_id=case.id,
+                topic=topics.DOCUMENT,
+                audience=topics.PERSON,
+                recipient_id=person_row(session, reader).id,
+                payload={"kind": kind, "side": side, "occasion": ASKED, "stage": case.current_stage},
+                created_at=ctx.clock.now(),
+            )
+        )
+    return case
+
+
 def document_for(ctx: Context, case: CaseView, kind: str, side: str = RAISING) -> Document:
     """For a sender delivering an outbox message about a document: the lifecycle chose who gets it."""
     if kind == can.NOTIFICATION_FORM:
@@ -82,6 +103,30 @@ def document_for(ctx: Context, case: CaseView, kind: str, side: str = RAISING) -
     if kind == can.RECORD_FOR_FILE:
         return render_record_for_file(ctx, case, side)
     raise ValueError(f"no document {kind!r}")
+
+
+def sent_words(ctx: Context, case: CaseView, document: Document, payload: dict) -> tuple[str, str]:
+    """How a document sent for an outbox message is named and introduced: (its title, a line above it). The title
+    says the occasion, so each file sent about a case is told apart (in a conversation, and by Slack's look-up
+    after a crash)."""
+    occasion, stage = payload.get("occasion", ASKED), payload.get("stage", case.current_stage)
+    today = long_date(case.policy.working_calendar.local_date(ctx.clock.now()))
+    form = document.kind == can.NOTIFICATION_FORM
+    what = (
+        f"The Escalation Notification Form for {case.reference}"
+        if form
+        else f"The record of {case.reference} for {_agency(case, payload.get('side', RAISING))}'s file"
+    )
+    if occasion == STAGE:
+        return f"{document.title}, at Stage {stage}", f"{what}, as it stands now the case is at Stage {stage}."
+    if occasion == CLOSURE:
+        line = f"{what}: the case is closed ({_status(case).lower()})."
+        return f"{document.title}, at closure", line + ("" if form else " Please add it to your agency's file.")
+    return f"{document.title}, as at {today}", f"{what}, as it stands today ({today}), as you asked."
+
+
+def _agency(case: CaseView, side: str) -> str:
+    return case.other_agency if side == RECEIVING else case.raiser_agency
 
 
 def _read(ctx: Context, reference: str, reader: PersonRef | None, action: str) -> CaseView:

@@ -156,6 +156,24 @@ class DigestSettings(_Strict):
         return WEEKDAYS.index(self.weekday)
 
 
+class ReportSettings(_Strict):
+    """The themes report posted to the partnership's channel: every `every_months` months (0: never), on `day` of
+    the month at `at` (the next working time when that is not one), covering the months before. The periods
+    start in `first_month` (4: April, the financial year's quarters)."""
+
+    every_months: int = Field(default=3, ge=0, le=12)
+    first_month: int = Field(default=4, ge=1, le=12)
+    day: int = Field(default=1, ge=1, le=28)
+    at: time = time(9, 0)
+
+    @field_validator("every_months")
+    @classmethod
+    def _divides_the_year(cls, value: int) -> int:
+        if value and 12 % value:
+            raise ValueError("every_months must divide the year: 1, 2, 3, 4, 6 or 12 (0 for never)")
+        return value
+
+
 class Retention(_Strict):
     """How long a closed case keeps what was written about the child."""
 
@@ -173,6 +191,7 @@ class Policy(_Strict):
     calendar: CalendarSettings = CalendarSettings()
     reminders: Reminders = Reminders()
     digest: DigestSettings = DigestSettings()
+    report: ReportSettings = ReportSettings()
     retention: Retention = Retention()
     # The longest free text the partnership accepts in one field (a chat tool may allow less).
     free_text_limit: int = Field(default=10_000, ge=500, le=100_000)

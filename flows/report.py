@@ -81,9 +81,9 @@ class Report:
 # ---------------------------------------------------------------- who may have it
 
 
-def check_may_have_report(ctx: Context, requester: PersonRef | None, period: Period) -> None:
+def check_may_have_report(ctx: Context, requester: PersonRef | None, period: Period, via: str = "command line") -> None:
     """Only the partnership team (by the policy's table) may have the report. Every request is audited, a refusal
-    too; `requester` None is the operator's command line."""
+    too; `requester` None is the bot itself, `via` saying how (the operator's command line, the scheduled post)."""
     allowed = requester is None or (
         ctx.is_partnership_member(requester) and can.PARTNERSHIP_TEAM in ctx.policy.permissions[can.REPORT]
     )
@@ -91,7 +91,7 @@ def check_may_have_report(ctx: Context, requester: PersonRef | None, period: Per
     with ctx.db.transaction() as session:
         actor = person_row(session, requester).id if requester is not None else None
         if requester is None:
-            detail["via"] = "command line"
+            detail["via"] = via
         session.add(
             AuditEvent(
                 actor_id=actor,
@@ -109,11 +109,13 @@ def check_may_have_report(ctx: Context, requester: PersonRef | None, period: Per
 
 
 @contextlib.contextmanager
-def themes_report(ctx: Context, requester: PersonRef | None, period: Period) -> Iterator[Report]:
+def themes_report(
+    ctx: Context, requester: PersonRef | None, period: Period, via: str = "command line"
+) -> Iterator[Report]:
     """The report for `period`, its sheets ready to write. The key learning is read while the report is open."""
     if period.end < period.start:
         raise Refused("The period ends before it starts.", field="to")
-    check_may_have_report(ctx, requester, period)
+    check_may_have_report(ctx, requester, period, via)
     policy, now = ctx.policy, ctx.clock.now()
     with ctx.db.transaction() as session:
         figures = _Figures(session, policy, period, now)

@@ -27,6 +27,10 @@ REFLECTIVE_CONSULTATION_REQUESTED = "reflective_consultation_requested"
 STAGE_OVERDUE = "stage_overdue"
 DIGEST = "digest"
 DELIVERY_FAILED = "delivery_failed"
+# The paperwork, as files: the notification form (the case's partnership thread, or a person who asked), the
+# record for a side's file (a person), the themes report (the partnership's channel, or a team member who asked).
+DOCUMENT = "document"
+REPORT = "report"
 # Every copy of the case card and the partnership's post.
 CASE_UPDATED = "case_updated"
 

@@ -323,6 +323,18 @@ class DigestSent(SQLModel, table=True):
     recorded_at: datetime = _when()
 
 
+class ReportSent(SQLModel, table=True):
+    """One row per scheduled themes report in the partnership's channel: the unique period makes a second post
+    of the same report impossible."""
+
+    __tablename__ = "report_sent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_start: date = Field(unique=True)
+    period_end: date
+    recorded_at: datetime = _when()
+
+
 # What the retention rule erases: everything written about the child, table by table. What is left is
 # anonymous (dates, agencies, themes, level of need, outcome kind) and still counts in the figures.
 CHILD_TEXT_COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {

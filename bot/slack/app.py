@@ -24,7 +24,8 @@ from bot.slack.services import SlackServices
 # The history scopes and im:write serve one purpose: after a crash, finding a message already posted
 # before posting it again (bot/slack/recovery.py): im:write opens the direct message with a person to
 # learn its id, im:history reads it, channels:history or groups:history read the CSCP channel (public or
-# private: the manifest cannot know which).
+# private: the manifest cannot know which). files:write uploads the paperwork (the notification form, the
+# record for an agency's file, the themes report) to the CSCP channel's threads and to direct messages.
 BOT_SCOPES = frozenset(
     {
         "commands",
@@ -36,6 +37,7 @@ BOT_SCOPES = frozenset(
         "im:history",
         "channels:history",
         "groups:history",
+        "files:write",
     }
 )
 RETRIES = 4

@@ -20,6 +20,7 @@ from flows.escalations import actions_for
 from flows.people import PersonRef
 from flows.posts import CARD, PARTNERSHIP_POST, posts_of, remember_post
 from flows.records import CaseView
+from flows.report_posts import files_for
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ TRANSIENT_ERRORS = {
     "team_is_limited",
 }
 GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
+FILE_TOPICS = {topics.DOCUMENT, topics.REPORT}
 # Short messages threaded under the person's card instead of a new copy of it.
 SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
 
@@ -67,6 +69,9 @@ class SlackSender:
             raise DeliveryError(
                 f"no way yet to reach people on {recipient.platform if recipient else '?'}", transient=False
             )
+        if message.topic in FILE_TOPICS:
+            await self._send_files(message, await self._direct_message(message, recipient))
+            return
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now, recipient)
         if message.topic in topics.CARD_TOPICS:
@@ -78,7 +83,9 @@ class SlackSender:
 
     async def _post_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
         case = message.case
-        text, blocks = messages.card_message(case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient), lead)
+        text, blocks = messages.card_message(
+            case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient, documents=True), lead
+        )
         channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
         await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, CARD, channel, ts, recipient, lead)
 
@@ -106,6 +113,9 @@ class SlackSender:
             text, blocks = messages.digest_message(Digest.from_payload(message.payload))
             await self._post(message, self.partnership_channel, text=text, blocks=blocks)
             return
+        if message.topic == topics.REPORT:
+            await self._send_files(message, self.partnership_channel)
+            return
         if message.topic == topics.DELIVERY_FAILED:
             payload = message.payload
             await self._post(
@@ -118,6 +128,9 @@ class SlackSender:
             return
         case = message.case
         thread_ts = await self._partnership_post(case, message)
+        if message.topic == topics.DOCUMENT:
+            await self._send_files(message, self.partnership_channel, thread_ts)
+            return
         await self._post(
             message,
             self.partnership_channel,
@@ -126,7 +139,7 @@ class SlackSender:
         )
 
     def _partnership_message(self, case: CaseView) -> tuple[str, list[dict]]:
-        return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None))
+        return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None, documents=True))
 
     async def _partnership_post(self, case: CaseView, message: Pending) -> str:
         """The case's one message in the partnership channel: posted the first time, updated after."""
@@ -160,6 +173,39 @@ class SlackSender:
         )
         return response["channel"], response["ts"]
 
+    # ---------------------------------------------------------------- the paperwork, as files
+
+    async def _direct_message(self, message: Pending, recipient: PersonRef) -> str:
+        """The bot's direct message with someone (a file is shared to a conversation, not to a person): where their
+        card was posted, or else as Slack opens it."""
+        if message.case is not None:
+            for post in await asyncio.to_thread(posts_of, self.ctx, message.case.id, PLATFORM):
+                if post.kind == CARD and post.reader is not None and post.reader.key == recipient.key:
+                    return post.channel
+        return (await self.client.conversations_open(users=recipient.user_id))["channel"]["id"]
+
+    async def _send_files(self, message: Pending, channel: str, thread_ts: str | None = None) -> None:
+        """Upload the message's documents to a conversation (by Slack's external upload, files_upload_v2), in
+        one message with a line above them; unless an earlier attempt did."""
+        files, comment = await asyncio.to_thread(
+            files_for, self.ctx, message.topic, message.case, message.payload, message.audience == topics.PERSON
+        )
+        titles = [title for _, title in files]
+        if message.may_have_been_sent:
+            found = await self.recovery.find_files(channel, message.id, titles, message.created_at, thread_ts)
+            if found:
+                log.info("outbox message %s was already in Slack: not sent again", message.id)
+                return
+        await self.client.files_upload_v2(
+            file_uploads=[
+                {"content": document.content, "filename": document.filename, "title": title}
+                for document, title in files
+            ],
+            channel=channel,
+            thread_ts=thread_ts,
+            initial_comment=comment,
+        )
+
     # ---------------------------------------------------------------- every copy of the card
 
     async def _refresh(self, case: CaseView) -> None:
@@ -170,7 +216,7 @@ class SlackSender:
             if post.kind == PARTNERSHIP_POST:
                 text, blocks = self._partnership_message(case)
             else:
-                actions = actions_for(self.ctx, case, post.reader) if post.reader else []
+                actions = actions_for(self.ctx, case, post.reader, documents=True) if post.reader else []
                 text, blocks = messages.card_message(case, now, actions, post.lead)
             try:
                 await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

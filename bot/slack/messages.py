@@ -84,6 +84,9 @@ BUTTONS = {
     can.CORRECT_DETAILS: "case_correct",
     can.DETAILS: "case_details",
     cards.HISTORY: "case_history",
+    # The paperwork: sent as a file to the reader's direct messages (no form).
+    can.NOTIFICATION_FORM: "case_notification_form",
+    can.RECORD_FOR_FILE: "case_record_for_file",
 }
 # History is the reader's view of the case's details over time: the same permission as Details.
 ACTION_OF_BUTTON = {button: can.DETAILS if action == cards.HISTORY else action for action, button in BUTTONS.items()}
@@ -93,7 +96,9 @@ def view_id(action: str) -> str:
     return BUTTONS[action] + "_view"
 
 
-ACTION_OF_VIEW = {view_id(action): action for action in BUTTONS if action != cards.HISTORY}
+ACTION_OF_VIEW = {
+    view_id(action): action for action in BUTTONS if action != cards.HISTORY and action not in can.DOCUMENTS
+}
 
 # Rows for agreed actions on a resolution form: what, who, by when.
 ACTION_ROWS = forms.ACTION_ROWS

@@ -51,11 +51,28 @@ class Recovery:
     ) -> tuple[str, str] | None:
         """Where the message for `outbox_id` was posted in `channel` (a user id means the bot's direct
         message with them), at top level or in `thread_ts`'s thread: (channel id, ts), or None."""
+        return await self._find(channel, outbox_id, since, thread_ts, lambda message: _posted_for(message, outbox_id))
+
+    async def find_files(
+        self, channel: str, outbox_id: int, titles: list[str], since: datetime | None, thread_ts: str | None = None
+    ) -> tuple[str, str] | None:
+        """Where the files for `outbox_id` were shared (a file share carries no metadata): a message from the row's
+        time on whose files have all these titles (each names its document, case or period, and occasion)."""
+        wanted = set(titles)
+
+        def shared(message: dict) -> bool:
+            return wanted <= {f.get("title") for f in message.get("files") or []}
+
+        return await self._find(channel, outbox_id, since, thread_ts, shared)
+
+    async def _find(
+        self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None, matches
+    ) -> tuple[str, str] | None:
         try:
             if channel.startswith(("U", "W")):
                 # Slack reads a conversation by its id; chat.postMessage took the person's.
                 channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
-            return await self._search(channel, outbox_id, since, thread_ts)
+            return await self._search(channel, outbox_id, since, thread_ts, matches)
         except SlackApiError as error:
             if error_code(error) != "missing_scope":
                 raise
@@ -68,7 +85,7 @@ class Recovery:
             return None
 
     async def _search(
-        self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None
+        self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None, matches
     ) -> tuple[str, str] | None:
         window = {"oldest": f"{(since - CLOCK_SKEW).timestamp():.6f}"} if since else {}
         if thread_ts is None:
@@ -83,7 +100,7 @@ class Recovery:
         async for page in response:
             for message in page.get("messages", []):
                 # A thread's parent comes first in its replies; it is not one of them.
-                if message.get("ts") != thread_ts and _posted_for(message, outbox_id):
+                if message.get("ts") != thread_ts and matches(message):
                     return channel, message["ts"]
             pages += 1
             if pages >= MAX_PAGES and page.get("has_more"):

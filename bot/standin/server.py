@@ -38,6 +38,10 @@ METHOD_SCOPES: dict[str, str | dict[str, str] | None] = {
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
     "apps.connections.open": None,  # with the app-level token (connections:write), for Socket Mode
+    # Slack's external upload (what slack_sdk's files_upload_v2 calls): ask for an address, POST the bytes
+    # there, then complete it, sharing the files to a conversation (or a thread of it) in one message.
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 TRIGGER_LIFETIME_SECONDS = 3.0
 # Slack's guidelines for message metadata: event_type starts with a letter, then letters, digits, _.
@@ -63,6 +67,7 @@ class Posted:
     user: str | None = None  # for ephemeral messages
     history: list[dict] = field(default_factory=list)  # earlier versions, after chat.update
     metadata: dict | None = None  # message metadata, as the app posted it
+    files: list[dict] = field(default_factory=list)  # files shared in the message (their ids, names, titles)
 
 
 @dataclass
@@ -161,6 +166,8 @@ class SlackStandin:
         self._called: asyncio.Event | None = None
         # Socket Mode: the bot's open connections, and the envelopes waiting for its acknowledgement.
         self.sockets: list[web.WebSocketResponse] = []
+        # External uploads: file id -> what getUploadURLExternal was told, and the bytes once POSTed.
+        self.uploads: dict[str, dict[str, Any]] = {}
         self._awaiting: dict[str, asyncio.Future] = {}
 
     # -------------------------------------------------------------- helpers for tests and the sandbox
@@ -199,6 +206,19 @@ class SlackStandin:
         if top_level:
             found = [m for m in found if m.thread_ts is None]
         return found
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """What was uploaded for a shared file (Slack's url_private download, for tests)."""
+        return self.uploads[file_id]["content"]
+
+    def shared_files(self, channel: str, thread_ts: str | None = None) -> list[dict]:
+        """Files shared in a conversation (or one thread of it), oldest first, with their message's text."""
+        return [
+            dict(f, text=m.text, ts=m.ts)
+            for m in self.messages_in(channel, thread_ts)
+            if m.user is None
+            for f in m.files
+        ]
 
     def open_view(self, user_id: str) -> dict | None:
         stack = self.view_stacks.get(user_id) or []
@@ -256,6 +276,7 @@ class SlackStandin:
     def app(self) -> web.Application:
         application = web.Application()
         application.router.add_get("/link/", self._socket)
+        application.router.add_post("/upload/v1/{file_id}", self._upload)
         application.router.add_route("*", "/api/{method}", self._handle)
         application.router.add_route("*", "/{method}", self._handle)
         return application
@@ -283,6 +304,7 @@ class SlackStandin:
         if scope and scope not in self.scopes:
             return self._answer(method, args, {"ok": False, "error": "missing_scope", "needed": scope})
         handler = getattr(self, "_" + method.replace(".", "_"))
+        self.base_url = f"http://{request.host}"  # where upload addresses point: this stand-in
         try:
             body = handler(args)
         except BlockKitError as exc:
@@ -431,6 +453,8 @@ class SlackStandin:
             shown.update(thread_ts=message.ts, reply_count=replies)
         if with_metadata and message.metadata:
             shown["metadata"] = message.metadata
+        if message.files:
+            shown.update(files=[dict(f) for f in message.files], upload=True)
         return shown
 
     @staticmethod
@@ -561,6 +585,77 @@ class SlackStandin:
                 "profile": profile,
             },
         }
+
+    # ---------------------------------------------------------- uploading files
+
+    def _files_getUploadURLExternal(self, args):
+        filename = args.get("filename") or ""
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError:
+            raise _Fail("invalid_arguments") from None
+        if not filename or length <= 0:
+            raise _Fail("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = {"filename": filename, "length": length, "content": None, "shared": False}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/v1/{file_id}"}
+
+    base_url = "http://127.0.0.1"  # where the stand-in was last reached (set on each call)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload address: the bytes, of the length announced, once; Slack answers 200 with plain text."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        content = await request.read()
+        self._record(
+            "upload", {"file_id": request.match_info["file_id"], "bytes": len(content)}, upload is not None, ""
+        )
+        if upload is None or upload["content"] is not None:
+            return web.Response(status=404, text="upload not found")
+        if len(content) != upload["length"]:
+            return web.Response(status=400, text="length does not match")
+        upload["content"] = content
+        return web.Response(status=200, text=f"OK - {len(content)}")
+
+    def _files_completeUploadExternal(self, args):
+        try:
+            files = json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files")
+        except (KeyError, json.JSONDecodeError):
+            raise _Fail("invalid_arguments") from None
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+            raise _Fail("invalid_arguments")
+        for f in files:
+            upload = self.uploads.get(f.get("id", ""))
+            if upload is None or upload["content"] is None or upload["shared"]:
+                raise _Fail("file_not_found")
+        channel, thread_ts = args.get("channel_id") or "", args.get("thread_ts") or None
+        if args.get("channels"):
+            raise _Fail("invalid_arguments")  # the bot shares to one conversation, by channel_id
+        if not channel:
+            raise _Fail("invalid_arguments")  # a private file, shared nowhere: not something the bot does
+        if channel.startswith(("U", "W")):
+            raise _Fail("channel_not_found")  # channel_id takes a conversation's id, not a person's
+        conversation = self._conversation(channel)
+        if thread_ts is not None:
+            parent = next((m for m in conversation if m.ts == thread_ts), None)
+            if parent is None:
+                raise _Fail("thread_not_found")
+            if parent.thread_ts is not None:
+                raise _Fail("invalid_thread_ts")  # a reply's ts: Slack asks for its parent's
+        shared = []
+        for f in files:
+            upload = self.uploads[f["id"]]
+            upload["shared"] = True
+            shared.append(
+                {
+                    "id": f["id"],
+                    "name": upload["filename"],
+                    "title": f.get("title") or upload["filename"],
+                    "size": upload["length"],
+                }
+            )
+        posted = Posted(channel, self.next_ts(), args.get("initial_comment") or "", [], thread_ts, files=shared)
+        self.messages.append(posted)
+        return {"ok": True, "files": [dict(f) for f in shared]}
 
     def _usergroups_users_list(self, args):
         group = args.get("usergroup", "")

@@ -152,8 +152,21 @@ class TeamsSender:
             )
             await self.app.send(channel, MessageActivityInput(text=words), service_url=service_url)
             return
+        if message.topic == topics.REPORT:
+            await self.app.send(
+                channel, MessageActivityInput(text=report_words(message.payload)), service_url=service_url
+            )
+            return
         case = message.case
         post_id = await self._partnership_post(case)
+        if message.topic == topics.DOCUMENT:
+            await self.app.reply(
+                channel,
+                post_id,
+                MessageActivityInput(text=document_words(case, message.payload)),
+                service_url=service_url,
+            )
+            return
         notice = partnership_notice(message.topic, case, message.payload, self.ctx.clock.now())
         await self.app.reply(
             channel, post_id, self._card(cards.partnership_reply_card(notice)), service_url=service_url
@@ -174,3 +187,29 @@ class TeamsSender:
             remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, self.partnership_channel, sent.id
         )
         return sent.id
+
+
+# ---------------------------------------------------------------- the paperwork
+# A bot cannot attach a file to a channel message in Teams (files there live in the channel's SharePoint folder,
+# which the bot does not write to), and sending one in a personal chat takes Teams' file consent card (the person
+# accepts, the bot uploads to their OneDrive), which is not built yet. So in Teams the partnership's channel is
+# told the paperwork is ready and where to have it; a person's copy is a notice asking for one (flows.notices).
+
+
+def document_words(case: CaseView, payload: dict) -> str:
+    what = "Escalation Notification Form" if payload.get("kind") == "notification_form" else "record for the file"
+    when = {"stage": f"at Stage {payload.get('stage', case.current_stage)}", "closure": "at closure"}
+    return (
+        f"The {what} for {case.reference} is ready ({when.get(payload.get('occasion', ''), 'as asked')}). Teams does "
+        "not let the bot attach files here: the Word document is in the Slack channel's thread, if you use Slack, "
+        f"or the operator writes it with: escalation-bot form {case.reference} --out form.docx"
+    )
+
+
+def report_words(payload: dict) -> str:
+    period = f"{payload.get('from', '')} to {payload.get('to', '')}"
+    return (
+        f"The themes report for {period} is ready. Teams does not let the bot attach files here: the charts and "
+        "the workbook are in the Slack channel, if you use Slack, or the operator writes them with: escalation-bot "
+        f"report --from {payload.get('from', '')} --to {payload.get('to', '')} --out report.xlsx --charts charts"
+    )

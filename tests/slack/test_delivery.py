@@ -60,11 +60,9 @@ async def test_with_30_percent_of_calls_failing_everything_arrives_exactly_once(
     assert len(log) == len(set(log)), [line for line in log if log.count(line) > 1]
     assert len(running.cscp_posts()) == 1
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
-    assert len(thread) == 2  # Stage 3 started; resolved
-    # Raiser: card + resolution notice; each holder: card + notice; the MASH worker: invitation card, two
-    # requests to name MASH's holder (Stages 2 and 3, never named here) + notice.
-    for who, count in (("teacher", 2), ("mash", 4), ("head", 2), ("service_manager", 2)):
-        assert len(running.dms(who)) == count, who
+    assert len(thread) == 4  # Stage 3 started, its notification form; resolved, the final form
+    assert [len(m.files) for m in thread] == [0, 1, 0, 1]
+    assert_direct_messages(running)
     # Every copy of the card shows the final state despite the failures.
     for who in ("teacher", "mash", "head", "service_manager"):
         assert "Resolved at Stage 3" in str(running.dms(who)[0].blocks), who
@@ -76,8 +74,16 @@ async def test_the_same_case_without_failures_sends_the_same_messages(running):
     await run_case_to_resolution(running)
     assert running.standin.failures_injected == 0
     assert len(running.cscp_posts()) == 1
-    for who, count in (("teacher", 2), ("mash", 4), ("head", 2), ("service_manager", 2)):
-        assert len(running.dms(who)) == count, who
+    assert_direct_messages(running)
+
+
+def assert_direct_messages(running):
+    # Raiser: card + resolution notice; each holder: card + notice; the MASH worker: invitation card, two
+    # requests to name MASH's holder (Stages 2 and 3, never named here) + notice. Each side's last holder (the
+    # service manager; the MASH worker, acting for MASH) also gets the record for their agency's file.
+    for who, count, records in (("teacher", 2, 0), ("mash", 4, 1), ("head", 2, 0), ("service_manager", 2, 1)):
+        assert len([m for m in running.dms(who) if not m.files]) == count, who
+        assert len([m for m in running.dms(who) if m.files]) == records, who
 
 
 async def test_a_permanent_failure_is_recorded_and_shown_to_the_cscp_team(running):

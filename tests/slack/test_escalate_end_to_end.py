@@ -54,6 +54,11 @@ async def press(running, who, action_id, answers):
     return reply, view
 
 
+def without_files(messages):
+    """Messages other than the paperwork's file shares."""
+    return [m for m in messages if not m.files]
+
+
 def buttons(message) -> set[str]:
     return {e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]}
 
@@ -94,7 +99,13 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert "Please name who holds Stage 2" in running.dms("mash")[-1].text
     assert "awaited" in str(card_in(running.dms("teacher")).blocks)
     # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions.
-    assert buttons(card_in(running.dms("teacher"))) == {"case_note", "case_correct", "case_details", "case_history"}
+    assert buttons(card_in(running.dms("teacher"))) == {
+        "case_note",
+        "case_correct",
+        "case_details",
+        "case_history",
+        "case_record_for_file",
+    }
     await press(running, "mash", "case_name_holder", {"holders": [PEOPLE["mash_manager"].id]})
     assert "You now hold Stage 2 (Line managers)" in running.dms("mash_manager")[0].text
     assert "awaited" not in str(card_in(running.dms("head")).blocks)
@@ -124,6 +135,7 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         "case_hand_over",
         "case_details",
         "case_history",
+        "case_notification_form",
     }
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
     assert thread[0].text.startswith("*Stage 3 (Service managers) started.* On Wednesday 1 April 2026")
@@ -172,7 +184,8 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         },
     )
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert "Decided at Stage 5" in thread[-1].text and "Start the assessment" in thread[-1].text
+    assert [len(m.files) for m in thread[-2:]] == [0, 1]  # the outcome, then the final notification form
+    assert "Decided at Stage 5" in thread[-2].text and "Start the assessment" in thread[-2].text
     assert "Decided at Stage 5" in str(running.cscp_posts()[0].blocks)  # the post itself updated in place
     everyone = (
         "teacher",
@@ -186,9 +199,15 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         "executive",
     )
     for person in everyone:
-        assert "was decided at Stage 5" in running.dms(person)[-1].text, person
+        assert "was decided at Stage 5" in without_files(running.dms(person))[-1].text, person
         # Closed: every copy keeps only the details and history.
-        assert buttons(card_in(running.dms(person))) <= {"case_details", "case_history", "case_correct"}, person
+        assert buttons(card_in(running.dms(person))) <= {
+            "case_details",
+            "case_history",
+            "case_correct",
+            "case_notification_form",
+            "case_record_for_file",
+        }, person
 
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "closed"
@@ -215,7 +234,7 @@ async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_b
     await press(running, "teacher", "case_answer_proposal", {"answer": "accept"})
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "resolved"
-    last = running.dms("mash")[-1].text
+    last = without_files(running.dms("mash"))[-1].text
     assert "was resolved at Stage 1" in last
     assert "Recorded by Tess Teacher (tess@school.example), agreed with Sam Social (sam@mash.example)." in last
     # The card beside it names them as Slack does.

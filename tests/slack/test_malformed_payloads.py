@@ -305,5 +305,14 @@ async def test_any_signed_payload_gets_a_clear_answer_in_time_and_a_refusal_chan
     assert reply.status < 500, reply.body
     assert seconds < ANSWER_SECONDS
     submission = isinstance(payload, dict) and payload.get("type") == "view_submission"
-    if is_refused or not submission:  # only a form's submission changes a case
+    if is_refused or not (submission or asks_for_a_document(payload)):
+        # Only a form's submission changes a case; a paperwork button queues its file for the person who asked.
         assert row_counts(running) == before
+
+
+def asks_for_a_document(payload) -> bool:
+    actions = payload.get("actions") if isinstance(payload, dict) else None
+    return isinstance(actions, list) and any(
+        isinstance(a, dict) and a.get("action_id") in ("case_notification_form", "case_record_for_file")
+        for a in actions
+    )

@@ -102,10 +102,14 @@ async def test_fresh_messages_are_posted_tagged_with_their_outbox_id_and_never_l
     posted = outbox_ids_posted(running.standin)
     assert all(n == 1 for n in posted.values()), posted
     sent = rows(running)
-    # Every post carries its row's id: the people's and the channel's messages, not the card refreshes.
-    assert len(running.standin.messages) == len(posted)
+    # Every post carries its row's id: the people's and the channel's messages, not the card refreshes. A file
+    # share cannot carry metadata: the paperwork's rows are the rest (each found by its files' titles).
+    files = [m for m in running.standin.messages if m.files]
+    assert len(running.standin.messages) == len(posted) + len(files) and len(files) == 4
     assert {sent[i].audience for i, _ in posted} == {"person", "partnership"}
-    assert {i for i, row in sent.items() if row.audience != "cards"} == {i for i, _ in posted}
+    documents = {i for i, row in sent.items() if row.topic == "document"}
+    assert len(documents) == len(files)
+    assert {i for i, row in sent.items() if row.audience != "cards"} - documents == {i for i, _ in posted}
 
 
 async def test_a_restarted_instance_finds_the_card_its_last_start_posted_and_updates_it_in_place(quiet):
@@ -148,7 +152,8 @@ async def test_a_crash_in_the_cscp_channel_leaves_one_post_and_one_reply(quiet, 
     )
     await running.deliver()
     [post] = running.cscp_posts()
-    assert len(running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)) == 1
+    replies = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
+    assert [len(m.files) for m in replies] == [0, 1]  # the reply, then the notification form
     assert all(n == 1 for n in outbox_ids_posted(running.standin).values())
     assert {r.status for r in rows(running).values()} == {"sent"}
     # The thread was found and recorded: the next stage's reply goes into it, the post is updated.
@@ -165,7 +170,9 @@ async def test_a_crash_in_the_cscp_channel_leaves_one_post_and_one_reply(quiet, 
     )
     await running.deliver()
     assert len(running.cscp_posts()) == 1
-    assert len(running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)) == 2
+    assert (
+        len(running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)) == 4
+    )  # each stage: its reply and its notification form
 
 
 async def test_a_claim_that_died_before_posting_is_looked_for_then_posted_once(quiet):
@@ -207,3 +214,22 @@ async def test_without_the_history_scopes_an_old_install_still_delivers(quiet):
     await running.deliver()
     assert {r.status for r in rows(running).values()} == {"sent"}
     assert len(running.dms("teacher")) == 1
+
+
+async def test_a_crash_after_slack_shared_the_notification_form_leaves_one_file_in_the_thread(quiet):
+    """A file share carries no metadata: the restarted instance finds the form by its title and does not upload
+    it again."""
+    running = quiet
+    case = open_case(running)
+    await running.deliver()
+    to_stage_3(running, case)
+    await dies_once_slack_has_acted(
+        running, another_start(running), lambda method, args: method == "files.completeUploadExternal"
+    )
+    await running.deliver()
+    [post] = running.cscp_posts()
+    replies = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
+    assert [len(m.files) for m in replies] == [0, 1]
+    assert len(running.standin.ok_calls("files.completeUploadExternal")) == 1
+    assert "conversations.replies" in [c.method for c in look_ups(running.standin)]
+    assert {r.status for r in rows(running).values()} == {"sent"}

@@ -110,7 +110,10 @@ async def test_every_teams_copy_of_the_card_is_redrawn_in_place(running):
     )
     await running.bot.outbox.drain()
     assert len(copy.history) == 1 and "Withdrawn" in str(copy.cards)  # the same activity, updated
-    assert len(cards_for(running, "teacher")) == 2  # and the notice that it was withdrawn
+    # And the notice that it was withdrawn; then, as the raising side's holder, that the record for the school's
+    # file is ready (Teams cannot be sent the file: they are asked to get a copy).
+    told = [str(a.cards) for a in cards_for(running, "teacher")]
+    assert len(told) == 3 and "withdrawn" in told[1] and "for your agency's file" in told[2]
 
 
 async def test_the_connector_refuses_what_teams_refuses(running):

@@ -176,10 +176,13 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
         )
         await env.deliver()
         for who in ("mash", "mash_manager", "mash_service", "mash_director"):
-            assert "was decided at Stage 5" in str(env.teams_cards(who)[-1].cards), who
+            told = [str(a.cards) for a in env.teams_cards(who)]
+            assert "was decided at Stage 5" in told[-1 if who != "mash_director" else -2], who
             card = teams_card(env, who)
             assert "Decided at Stage 5" in str(card), who
             assert {a["verb"] for a in card["actions"]} <= {"open:details", "open:history", "open:correct_details"}
+        # MASH's last holder is due the record for MASH's file: in Teams, a notice asking for a copy.
+        assert "for your agency's file" in told[-1] and "for a copy" in told[-1]
         assert "Decided at Stage 5" in str(card_in(env.dms("teacher")).blocks)
         # Both platforms' CSCP channels: one post each, updated in place, with the thread.
         (slack_post,) = env.cscp_posts()
@@ -187,7 +190,8 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
         teams_posts = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if not a.reply_to_id]
         assert len(teams_posts) == 1 and "Decided at Stage 5" in str(teams_posts[0].cards)
         replies = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if a.reply_to_id == teams_posts[0].id]
-        assert "Decided at Stage 5" in str(replies[-1].cards)
+        assert "Decided at Stage 5" in str(replies[-2].cards)
+        assert "The Escalation Notification Form for ESC-2026-0001 is ready (at closure)" in replies[-1].text
     finally:
         await env.teams.close()
         await env.stop()
@@ -227,8 +231,10 @@ async def test_a_recipient_on_each_channel_with_30_percent_of_sends_failing_ever
         teams_channel = standin.sent_to(TEAMS_CSCP)
         teams_thread = [str(a.cards) for a in teams_channel if a.reply_to_id]
         assert len([a for a in teams_channel if not a.reply_to_id]) == 1
-        assert len(slack_thread) == len(teams_thread) == 2  # Stage 3 started; MASH named its holder
-        assert len(set(slack_thread)) == len(set(teams_thread)) == 2
+        # Stage 3 started, the notification form (a file in Slack, a line saying where it is in Teams); MASH named
+        # its holder.
+        assert len(slack_thread) == len(teams_thread) == 3
+        assert len(set(slack_thread)) == len(set(teams_thread)) == 3
         assert env.standin.failures_injected and standin.failures_injected and inbox.failures_injected
         # Each message once, on each channel.
         slack_log = sent_log(env)

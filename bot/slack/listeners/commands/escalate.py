@@ -1,4 +1,5 @@
-"""/escalate, /escalate help, /escalate list, /escalate ESC-2026-1, /escalate <your agency's case reference>."""
+"""/escalate, /escalate help, /escalate list, /escalate ESC-2026-1, /escalate <your agency's case reference>,
+/escalate report [from to] (the partnership team)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ from flows import forms
 from flows.errors import Refused
 from flows.escalations import actions_for, audit_trail, is_reference, view_case
 from flows.queries import cases_with_agency_reference, my_cases
+from flows.report_posts import ask_for_report, period_asked
 
 # What an agency's own case reference looks like (the form accepts the same).
 AGENCY_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,59}$")
+
+
+def not_ours(text: str) -> str:
+    return (
+        f"There is no escalation you can see with the case reference {text}, and it is not "
+        "one of ours (ESC-2026-1). Type `/escalate help` for what I understand."
+    )
 
 
 def register_escalate(app: AsyncApp, services: SlackServices) -> None:
@@ -56,19 +65,36 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
                 blocks=messages.audit_blocks(reference, entries, ctx.policy),
             )
             return
+        if word == "report" or word.startswith("report "):
+            try:
+                period = await services.call(period_asked, text.split()[1:])
+                await services.call(ask_for_report, person, period)
+            except Refused as refused:
+                # Someone outside the partnership team learns nothing: the answer anyone gets for an unknown word.
+                stranger = refused.reason == "not_allowed" or not ctx.is_partnership_member(person)
+                await ack(text=not_ours(text) if stranger else refused.message)
+                return
+            services.outbox.wake()
+            await ack(
+                text=f"The themes report for {period.words} is on its way to your direct messages with me: the key "
+                "charts and the workbook."
+            )
+            return
         if is_reference(text):
             try:
                 case = await services.call(view_case, text, person)
             except Refused as refused:
                 await ack(text=refused.message)
                 return
-            card_text, blocks = messages.case_card(case, now, actions_for(ctx, case, person))
+            card_text, blocks = messages.case_card(case, now, actions_for(ctx, case, person, documents=True))
             await ack(text=card_text, blocks=blocks)
             return
         if AGENCY_REFERENCE.match(text):
             cases = await services.call(cases_with_agency_reference, text, person)
             if len(cases) == 1:
-                card_text, blocks = messages.case_card(cases[0], now, actions_for(ctx, cases[0], person))
+                card_text, blocks = messages.case_card(
+                    cases[0], now, actions_for(ctx, cases[0], person, documents=True)
+                )
                 await ack(text=card_text, blocks=blocks)
             elif cases:
                 await ack(
@@ -78,9 +104,6 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
                     ),
                 )
             else:
-                await ack(
-                    text=f"There is no escalation you can see with the case reference {text}, and it is not "
-                    "one of ours (ESC-2026-1). Type `/escalate help` for what I understand."
-                )
+                await ack(text=not_ours(text))
             return
         await ack(text="I did not understand that. Type `/escalate` to raise an escalation, or `/escalate help`.")
