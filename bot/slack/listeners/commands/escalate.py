@@ -19,6 +19,9 @@ AGENCY_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,59}$")
 
 
 def register_escalate(app: AsyncApp, services: SlackServices) -> None:
+    # The same for everyone, every time: built once, so /escalate only acknowledges and opens it.
+    gate_view = messages.form_view(forms.gate_form())
+
     @app.command("/escalate")
     async def escalate_command(ack, command, client):
         text = (command.get("text") or "").strip()
@@ -29,7 +32,7 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
             await open_modal(
                 client,
                 command["trigger_id"],
-                messages.form_view(forms.gate_form()),
+                gate_view,
                 user_id,
                 command.get("channel_id"),
                 again=AGAIN_COMMAND,
