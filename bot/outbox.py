@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -39,6 +40,9 @@ SEND_DEADLINE = timedelta(seconds=45)
 MAX_ATTEMPTS = 8
 # How many messages one claim takes (at most one per case): a short transaction, a pass of a few seconds.
 CLAIM_BATCH = 20
+# How many messages one instance has claimed and not yet finished at most: the bound on sending side by side.
+# Kept well inside what a lease allows when they all wait for one conversation's pacing (a second each).
+CONCURRENCY = 32
 RETRY_GAPS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
 
 
@@ -59,6 +63,7 @@ class Pending:
     # An earlier attempt began and its end is unknown: look for the message before sending it again.
     may_have_been_sent: bool = False
     created_at: datetime | None = None
+    escalation_id: int | None = None
     # The recipient chose to have it by e-mail as well as in chat (flows.persons.choose_email_copies).
     copy_by_email: bool = False
 
@@ -99,9 +104,43 @@ class ByChannel:
         del self._done[message.id]
 
 
+def conversation_of(message: Pending) -> tuple:
+    """Where a message goes, as far as order matters: a person's chat, the partnership's channel, or (for every
+    copy of a case's cards, updated in place) the case itself."""
+    if message.audience == topics.PERSON and message.recipient is not None:
+        return (topics.PERSON, message.recipient.platform, message.recipient.user_id)
+    case_id = message.escalation_id if message.escalation_id is not None else message.case and message.case.id
+    if message.audience == topics.CARDS and case_id is not None:
+        return (topics.CARDS, case_id)
+    return (message.audience,)
+
+
+async def wait_for_wake(wake: asyncio.Event, timeout: float) -> None:
+    """Until something is written to the outbox, or `timeout` seconds."""
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=timeout)
+    except TimeoutError:
+        pass
+
+
 class Outbox:
-    def __init__(self, ctx: Context, sender: Sender, *, max_attempts: int = MAX_ATTEMPTS, instance_id: str):
+    """Delivers concurrently, at most `concurrency` messages claimed at once by this instance: different
+    conversations side by side, each conversation's messages one after another in the order written (and,
+    through the claim, each case's). A pass claims again as soon as a message is done, so it drains while
+    anything is due; it waits (`idle_wait`, injected by tests) only when nothing can be claimed."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        sender: Sender,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        instance_id: str,
+        concurrency: int = CONCURRENCY,
+        idle_wait: Callable[[asyncio.Event, float], Awaitable[None]] = wait_for_wake,
+    ):
         self.ctx, self.sender, self.max_attempts = ctx, sender, max_attempts
+        self.concurrency, self.idle_wait = concurrency, idle_wait
         # The same name after a restart, so this instance knows its own unfinished claims; a new
         # nonce per start, so it knows they are from a start that has ended.
         self.instance_id, self.start = instance_id, uuid.uuid4().hex
@@ -114,31 +153,66 @@ class Outbox:
 
     async def run_forever(self, idle_seconds: float = 5.0) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.deliver_pending()
             except Exception as error:  # keep delivering whatever one pass met
                 log.error("outbox pass failed: %s", describe(error))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            if not self._wake.is_set():  # written while the pass ran: straight on
+                await self.idle_wait(self._wake, idle_seconds)
 
     async def deliver_pending(self) -> int:
         """Deliver until nothing more can be claimed now; returns how many were sent. Passes never overlap in
-        one process; across instances the claim keeps each case's order (see _claim)."""
+        one process; across instances the claim keeps each case's order (see _claim). What was sent is recorded
+        in the transaction of the next claim, so that claim sees it (a case's next message may go)."""
         async with self._lock:
-            sent = 0
             await asyncio.to_thread(self._take_back_lapsed_claims)
-            while batch := await asyncio.to_thread(self._claim):
-                for pending in batch:
-                    failure = await self._attempt(pending)
-                    if failure is not None:
-                        await asyncio.to_thread(self._failed, pending, *failure)
-                        continue
-                    await asyncio.to_thread(self._sent, pending.id)
-                    sent += 1
-            return sent
+            running: set[asyncio.Task] = set()
+            last_in: dict[tuple, asyncio.Task] = {}  # each conversation's latest message, to follow it
+            sent, done_ids = 0, []
+            try:
+                while True:
+                    room = self.concurrency - len(running)
+                    limit = min(room, CLAIM_BATCH)
+                    batch = await asyncio.to_thread(self._claim, limit, done_ids) if room > 0 or done_ids else []
+                    sent, done_ids = sent + len(done_ids), []
+                    for claimed in batch:
+                        key = conversation_of(claimed)
+                        task = asyncio.create_task(self._deliver_one(claimed, after=last_in.get(key)))
+                        last_in[key] = task
+                        running.add(task)
+                    if not running:
+                        return sent
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    done_ids = [task.result() for task in done if task.result() is not None]
+                    for key in [k for k, t in last_in.items() if t.done()]:
+                        del last_in[key]
+            finally:
+                # A pass stopped (the bot shutting down, or a fault): its sends stop with it, as one send did.
+                for task in running:
+                    task.cancel()
+                if running:
+                    await asyncio.wait(running)
+
+    async def _deliver_one(self, claimed: Pending, after: asyncio.Task | None) -> int | None:
+        """Send one message once the one before it in its conversation is done: its id when sent (recorded
+        with the next claim), None when it failed (recorded here)."""
+        if after is not None:
+            await asyncio.wait([after])
+        try:
+            pending = await asyncio.to_thread(self._with_case, claimed)
+        except Exception as error:
+            pending, failure = claimed, (error.__class__.__name__, True)
+            log.error("reading outbox message %s failed: %s", claimed.id, describe(error))
+        else:
+            failure = await self._attempt(pending)
+        if failure is None:
+            return pending.id
+        try:
+            await asyncio.to_thread(self._failed, pending, *failure)
+        except Exception as error:  # the record failed: the lease lapses and the row is looked for and tried again
+            log.error("recording outbox message %s failed: %s", pending.id, describe(error))
+        return None
 
     async def _attempt(self, pending: Pending) -> tuple[str, bool] | None:
         """Send one message; None when sent, else (error, whether trying again may work)."""
@@ -179,25 +253,45 @@ class Outbox:
                 .values(status=DeliveryStatus.PENDING, next_attempt_at=None)
             )
 
-    def _claim(self, limit: int = CLAIM_BATCH) -> list[Pending]:
-        """Claim what is due now, at most one message per case: a case's message is claimed only when no
-        earlier one of that case is still pending (waiting, or to be tried again) or being sent, by any
-        instance, so a thread reply never overtakes its parent. On PostgreSQL the rows are locked with FOR
-        UPDATE SKIP LOCKED: instances claiming at once skip each other's rows instead of waiting, and an
+    def _claim(self, limit: int = CLAIM_BATCH, sent_ids: list[int] = ()) -> list[Pending]:
+        """Claim what is due now, at most one message per case and per conversation (a person's chat, the
+        partnership's channel): a message is claimed only when no earlier one of its case or its conversation is
+        still pending (waiting, or to be tried again) or being sent, by any instance, so a thread reply never
+        overtakes its parent and a person's messages arrive in the order written. On PostgreSQL the rows are
+        locked with FOR UPDATE SKIP LOCKED: instances claiming at once skip each other's rows instead of waiting, and an
         earlier row another instance is claiming still counts as pending until that claim commits. On
-        SQLite the claim's write lock (BEGIN IMMEDIATE) serialises claimers."""
+        SQLite the claim's write lock (BEGIN IMMEDIATE) serialises claimers. First `sent_ids` are recorded as
+        sent. The claimed messages come without their case: each sender's task reads it (_with_case), outside the
+        claim's short transaction."""
         now = self.ctx.clock.now()
         earlier = aliased(OutboxMessage)
         with self.ctx.db.transaction() as session:
+            if sent_ids:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent_ids))
+                    .values(status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, last_error="")
+                )
+            if limit <= 0:
+                return []
             rows = session.exec(
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.status == DeliveryStatus.PENDING,
                     or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
                     ~exists().where(
-                        earlier.escalation_id == OutboxMessage.escalation_id,
                         earlier.id < OutboxMessage.id,
                         earlier.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                        or_(
+                            earlier.escalation_id == OutboxMessage.escalation_id,
+                            # the same conversation: one person's chat, or the partnership's channel
+                            and_(
+                                OutboxMessage.audience == topics.PERSON,
+                                earlier.audience == topics.PERSON,
+                                earlier.recipient_id == OutboxMessage.recipient_id,
+                            ),
+                            and_(OutboxMessage.audience == topics.PARTNERSHIP, earlier.audience == topics.PARTNERSHIP),
+                        ),
                     ),
                 )
                 .order_by(OutboxMessage.id)
@@ -209,9 +303,6 @@ class Outbox:
                 row.status, row.next_attempt_at, row.attempts = DeliveryStatus.SENDING, now + LEASE, row.attempts + 1
                 row.claimed_by, row.claimed_start = self.instance_id, self.start
                 session.add(row)
-                case = None
-                if row.escalation_id is not None:
-                    case = load_case(session, session.get(Escalation, row.escalation_id))
                 person = session.get(Person, row.recipient_id) if row.recipient_id else None
                 recipient = person_ref(person) if person is not None else None
                 claimed.append(
@@ -220,25 +311,22 @@ class Outbox:
                         row.topic,
                         row.audience,
                         dict(row.payload),
-                        case,
+                        None,
                         recipient,
                         may_have_been_sent=row.attempts > 1,
                         created_at=row.created_at,
+                        escalation_id=row.escalation_id,
                         copy_by_email=bool(person is not None and person.email_copies and "@" in person.email),
                     )
                 )
             return claimed
 
-    def _sent(self, message_id: int) -> None:
-        with self.ctx.db.transaction() as session:
-            row = session.get(OutboxMessage, message_id)
-            row.status, row.sent_at, row.next_attempt_at, row.last_error = (
-                DeliveryStatus.SENT,
-                self.ctx.clock.now(),
-                None,
-                "",
-            )
-            session.add(row)
+    def _with_case(self, claimed: Pending) -> Pending:
+        """The claimed message with its case as it is now."""
+        if claimed.escalation_id is None:
+            return claimed
+        with self.ctx.db.read() as session:
+            return replace(claimed, case=load_case(session, session.get(Escalation, claimed.escalation_id)))
 
     def _failed(self, pending: Pending, error: str, transient: bool) -> None:
         now = self.ctx.clock.now()

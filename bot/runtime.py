@@ -17,6 +17,7 @@ from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 
 from bot.email.sender import EmailSender, SmtpSettings
 from bot.outbox import ByChannel, Outbox, Sender
+from bot.pacing import NoPacing, Pacer
 from bot.scheduler import DueWork, start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_app, build_client
@@ -89,8 +90,12 @@ def build_bot(
     teams: bool | None = None,
     retry_interval: RetryIntervalCalculator | None = None,
     teams_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    pacer: Pacer | None = None,
+    outbox_wait: Callable[[asyncio.Event, float], Awaitable[None]] | None = None,
 ) -> Bot:
-    """The front-ends the settings configure (or those asked for)."""
+    """The front-ends the settings configure (or those asked for). `pacer` spaces the outbox's calls to the
+    platforms' rate limits (tests inject one that never really waits)."""
+    pacer = pacer or (Pacer() if settings.slack_pacing else NoPacing())
     slack = settings.slack_enabled if slack is None else slack
     teams = settings.teams_enabled if teams is None else teams
     database = Database(settings.database_url)
@@ -108,8 +113,8 @@ def build_bot(
             settings.cscp_executive_ids,
             settings.cscp_scrutineer.strip(),
         )
-        home = AppHome(ctx, client, directory)
-        senders[SLACK] = SlackSender(ctx, client, settings.cscp_channel_id, home)
+        home = AppHome(ctx, client, directory, pacer)
+        senders[SLACK] = SlackSender(ctx, client, settings.cscp_channel_id, home, pacer)
     teams_bot = None
     if teams:
         with warnings.catch_warnings():
@@ -135,7 +140,8 @@ def build_bot(
     # The partnership's channel and every copy of the cards go to every chat platform configured.
     default = senders.get(SLACK) or senders[TEAMS]
     shared = [senders[p] for p in (TEAMS, SLACK) if p in senders]
-    outbox = Outbox(ctx, ByChannel(default, senders, shared), instance_id=settings.instance_name)
+    waits = {"idle_wait": outbox_wait} if outbox_wait else {}
+    outbox = Outbox(ctx, ByChannel(default, senders, shared), instance_id=settings.instance_name, **waits)
     slack_bot = None
     if slack:
         services = SlackServices(ctx=ctx, directory=directory, outbox=outbox, home=home)
@@ -151,9 +157,20 @@ def build_slack_bot(
     policy: Policy,
     clock: Clock | None = None,
     retry_interval: RetryIntervalCalculator | None = None,
+    pacer: Pacer | None = None,
+    outbox_wait: Callable[[asyncio.Event, float], Awaitable[None]] | None = None,
 ) -> SlackBot:
     """Slack alone (the sandbox and the Slack tests)."""
-    return build_bot(settings, policy, clock, slack=True, teams=False, retry_interval=retry_interval).slack
+    return build_bot(
+        settings,
+        policy,
+        clock,
+        slack=True,
+        teams=False,
+        retry_interval=retry_interval,
+        pacer=pacer,
+        outbox_wait=outbox_wait,
+    ).slack
 
 
 def _listens(settings: Settings) -> bool:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str = ""
     slack_app_token: str = ""  # when set, the bot connects by Socket Mode instead of serving HTTP
     slack_api_url: str = "https://slack.com/api/"
+    # Space the outbox's Slack calls to Slack's published rate limits (bot/pacing.py); off only against a
+    # stand-in that has none.
+    slack_pacing: bool = True
     database_url: str = DEFAULT_DATABASE_URL
     cscp_channel_id: str = ""
     # The CSCP team: Slack user ids, comma-separated, and/or a user group whose members count.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from flows.context import Context
@@ -40,4 +41,22 @@ def viewers_among(ctx: Context, platform: str, user_ids: set[str]) -> list[str]:
             session.exec(
                 select(HomeViewer.user_id).where(HomeViewer.platform == platform, HomeViewer.user_id.in_(user_ids))
             ).all()
+        )
+
+
+def home_said(ctx: Context, platform: str, user_id: str) -> str:
+    """The content hash (flows.posts.content_hash) of the home view last published to `user_id`, "" if none."""
+    with ctx.db.read() as session:
+        said = session.exec(
+            select(HomeViewer.content_hash).where(HomeViewer.platform == platform, HomeViewer.user_id == user_id)
+        ).first()
+    return said or ""
+
+
+def remember_home_said(ctx: Context, platform: str, user_id: str, said: str) -> None:
+    with ctx.db.transaction() as session:
+        session.execute(
+            update(HomeViewer)
+            .where(HomeViewer.platform == platform, HomeViewer.user_id == user_id)
+            .values(content_hash=said)
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from flows.context import Context
@@ -21,6 +25,13 @@ class Post:
     message_id: str
     lead: str  # the words above a card in a direct message, kept so an update keeps them
     reader: PersonRef | None  # whose copy a card is
+    content_hash: str = ""  # what it last said (content_hash), "" when not known
+
+
+def content_hash(content: Any) -> str:
+    """A hash of what a message (or a view) says, as sent: equal when sending it again would change nothing."""
+    drawn = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(drawn.encode()).hexdigest()
 
 
 def remember_post(
@@ -32,7 +43,9 @@ def remember_post(
     message_id: str,
     reader: PersonRef | None = None,
     lead: str = "",
+    said: str = "",
 ) -> None:
+    """`said`: the content_hash of what was posted."""
     with ctx.db.transaction() as session:
         # Already there when an earlier attempt recorded it and died before the message was marked sent.
         if session.exec(
@@ -55,7 +68,20 @@ def remember_post(
                 message_id=message_id,
                 person_id=person_id,
                 lead=lead,
+                content_hash=said,
             )
+        )
+
+
+def remember_content(ctx: Context, platform: str, channel: str, message_id: str, said: str) -> None:
+    """What the message at (`channel`, `message_id`) says now, after an update: its content_hash."""
+    with ctx.db.transaction() as session:
+        session.execute(
+            update(ChatMessage)
+            .where(
+                ChatMessage.platform == platform, ChatMessage.channel == channel, ChatMessage.message_id == message_id
+            )
+            .values(content_hash=said)
         )
 
 
@@ -68,4 +94,6 @@ def posts_of(ctx: Context, escalation_id: int, platform: str) -> list[Post]:
             .where(ChatMessage.escalation_id == escalation_id, ChatMessage.platform == platform)
             .order_by(ChatMessage.id)
         ).all()
-        return [Post(m.kind, m.channel, m.message_id, m.lead, person_ref(p) if p else None) for m, p in rows]
+        return [
+            Post(m.kind, m.channel, m.message_id, m.lead, person_ref(p) if p else None, m.content_hash) for m, p in rows
+        ]

@@ -7,8 +7,9 @@ PostgreSQL a read is a read-only REPEATABLE READ transaction: one consistent sna
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -67,11 +68,15 @@ class Database:
             _prepare_sqlite(self.engine)
         # The same pool and events, with the options of a read.
         self._reader = self.engine.execution_options(**read_options)
+        # SQLite has one writer at a time. Writers in this process (threads sending side by side) queue here, in
+        # turn, rather than on SQLite's busy timeout, which sleeps in growing steps; other processes still queue
+        # on the busy timeout.
+        self._writer = threading.RLock() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of change: committed whole at the end, or rolled back whole on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._writer, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 

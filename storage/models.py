@@ -282,6 +282,8 @@ class ChatMessage(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id")
     # The words above a card in a direct message, kept so that updating the card keeps them.
     lead: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # A hash of what the message last said (flows.posts.content_hash): an update that would not change it is skipped.
+    content_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class HomeViewer(SQLModel, table=True):
@@ -296,6 +298,8 @@ class HomeViewer(SQLModel, table=True):
     user_id: str = Field(max_length=255)
     case_filter: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     opened_at: datetime = _when()
+    # A hash of the view last published to them: publishing it again unchanged is skipped.
+    content_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class ReminderSent(SQLModel, table=True):

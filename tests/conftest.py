@@ -4,12 +4,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from flows import topics
 from flows.clock import ManualClock
 from flows.context import Context
 from flows.escalations import EscalationForm
 from flows.people import PersonRef
 from flows.policy import load_policy
 from storage.db import Database
+from storage.models import OutboxMessage
 from tests.databases import POSTGRESQL, SQLITE, TestDatabases
 
 # Wednesday 1 April 2026, 10:00 London (BST): Good Friday and Easter Monday follow.
@@ -101,3 +103,17 @@ def ctx(database, clock) -> Context:
         executive=(EXECUTIVE,),
         scrutineer=SCRUTINEER,
     )
+
+
+def redraw_every_copy(ctx: Context, escalation_id: int) -> None:
+    """What the daily redraw writes to the outbox: every copy of the case's card and post, drawn again."""
+    with ctx.db.transaction() as session:
+        session.add(
+            OutboxMessage(
+                escalation_id=escalation_id,
+                topic=topics.CASE_UPDATED,
+                audience=topics.CARDS,
+                payload={},
+                created_at=ctx.clock.now(),
+            )
+        )

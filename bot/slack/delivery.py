@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox import DeliveryError, Pending
+from bot.pacing import Limit, Pacer
 from bot.slack import messages
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from bot.slack.home import AppHome
@@ -18,7 +19,7 @@ from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
 from flows.people import PersonRef
-from flows.posts import CARD, PARTNERSHIP_POST, posts_of, remember_post
+from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
 from flows.report_posts import files_for
 
@@ -39,11 +40,31 @@ FILE_TOPICS = {topics.DOCUMENT, topics.REPORT}
 # Short messages threaded under the person's card instead of a new copy of it.
 SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
 
+# Slack's published limits (docs.slack.dev, "Rate limits"; each method's page gives its tier), per method per
+# workspace, except chat.postMessage: about one message a second in each channel. Tier 3 is 50+ a minute, Tier 4
+# 100+, each with bursts welcome: a minute's allowance may go at once, then the calls are spaced to the rate.
+POST_PER_CHANNEL = Limit(per_second=1.0, burst=1)
+LIMITS = {
+    "chat.update": Limit.per_minute(50),  # Tier 3
+    "conversations.open": Limit.per_minute(50),  # Tier 3
+    "conversations.history": Limit.per_minute(50),  # Tier 3
+    "conversations.replies": Limit.per_minute(50),  # Tier 3
+    "views.publish": Limit.per_minute(100),  # Tier 4
+}
+
 
 class SlackSender:
-    def __init__(self, ctx: Context, client: AsyncWebClient, partnership_channel: str, home: AppHome):
+    def __init__(
+        self,
+        ctx: Context,
+        client: AsyncWebClient,
+        partnership_channel: str,
+        home: AppHome,
+        pacer: Pacer | None = None,
+    ):
         self.ctx, self.client, self.partnership_channel, self.home = ctx, client, partnership_channel, home
-        self.recovery = Recovery(client)
+        self.pacer = pacer or Pacer()
+        self.recovery = Recovery(client, self.pacer, LIMITS)
 
     async def deliver(self, message: Pending) -> None:
         try:
@@ -87,11 +108,13 @@ class SlackSender:
             case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient, documents=True), lead
         )
         channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
-        await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, CARD, channel, ts, recipient, lead)
+        said = said_by(text, blocks)
+        await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, CARD, channel, ts, recipient, lead, said)
 
     async def _threaded_under_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
-        """A short message in the thread of the person's card, shown in the conversation too, with a link to
-        the card: the card is not posted again. Someone with no card yet gets it, with these words above."""
+        """A short message in the thread of the person's card, shown in the conversation too (where Slack shows
+        it as a reply to the card, which opens it): the card is not posted again. Someone with no card yet gets
+        it, with these words above."""
         cards = [
             (p.channel, p.message_id)
             for p in await asyncio.to_thread(posts_of, self.ctx, message.case.id, PLATFORM)
@@ -101,10 +124,7 @@ class SlackSender:
             await self._post_card(message, recipient, lead)
             return
         channel, ts = cards[-1]
-        link = (await self.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
-        await self._post(
-            message, channel, thread_ts=ts, reply_broadcast=True, text=f"{lead} <{link}|Open the case card>"
-        )
+        await self._post(message, channel, thread_ts=ts, reply_broadcast=True, text=lead)
 
     # ---------------------------------------------------------------- the partnership channel
 
@@ -145,16 +165,16 @@ class SlackSender:
         """The case's one message in the partnership channel: posted the first time, updated after."""
         text, blocks = self._partnership_message(case)
         posts = [
-            (p.channel, p.message_id)
-            for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM)
-            if p.kind == PARTNERSHIP_POST
+            p for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM) if p.kind == PARTNERSHIP_POST
         ]
         if posts:
-            channel, ts = posts[0]
-            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            return ts
+            await self._update(posts[0], text, blocks)
+            return posts[0].message_id
         channel, ts = await self._post(message, self.partnership_channel, text=text, blocks=blocks)
-        await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, channel, ts)
+        said = said_by(text, blocks)
+        await asyncio.to_thread(
+            remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, channel, ts, None, "", said
+        )
         return ts
 
     # ---------------------------------------------------------------- posting once
@@ -168,6 +188,7 @@ class SlackSender:
             if found:
                 log.info("outbox message %s was already in Slack: not sent again", message.id)
                 return found
+        await self.pacer.wait(("chat.postMessage", channel), POST_PER_CHANNEL)
         response = await self.client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, metadata=outbox_metadata(message.id), **content
         )
@@ -196,6 +217,7 @@ class SlackSender:
             if found:
                 log.info("outbox message %s was already in Slack: not sent again", message.id)
                 return
+        await self.pacer.wait(("chat.postMessage", channel), POST_PER_CHANNEL)  # it posts in the conversation
         await self.client.files_upload_v2(
             file_uploads=[
                 {"content": document.content, "filename": document.filename, "title": title}
@@ -206,24 +228,34 @@ class SlackSender:
             initial_comment=comment,
         )
 
+    async def _update(self, post: Post, text: str, blocks: list[dict]) -> None:
+        """Update the message in place, unless it already says this (as far as the bot last drew it)."""
+        said = said_by(text, blocks)
+        if said == post.content_hash:
+            return
+        await self.pacer.wait(("chat.update",), LIMITS["chat.update"])
+        await self.client.chat_update(channel=post.channel, ts=post.message_id, text=text, blocks=blocks)
+        await asyncio.to_thread(remember_content, self.ctx, PLATFORM, post.channel, post.message_id, said)
+
     # ---------------------------------------------------------------- every copy of the card
 
     async def _refresh(self, case: CaseView) -> None:
         """Every copy, each with its own reader's buttons."""
         now = self.ctx.clock.now()
         for post in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM):
-            channel, ts = post.channel, post.message_id
             if post.kind == PARTNERSHIP_POST:
                 text, blocks = self._partnership_message(case)
             else:
                 actions = actions_for(self.ctx, case, post.reader, documents=True) if post.reader else []
                 text, blocks = messages.card_message(case, now, actions, post.lead)
             try:
-                await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                await self._update(post, text, blocks)
             except SlackApiError as error:
                 # Someone deleted that copy: nothing to update there.
                 if error_code(error) not in GONE_ERRORS:
                     raise
         await self.home.refresh_for(case)
 
-    # ---------------------------------------------------------------- where things were posted
+
+def said_by(text: str, blocks: list[dict]) -> str:
+    return content_hash({"text": text, "blocks": blocks})

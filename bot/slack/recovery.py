@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.pacing import Limit, NoPacing, Pacer
 from bot.slack.errors import error_code
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,12 @@ def _posted_for(message: dict, outbox_id: int) -> bool:
 
 
 class Recovery:
-    def __init__(self, client: AsyncWebClient):
-        self.client = client
+    def __init__(self, client: AsyncWebClient, pacer: Pacer | None = None, limits: dict[str, Limit] | None = None):
+        self.client, self.pacer, self.limits = client, pacer or NoPacing(), limits or {}
+
+    async def _pace(self, method: str) -> None:
+        if method in self.limits:
+            await self.pacer.wait((method,), self.limits[method])
 
     async def find(
         self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None = None
@@ -71,6 +76,7 @@ class Recovery:
         try:
             if channel.startswith(("U", "W")):
                 # Slack reads a conversation by its id; chat.postMessage took the person's.
+                await self._pace("conversations.open")
                 channel = (await self.client.conversations_open(users=channel))["channel"]["id"]
             return await self._search(channel, outbox_id, since, thread_ts, matches)
         except SlackApiError as error:
@@ -88,6 +94,7 @@ class Recovery:
         self, channel: str, outbox_id: int, since: datetime | None, thread_ts: str | None, matches
     ) -> tuple[str, str] | None:
         window = {"oldest": f"{(since - CLOCK_SKEW).timestamp():.6f}"} if since else {}
+        await self._pace("conversations.history" if thread_ts is None else "conversations.replies")
         if thread_ts is None:
             response = await self.client.conversations_history(
                 channel=channel, limit=PAGE_SIZE, include_all_metadata=True, **window

@@ -193,6 +193,9 @@ class SlackStandin:
         self._last_ts = max(int(self._wall() * 1_000_000), self._last_ts + 1)
         return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
     def ok_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.ok]
 

@@ -30,7 +30,7 @@ from flows.escalations import actions_for
 from flows.notices import partnership_notice, person_notice
 from flows.people import PersonRef
 from flows.persons import ChatAddress, chat_address, remember_chat_address
-from flows.posts import CARD, PARTNERSHIP_POST, posts_of, remember_post
+from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class TeamsSender:
                 sent.id,
                 recipient,
                 notice.lead,
+                content_hash(content),
             )
 
     async def _open_chat(self, recipient: PersonRef) -> ChatAddress:
@@ -125,12 +126,20 @@ class TeamsSender:
                 service_url = address.service_url if address else None
             else:
                 continue
-            activity = MessageActivityInput(id=post.message_id).add_card(cards.as_card(content))
             try:
-                await self.app.send(post.channel, activity, service_url=service_url)
+                await self._update(post, content, service_url)
             except httpx.HTTPStatusError as error:
                 if error.response.status_code != 404:  # that copy is gone: nothing to update there
                     raise
+
+    async def _update(self, post: Post, content: dict, service_url: str | None) -> None:
+        """The post redrawn in place (update_activity), unless it already says this."""
+        said = content_hash(content)
+        if said == post.content_hash:
+            return
+        activity = MessageActivityInput(id=post.message_id).add_card(cards.as_card(content))
+        await self.app.send(post.channel, activity, service_url=service_url)
+        await asyncio.to_thread(remember_content, self.ctx, PLATFORM, post.channel, post.message_id, said)
 
     # ---------------------------------------------------------------- the partnership's channel
 
@@ -179,12 +188,20 @@ class TeamsSender:
             p for p in await asyncio.to_thread(posts_of, self.ctx, case.id, PLATFORM) if p.kind == PARTNERSHIP_POST
         ]
         if posts:
-            activity = MessageActivityInput(id=posts[0].message_id).add_card(cards.as_card(content))
-            await self.app.send(posts[0].channel, activity, service_url=self.app.api.service_url)
+            await self._update(posts[0], content, self.app.api.service_url)
             return posts[0].message_id
         sent = await self.app.send(self.partnership_channel, self._card(content), service_url=self.app.api.service_url)
         await asyncio.to_thread(
-            remember_post, self.ctx, case.id, PLATFORM, PARTNERSHIP_POST, self.partnership_channel, sent.id
+            remember_post,
+            self.ctx,
+            case.id,
+            PLATFORM,
+            PARTNERSHIP_POST,
+            self.partnership_channel,
+            sent.id,
+            None,
+            "",
+            content_hash(content),
         )
         return sent.id
 

@@ -82,6 +82,7 @@ async def standin_and_bot_env(database_url: str, secret: str) -> tuple[SlackStan
         SLACK_API_URL=f"http://127.0.0.1:{standin_port}/api/",
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
+        SLACK_PACING="false",  # the stand-in has no rate limits; pacing is tested in tests/bot/test_outbox_delivery.py
         PYTHONPATH=str(ROOT),
         **{FAKE_NOW: NOW.isoformat()},
     )

@@ -9,6 +9,7 @@ from aiohttp import web
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.email.inbox import Inbox
+from bot.pacing import Pacer
 from bot.runtime import build_slack_bot
 from bot.settings import Settings
 from bot.slack.http import web_app
@@ -83,7 +84,7 @@ class Running:
         self.bot.ctx.db.dispose()
 
 
-async def start_running(database_url: str, inbox: Inbox | None = None) -> Running:
+async def start_running(database_url: str, inbox: Inbox | None = None, pacer: Pacer | None = None) -> Running:
     """The bot against the stand-in; with `inbox`, e-mail on, sent by SMTP to that server on 127.0.0.1."""
     clock = ManualClock(WED_1_APRIL_2026)
     standin = SlackStandin(scopes=manifest_scopes(), users=list(PEOPLE.values()), wall=lambda: clock.now().timestamp())
@@ -109,13 +110,24 @@ async def start_running(database_url: str, inbox: Inbox | None = None) -> Runnin
         cscp_scrutineer=PEOPLE["scrutineer"].id,
         **mail,
     )
-    bot = build_slack_bot(settings, load_policy(), clock=clock, retry_interval=FixedValueRetryIntervalCalculator(0))
+    paced: list[float] = []  # each wait the outbox's pacing asked for, never really waited
+
+    async def no_waiting(seconds: float) -> None:
+        paced.append(seconds)
+
+    bot = build_slack_bot(
+        settings,
+        load_policy(),
+        clock=clock,
+        retry_interval=FixedValueRetryIntervalCalculator(0),
+        pacer=pacer or Pacer(sleep=no_waiting),
+    )
     await bot.directory.refresh_partnership()
     bot_runner, bot_port = await _serve(web_app(bot.app, SIGNING_SECRET))
     worker = asyncio.create_task(bot.outbox.run_forever())
     slack = FakeSlackClient(f"http://127.0.0.1:{bot_port}/slack/events", standin)
     env = Running(bot, standin, slack, clock, [bot_runner, standin_runner], worker)
-    env.inbox = inbox
+    env.inbox, env.paced = inbox, paced
     return env
 
 

@@ -297,15 +297,19 @@ async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
 
 async def test_app_home_viewers_are_kept_current_by_any_instance(running):
     from bot.slack.home import AppHome
+    from flows.escalations import escalate, view_case
 
     await raise_case(running)
     await running.slack.open_home(PEOPLE["teacher"].id)
     # Another running instance, on the same database, never saw the teacher open App Home.
     other = AppHome(running.ctx, running.bot.app.client, running.bot.directory)
+    teacher = await running.bot.directory.person(PEOPLE["teacher"].id)
     published = len(running.standin.ok_calls("views.publish"))
-    from flows.escalations import view_case
-
-    await other.refresh_for(
-        view_case(running.ctx, "ESC-2026-0001", await running.bot.directory.person(PEOPLE["teacher"].id))
-    )
+    # Nothing on it changed: it is not published again.
+    await other.refresh_for(view_case(running.ctx, "ESC-2026-0001", teacher))
+    assert len(running.standin.ok_calls("views.publish")) == published
+    case = view_case(running.ctx, "ESC-2026-0001", teacher)
+    head = await running.bot.directory.person(PEOPLE["head"].id)
+    case = escalate(running.ctx, case.reference, teacher, version=case.version, reason="r", next_holders=[head])
+    await other.refresh_for(case)
     assert [c.args["user_id"] for c in running.standin.ok_calls("views.publish")[published:]] == [PEOPLE["teacher"].id]

@@ -31,13 +31,14 @@ async def test_reminders_arrive_as_direct_messages_with_the_actions(running):
     for who in ("teacher", "mash"):
         sent = reminders_to(running, who)
         assert len(sent) == 1, who
-        # Short, dated (it is never redrawn), threaded under the person's own card, with a link to it.
+        # Short, dated (it is never redrawn), threaded under the person's own card and shown in the conversation
+        # too, where Slack shows it as a reply to the card (which opens it): no look-up of a link of our own.
         card = card_in(running.dms(who))
         assert sent[0].thread_ts == card.ts and not sent[0].blocks
         assert "due Tuesday 14 April 2026, 5pm" in sent[0].text and "working days" not in sent[0].text
-        assert "|Open the case card>" in sent[0].text
         call = [c for c in running.standin.ok_calls("chat.postMessage") if c.args.get("thread_ts") == card.ts][0]
         assert call.args.get("reply_broadcast") in (True, "true", "1")
+    assert not running.standin.calls_of("chat.getPermalink")
     # The card itself is not posted again.
     assert len([m for m in running.dms("teacher") if m.blocks]) == 1
 

@@ -9,7 +9,7 @@ from bot.teams.delivery import NOT_INSTALLED
 from flows import escalations as lifecycle
 from flows import topics
 from storage.models import DeliveryStatus, OutboxMessage
-from tests.conftest import a_form
+from tests.conftest import a_form, redraw_every_copy
 from tests.teams.conftest import PEOPLE
 from tests.teams.test_personal_chat import teams_ref
 
@@ -114,6 +114,22 @@ async def test_every_teams_copy_of_the_card_is_redrawn_in_place(running):
     # file is ready (Teams cannot be sent the file: they are asked to get a copy).
     told = [str(a.cards) for a in cards_for(running, "teacher")]
     assert len(told) == 3 and "withdrawn" in told[1] and "for your agency's file" in told[2]
+
+
+async def test_a_redraw_that_changes_nothing_is_not_sent_to_teams(running):
+    await installed(running, "teacher", "mash")
+    case = raise_case(running)
+    await running.bot.outbox.drain()
+
+    # The first redraw keeps the notice's words as a plain lead: a change, sent.
+    redraw_every_copy(running.ctx, case.id)
+    await running.bot.outbox.drain()
+    assert [c for c in running.standin.calls if c.method == "PUT"]
+    running.standin.calls.clear()
+    redraw_every_copy(running.ctx, case.id)  # nothing changed since
+    await running.bot.outbox.drain()
+    assert not [c for c in running.standin.calls if c.method == "PUT"]
+    assert {m.status for m in outbox(running)} == {DeliveryStatus.SENT}
 
 
 async def test_the_connector_refuses_what_teams_refuses(running):

@@ -8,6 +8,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from sqlmodel import select
 
 from bot.email.inbox import Inbox
+from bot.pacing import NoPacing
 from bot.runtime import build_bot
 from bot.slack.http import web_app
 from bot.standin.server import SlackStandin
@@ -64,7 +65,9 @@ async def start_both(teams_standin, database_url, inbox: Inbox | None = None) ->
             else {}
         ),
     )
-    bot = build_bot(settings, load_policy(), clock, retry_interval=FixedValueRetryIntervalCalculator(0))
+    bot = build_bot(
+        settings, load_policy(), clock, retry_interval=FixedValueRetryIntervalCalculator(0), pacer=NoPacing()
+    )
     await bot.slack.directory.refresh_partnership()
     web_app(bot.slack.app, SIGNING_SECRET, application=bot.web)  # one server for both, as `run` does
     await bot.teams.mount()

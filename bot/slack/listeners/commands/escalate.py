@@ -28,6 +28,9 @@ def not_ours(text: str) -> str:
 
 
 def register_escalate(app: AsyncApp, services: SlackServices) -> None:
+    # The same for everyone, every time: built once, so /escalate only acknowledges and opens it.
+    gate_view = messages.form_view(forms.gate_form())
+
     @app.command("/escalate")
     async def escalate_command(ack, command, client):
         text = (command.get("text") or "").strip()
@@ -38,7 +41,7 @@ def register_escalate(app: AsyncApp, services: SlackServices) -> None:
             await open_modal(
                 client,
                 command["trigger_id"],
-                messages.form_view(forms.gate_form()),
+                gate_view,
                 user_id,
                 command.get("channel_id"),
                 again=AGAIN_COMMAND,

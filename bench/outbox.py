@@ -1,0 +1,186 @@
+"""Benchmark of the outbox against the stand-in Slack over real HTTP on 127.0.0.1, on SQLite and on PostgreSQL:
+
+1. messages per second: 1,000 cases opened at once (a card to each raiser, an invitation card to each named
+   professional: 2,000 direct messages), delivered by the outbox with its pacing on (Slack's published limits,
+   bot/pacing.py). The stand-in has no rate limits of its own: what limits the rate is the bot.
+2. 09:30 on Friday 10 April 2026, with 1,000 open cases: 936 reminders fall due at once (the holders of both
+   sides of the 468 cases due on Tuesday 14 April); the seconds from the due-work run until the last of them
+   reached the stand-in (the target: within 60 s of their minute).
+3. Slack calls per interaction over the whole case of tests/slack/test_escalate_end_to_end.py (raised, both
+   sides through every stage to the Executive's decision): every call the stand-in recorded, over every request
+   Slack sent the bot.
+
+    .venv/bin/python bench/outbox.py          # prints the table
+    measure({"sqlite": url, "postgresql": url}) -> rows, for bench/targets.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import func, select  # noqa: E402
+
+from bench.engine import form  # noqa: E402
+from bot.pacing import Pacer  # noqa: E402
+from bot.standin.server import StandinUser  # noqa: E402
+from flows import escalations as lifecycle  # noqa: E402
+from flows import topics  # noqa: E402
+from flows.people import PersonRef  # noqa: E402
+from flows.reminders import send_due_reminders  # noqa: E402
+from storage.models import DeliveryStatus, OutboxMessage  # noqa: E402
+from tests.databases import PostgresServer  # noqa: E402
+from tests.slack.conftest import start_running  # noqa: E402
+from tests.slack.test_escalate_end_to_end import (  # noqa: E402
+    test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_decision as whole_case,
+)
+
+CASES = 1000
+DUE_FRIDAY = 468  # opened on Wednesday 1 April: Stage 1 due Tuesday 14 April, reminded Friday 10 April 09:30
+WORKERS = 500
+OPENED_EARLY = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)  # Wednesday, 10:00 London
+OPENED_LATER = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)  # Thursday: due Wednesday 15 April, reminded Monday
+FRIDAY_0930 = datetime(2026, 4, 10, 8, 30, tzinfo=UTC)  # 09:30 London (BST)
+TARGET_SECONDS = 60
+TARGET_CALLS = 3.0
+
+
+def person(kind: str, n: int) -> PersonRef:
+    return PersonRef("slack", f"U0{kind}{n:05d}", f"{kind.title()} {n}", f"{kind.lower()}{n}@example.org")
+
+
+def open_cases(running, first: int, count: int) -> None:
+    ctx = running.ctx
+    for i in range(first, first + count):
+        raiser, worker = person("RAISER", i), person("WORKER", i % WORKERS)
+        lifecycle.open_escalation(
+            ctx,
+            raiser,
+            replace(form(i), professionals=[worker]),
+            child_at_immediate_risk=False,
+            discussed_with_manager=True,
+        )
+
+
+def count(running, *conditions) -> int:
+    with running.ctx.db.read() as session:
+        return session.exec(select(func.count()).select_from(OutboxMessage).where(*conditions)).one()
+
+
+async def outbox_figures(database_url: str) -> tuple[float, float, int]:
+    """(messages per second opening 1,000 cases, seconds until the last 09:30 reminder arrived, how many)."""
+    running = await start_running(database_url, pacer=Pacer())  # Slack's limits, really waited for
+    try:
+        for kind, n in (("RAISER", CASES), ("WORKER", WORKERS)):
+            for i in range(n):
+                p = person(kind, i)
+                running.standin.users[p.user_id] = StandinUser(p.user_id, p.name, p.email)
+        running.bot.outbox.wake = lambda: None  # the bench drives delivery itself
+        running._worker.cancel()
+        running._worker = None
+        running.clock.set(OPENED_EARLY)
+        await asyncio.to_thread(open_cases, running, 0, DUE_FRIDAY)
+        running.clock.set(OPENED_LATER)
+        await asyncio.to_thread(open_cases, running, DUE_FRIDAY, CASES - DUE_FRIDAY)
+        waiting = count(running, OutboxMessage.status == DeliveryStatus.PENDING)
+        started = time.perf_counter()
+        await running.bot.outbox.drain(max_passes=1000)
+        per_second = waiting / (time.perf_counter() - started)
+
+        running.clock.set(FRIDAY_0930)
+        posted_before = len(running.standin.ok_calls("chat.postMessage"))
+        started = time.perf_counter()
+        await asyncio.to_thread(send_due_reminders, running.ctx)
+        await running.bot.outbox.drain(max_passes=1000)
+        last = time.perf_counter() - started
+        arrived = [
+            c
+            for c in running.standin.ok_calls("chat.postMessage")[posted_before:]
+            if c.args.get("thread_ts")  # a reminder, threaded under the person's card
+        ]
+        reminders = count(running, OutboxMessage.topic == topics.REMINDER)
+        assert len(arrived) == reminders, (len(arrived), reminders)
+        return per_second, last, reminders
+    finally:
+        await running.stop()
+
+
+async def calls_per_interaction(database_url: str) -> tuple[float, int, int]:
+    running = await start_running(database_url)
+    try:
+        interactions = 0
+        post = running.slack.post
+
+        async def counted(*args, **kwargs):
+            nonlocal interactions
+            interactions += 1
+            return await post(*args, **kwargs)
+
+        running.slack.post = counted
+        before = len(running.standin.calls)
+        await whole_case(running)
+        calls = len(running.standin.calls) - before
+        return calls / interactions, calls, interactions
+    finally:
+        await running.stop()
+
+
+def measure(database_urls: Mapping[str, str]) -> list[dict]:
+    """Rows: target, the SQLite figure, the PostgreSQL figure, whether the target is met on both."""
+    figures = {}
+    for name, url in database_urls.items():
+        rate, last, reminders = asyncio.run(outbox_figures(url))
+        per, calls, interactions = asyncio.run(calls_per_interaction(url.replace("bench", "calls")))
+        figures[name] = {
+            "rate": f"{rate:.0f} messages/s",
+            "last": f"{last:.1f} s ({reminders} reminders)",
+            "calls": f"{per:.2f} ({calls} calls / {interactions} interactions)",
+            "_last": last,
+            "_per": per,
+        }
+    sqlite, postgresql = figures.get("sqlite", {}), figures.get("postgresql", {})
+    rows = [
+        ("outbox messages per second, 2,000 cards (pacing on; stand-in unlimited)", "rate", lambda f: True),
+        ("936 reminders due at 09:30, the last one in Slack within 60 s", "last", lambda f: f["_last"] <= 60),
+        ("Slack calls per interaction, a whole case, at most 3", "calls", lambda f: f["_per"] <= TARGET_CALLS),
+    ]
+    return [
+        {
+            "target": label,
+            "sqlite": sqlite.get(key, "-"),
+            "postgresql": postgresql.get(key, "-"),
+            "met": all(check(f) for f in figures.values()),
+        }
+        for label, key, check in rows
+    ]
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"{'target':<75} {'SQLite':>38} {'PostgreSQL':>38}  met")
+    for row in rows:
+        print(f"{row['target']:<75} {row['sqlite']:>38} {row['postgresql']:>38}  {'yes' if row['met'] else 'NO'}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        urls = {"sqlite": f"sqlite:///{folder}/bench.db"}
+        server = PostgresServer()
+        try:
+            server.execute("CREATE DATABASE bench")
+            server.execute("CREATE DATABASE calls")
+            urls["postgresql"] = server.url("bench")
+            print_table(measure(urls))
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
