@@ -140,6 +140,8 @@ async def start_sandbox(policy: Policy, database_url: str, port: int = 8765, sta
         smtp_port=str(smtp_port),
         smtp_starttls=False,
         mail_from="escalations@cscp.example",
+        # The stand-in Slack has no rate limits: the page shows each message as soon as the bot sends it.
+        slack_pacing=False,
     )
     bot = build_bot(settings, policy, clock)
     await bot.slack.directory.refresh_partnership()
