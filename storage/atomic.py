@@ -36,3 +36,18 @@ def insert_if_absent(session: Session, model: type[SQLModel], key: tuple[str, ..
     """Insert a row unless one with the same unique `key` exists or is being inserted by another transaction
     (which this one then waits for): INSERT … ON CONFLICT DO NOTHING. Read the row afterwards."""
     session.execute(_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=list(key)))
+
+
+def insert_new(session: Session, model: type[SQLModel], rows: list[dict[str, Any]] | Any, key: tuple[str, ...]):
+    """Insert the rows (a list of values, or a SELECT of the key's columns and the rest) that no other row has
+    the unique `key` of, and return the keys of those inserted: INSERT … ON CONFLICT DO NOTHING RETURNING, one
+    statement. A row another transaction is inserting waits for it, then is left out: of two instances inserting
+    the same rows at once, each row is returned to one of them."""
+    table = model.__table__
+    statement = _insert(session, model)
+    if isinstance(rows, list):
+        statement = statement.values(rows)
+    else:
+        statement = statement.from_select([c.name for c in rows.selected_columns], rows)
+    statement = statement.on_conflict_do_nothing(index_elements=list(key)).returning(*(table.c[k] for k in key))
+    return [tuple(row) for row in session.execute(statement)]

@@ -5,10 +5,11 @@ There is deliberately no column for a child's full name, address or date of birt
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -76,11 +77,15 @@ class ReferenceCounter(SQLModel, table=True):
 
 class Escalation(SQLModel, table=True):
     __tablename__ = "escalation"
+    # What the due-work pass reads of the open cases: which policy, which stage (migration 0013).
+    __table_args__ = (Index("ix_escalation_due_work", "status", "policy_digest", "current_stage"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(index=True, unique=True, max_length=20)
     # The policy this case was opened under, as JSON: a later change of the file does not touch it.
     policy_snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    # The snapshot's SHA-256: names the policy without reading it (set on insert, see _name_the_policy).
+    policy_digest: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     status: str = Field(default="open", index=True, max_length=20)  # open, resolved, withdrawn, closed
     current_stage: int = 1
     # Every change bumps the version; an action taken on an older view of the case changes nothing.
@@ -346,3 +351,13 @@ ERASED_AUDIT_DETAIL = '{"erased": true}'
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_immutable(mapper, connection, target):
     raise RuntimeError("audit events are never changed or deleted")
+
+
+def policy_digest(snapshot: str) -> str:
+    """The name of a policy snapshot: its SHA-256, in hex (migration 0013 computes the same)."""
+    return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+
+
+@event.listens_for(Escalation, "before_insert")
+def _name_the_policy(mapper, connection, target):
+    target.policy_digest = policy_digest(target.policy_snapshot)
