@@ -15,13 +15,13 @@ overdue (flows/notices.py).
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 
-from sqlalchemy import Date, Integer, String, false, literal, true, union_all
+from sqlalchemy import Date, Integer, String, false, func, insert, literal, true, union_all
 from sqlmodel import select
 
 from flows import topics
@@ -30,10 +30,11 @@ from flows.people import EMAIL_PLATFORM
 from flows.permissions import PARTNERSHIP, SIDES
 from flows.policies import name_unnamed_policies, policies_named
 from flows.policy import Policy
-from storage.atomic import insert_new
+from storage.atomic import among, as_rows, insert_many, insert_new
 from storage.models import (
     AgreedAction,
     CaseStatus,
+    DueWorkDone,
     Escalation,
     OutboxMessage,
     Person,
@@ -145,12 +146,13 @@ def _open_policies(ctx: Context) -> dict[str, Policy]:
         return policies_named(session, digests)
 
 
-def _due_now(ctx: Context, now: datetime) -> list[_Due]:
-    """Every reminder due now and not in the ledger: one query per policy of the open cases."""
-    found = []
+def _due_now(ctx: Context, now: datetime) -> tuple[list[_Due], list[tuple[str, list[Slot]]]]:
+    """Every reminder due now and not in the ledger: one query per policy of the open cases, for the slots not
+    done yet. Also returns those slots: once what was found is written, they are done."""
+    found, done = [], []
     ledger = ReminderSent
     for digest, policy in _open_policies(ctx).items():
-        slots = due_slots(policy, now)
+        slots = _not_done(ctx, digest, due_slots(policy, now))
         if not slots:
             continue
         parts = []
@@ -172,6 +174,7 @@ def _due_now(ctx: Context, now: datetime) -> list[_Due]:
                 .where(
                     Escalation.status == CaseStatus.OPEN,
                     Escalation.policy_digest == digest,
+                    StageRecord.ended_at.is_(None),  # the index of the current stages
                     StageRecord.due_at >= slot.deadline_from,
                     StageRecord.due_at < slot.deadline_to,
                     StageRecord.started_at < slot.send_at,
@@ -179,44 +182,140 @@ def _due_now(ctx: Context, now: datetime) -> list[_Due]:
                 )
             )
         with ctx.db.read() as session:
-            rows = session.execute(union_all(*parts)).all()
+            rows = session.connection().execute(union_all(*parts)).all()
         found += [_Due(e, n, slots[s], policy, bool(first)) for e, n, s, first in rows]
-    return found
+        done.append((digest, slots))
+    return found, done
 
 
-def _holders(ctx: Context, current: dict[int, int]) -> dict[int, list[int]]:
-    """Who holds the current stage of each case on each side (a side's last holders while its new one is
-    awaited), and the partnership's holders of it: one query per CHUNK cases. Without e-mail, people known only
-    by e-mail cannot be reminded: the raiser was asked to reach them."""
-    rows_of: dict[int, list] = defaultdict(list)
+def _not_done(ctx: Context, digest: str, slots: list[Slot]) -> list[Slot]:
+    """The slots not yet written for every stage they were due to (see DueWorkDone)."""
+    if not slots:
+        return []
     with ctx.db.read() as session:
-        for chunk in batched(sorted(current), CHUNK):
-            for row in session.exec(
-                select(
-                    StageRecord.escalation_id,
-                    StageRecord.number,
-                    StageHolder.side,
-                    StageHolder.person_id,
-                    Person.platform,
+        done = set(
+            session.connection().execute(
+                select(DueWorkDone.kind, DueWorkDone.due_on).where(
+                    DueWorkDone.policy_digest == digest, DueWorkDone.due_on.in_({s.due_on for s in slots})
                 )
-                .join(StageHolder, StageHolder.stage_id == StageRecord.id)
-                .join(Person, Person.id == StageHolder.person_id)
-                .where(StageRecord.escalation_id.in_(chunk), StageHolder.handed_over_at.is_(None))
-                .order_by(StageRecord.escalation_id, StageRecord.number, StageHolder.id)
-            ):
-                rows_of[row[0]].append(row[1:])
-    found = {}
-    for escalation_id, current_stage in current.items():
-        rows = rows_of.get(escalation_id, [])
-        chosen = []
-        for side in SIDES:
-            numbers = [number for number, s, _, _ in rows if s == side]
-            if numbers:
-                chosen += [row for row in rows if row[1] == side and row[0] == max(numbers)]
-        chosen += [row for row in rows if row[1] == PARTNERSHIP and row[0] == current_stage]
-        reachable = [person for _, _, person, platform in chosen if ctx.email_enabled or platform != EMAIL_PLATFORM]
-        found[escalation_id] = list(dict.fromkeys(reachable))
-    return found
+            )
+        )
+    return [s for s in slots if (s.kind, s.due_on) not in done]
+
+
+def _mark_done(ctx: Context, done: list[tuple[str, list[Slot]]]) -> None:
+    """Every stage each slot was due to now has its ledger row (this pass wrote them, or another instance did):
+    no stage can become due to the slot later (it would have to have started before the slot's time, and so
+    have been found now), so later passes skip it."""
+    rows = [
+        {"policy_digest": digest, "kind": s.kind, "due_on": s.due_on, "recorded_at": ctx.clock.now()}
+        for digest, slots in done
+        for s in slots
+    ]
+    if rows:
+        with ctx.db.transaction() as session:
+            insert_new(session, DueWorkDone, rows, ("policy_digest", "kind", "due_on"))
+
+
+def _payload(session, ledger=ReminderSent):
+    """A reminder's payload ({"stage", "kind", "due_on"}) built by the database from its ledger row."""
+    build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
+    return build("stage", ledger.stage_number, "kind", ledger.kind, "due_on", ledger.due_on)
+
+
+def _to_holders(session, ids: list[int], cases: list[int], email_enabled: bool, now: datetime):
+    """The reminder messages of the ledger rows `ids` (of the cases `cases`), as one SELECT for INSERT … SELECT:
+    one to each person who holds the current stage on each side (a side's last holders while its new one is
+    awaited), and to the partnership's holders of it. Without e-mail, people known only by e-mail cannot be
+    reminded: the raiser was asked to reach them. Joins on small derived tables, no correlated subquery, so the
+    plan stays cheap whatever the database's statistics say."""
+    ledger, stage, holder = ReminderSent, StageRecord, StageHolder
+    latest = (
+        select(stage.escalation_id, holder.side, func.max(stage.number).label("number"))
+        .join(holder, holder.stage_id == stage.id)
+        .where(among(session, stage.escalation_id, cases), holder.side.in_(SIDES), holder.handed_over_at.is_(None))
+        .group_by(stage.escalation_id, holder.side)
+        .subquery("latest")
+    )
+    reachable = true() if email_enabled else Person.platform != EMAIL_PLATFORM
+    of_sides = (
+        select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
+        .join(latest, latest.c.escalation_id == ledger.escalation_id)
+        .join(stage, (stage.escalation_id == latest.c.escalation_id) & (stage.number == latest.c.number))
+        .join(holder, (holder.stage_id == stage.id) & (holder.side == latest.c.side) & holder.handed_over_at.is_(None))
+        .join(Person, Person.id == holder.person_id)
+        .where(among(session, ledger.id, ids), reachable)
+    )
+    of_partnership = (
+        select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
+        .join(stage, (stage.escalation_id == ledger.escalation_id) & (stage.number == ledger.stage_number))
+        .join(holder, (holder.stage_id == stage.id) & (holder.side == PARTNERSHIP) & holder.handed_over_at.is_(None))
+        .join(Person, Person.id == holder.person_id)
+        .where(among(session, ledger.id, ids), reachable)
+    )
+    chosen = union_all(of_sides, of_partnership).subquery("chosen")
+    return (
+        select(
+            ledger.escalation_id,
+            literal(topics.REMINDER, String).label("topic"),
+            literal(topics.PERSON, String).label("audience"),
+            chosen.c.person_id.label("recipient_id"),
+            _payload(session).label("payload"),
+            literal(now, UTCDateTime).label("created_at"),
+        )
+        .select_from(chosen)
+        .join(ledger, ledger.id == chosen.c.ledger_id)
+        .group_by(ledger.id, chosen.c.person_id)
+        .order_by(ledger.id, func.min(chosen.c.holder_id))
+    )
+
+
+def _to_partnership(session, ids: list[int], now: datetime):
+    """The partnership's "stage overdue" messages of the ledger rows `ids`, as one SELECT."""
+    ledger = ReminderSent
+    return (
+        select(
+            ledger.escalation_id,
+            literal(topics.STAGE_OVERDUE, String).label("topic"),
+            literal(topics.PARTNERSHIP, String).label("audience"),
+            _payload(session).label("payload"),
+            literal(now, UTCDateTime).label("created_at"),
+        )
+        .where(among(session, ledger.id, ids))
+        .order_by(ledger.id)
+    )
+
+
+def _record_reminders(ctx: Context, due: list[_Due]) -> list[tuple]:
+    """Write each reminder with its messages, unless any instance already did: BATCH reminders per transaction,
+    their ledger rows in one INSERT … ON CONFLICT DO NOTHING RETURNING, then the messages of the rows it
+    inserted by INSERT … SELECT (the holders read by the database, in the same transaction). Reminders go in
+    key order, so two instances writing the same batch never deadlock. Returns the keys written."""
+    now, written = ctx.clock.now(), []
+    by_key = {(d.escalation_id, d.stage_number, d.slot.kind, d.slot.due_on): d for d in due}
+    for batch in batched(sorted(by_key), BATCH):
+        with ctx.db.transaction() as session:
+            rows = as_rows(
+                session, ReminderSent, [dict(zip(LEDGER_KEY, key, strict=True)) for key in batch], {"recorded_at": now}
+            )
+            inserted = insert_new(session, ReminderSent, rows, LEDGER_KEY, also=("id",))
+            if inserted:
+                ids = [row[-1] for row in inserted]
+                cases = sorted({row[0] for row in inserted})
+                people = _to_holders(session, ids, cases, ctx.email_enabled, now)
+                session.execute(insert(OutboxMessage).from_select(list(people.selected_columns.keys()), people))
+                # From the stage the partnership is informed at, its thread is told with the stage's first
+                # overdue prompt.
+                told = [
+                    row[-1]
+                    for row in inserted
+                    if (d := by_key[tuple(row[:-1])]).first_overdue and d.policy.partnership_informed_at(d.stage_number)
+                ]
+                if told:
+                    thread = _to_partnership(session, told, now)
+                    session.execute(insert(OutboxMessage).from_select(list(thread.selected_columns.keys()), thread))
+        written += [tuple(row[:-1]) for row in inserted]
+    return written
 
 
 def _message(now: datetime, escalation_id: int, topic: str, audience: str, recipient_id=None, payload=None) -> dict:
@@ -243,7 +342,7 @@ def _record(ctx: Context, entries: Iterable[tuple[tuple, list[dict]]]) -> list[t
             inserted = set(insert_new(session, ReminderSent, rows, LEDGER_KEY))
             messages = [m for key, found in batch if key in inserted for m in found]
             if messages:
-                session.execute(OutboxMessage.__table__.insert(), messages)
+                insert_many(session, OutboxMessage, messages)
         written += [key for key, _ in batch if key in inserted]
     return written
 
@@ -258,22 +357,13 @@ def _logged(written: list[tuple]) -> int:
 def send_due_reminders(ctx: Context) -> int:
     """Write every reminder due now to the outbox, once. Returns how many reminders were recorded."""
     now = ctx.clock.now()
-    due = _due_now(ctx, now)
+    due, slots = _due_now(ctx, now)
     if not due:
+        _mark_done(ctx, slots)
         return 0
-    holders = _holders(ctx, {d.escalation_id: d.stage_number for d in due})
-    entries = []
-    for d in due:
-        payload = {"stage": d.stage_number, "kind": d.slot.kind, "due_on": d.slot.due_on.isoformat()}
-        messages = [
-            _message(now, d.escalation_id, topics.REMINDER, topics.PERSON, person_id, payload)
-            for person_id in holders[d.escalation_id]
-        ]
-        # From the stage the partnership is informed at, its thread is told with the stage's first overdue prompt.
-        if d.first_overdue and d.policy.partnership_informed_at(d.stage_number):
-            messages.append(_message(now, d.escalation_id, topics.STAGE_OVERDUE, topics.PARTNERSHIP, None, payload))
-        entries.append(((d.escalation_id, d.stage_number, d.slot.kind, d.slot.due_on), messages))
-    return _logged(_record(ctx, entries))
+    recorded = _logged(_record_reminders(ctx, due))
+    _mark_done(ctx, slots)
+    return recorded
 
 
 def refresh_cards_each_working_day(ctx: Context) -> int:
@@ -287,6 +377,9 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
         if not calendar.is_working_time(now):
             continue
         today = calendar.local_date(now)
+        slot = Slot(DAY_REFRESH, today, now, _EARLIEST, now)
+        if not _not_done(ctx, digest, [slot]):
+            continue
         done_today = select(ledger.id).where(
             ledger.escalation_id == Escalation.id, ledger.kind == DAY_REFRESH, ledger.due_on == today
         )
@@ -306,14 +399,17 @@ def refresh_cards_each_working_day(ctx: Context) -> int:
             with ctx.db.transaction() as session:
                 inserted = insert_new(session, ReminderSent, pending, LEDGER_KEY)
                 if inserted:
-                    session.execute(
-                        OutboxMessage.__table__.insert(),
+                    insert_many(
+                        session,
+                        OutboxMessage,
                         [_message(now, key[0], topics.CASE_UPDATED, topics.CARDS) for key in inserted],
                     )
             refreshed += len(inserted)
             # None left, or another instance is writing the rest (each row goes to one of us).
             if not inserted:
                 break
+        # Cases opened later today are drawn with today's count already.
+        _mark_done(ctx, [(digest, [slot])])
     return refreshed
 
 

@@ -9,7 +9,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -135,7 +135,19 @@ class StageRecord(SQLModel, table=True):
     """One stage of one case: who held it, when it started, its deadline, how it ended."""
 
     __tablename__ = "stage"
-    __table_args__ = (UniqueConstraint("escalation_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "number"),
+        # The current stages (not ended), by deadline: what the due-work pass reads (migration 0013).
+        Index(
+            "ix_stage_current",
+            "due_at",
+            "escalation_id",
+            "number",
+            "started_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     escalation_id: int = Field(foreign_key="escalation.id", index=True)
@@ -307,6 +319,20 @@ class ReminderSent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     escalation_id: int = Field(foreign_key="escalation.id", index=True)
     stage_number: int
+    kind: str = Field(max_length=30)
+    due_on: date
+    recorded_at: datetime = _when()
+
+
+class DueWorkDone(SQLModel, table=True):
+    """One reminder of one policy (a kind, for a day) written for every stage it was due to: later passes skip
+    it. Only a saving: the ledger above is what keeps each reminder to one."""
+
+    __tablename__ = "due_work_done"
+    __table_args__ = (UniqueConstraint("policy_digest", "kind", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_digest: str = Field(max_length=64)
     kind: str = Field(max_length=30)
     due_on: date
     recorded_at: datetime = _when()
