@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 
 from sqlalchemy import Date, Integer, String, false, func, insert, literal, true, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from flows import topics
@@ -230,22 +231,46 @@ def _to_holders(session, ids: list[int], cases: list[int], email_enabled: bool, 
     reminded: the raiser was asked to reach them. Joins on small derived tables, no correlated subquery, so the
     plan stays cheap whatever the database's statistics say."""
     ledger, stage, holder = ReminderSent, StageRecord, StageHolder
-    latest = (
-        select(stage.escalation_id, holder.side, func.max(stage.number).label("number"))
-        .join(holder, holder.stage_id == stage.id)
-        .where(among(session, stage.escalation_id, cases), holder.side.in_(SIDES), holder.handed_over_at.is_(None))
-        .group_by(stage.escalation_id, holder.side)
-        .subquery("latest")
-    )
     reachable = true() if email_enabled else Person.platform != EMAIL_PLATFORM
-    of_sides = (
-        select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
-        .join(latest, latest.c.escalation_id == ledger.escalation_id)
-        .join(stage, (stage.escalation_id == latest.c.escalation_id) & (stage.number == latest.c.number))
-        .join(holder, (holder.stage_id == stage.id) & (holder.side == latest.c.side) & holder.handed_over_at.is_(None))
-        .join(Person, Person.id == holder.person_id)
-        .where(among(session, ledger.id, ids), reachable)
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL: the latest stage of each side as a small derived table, hash-joined.
+        latest = (
+            select(stage.escalation_id, holder.side, func.max(stage.number).label("number"))
+            .join(holder, holder.stage_id == stage.id)
+            .where(among(session, stage.escalation_id, cases), holder.side.in_(SIDES), holder.handed_over_at.is_(None))
+            .group_by(stage.escalation_id, holder.side)
+            .subquery("latest")
+        )
+        of_sides = (
+            select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
+            .join(latest, latest.c.escalation_id == ledger.escalation_id)
+            .join(stage, (stage.escalation_id == latest.c.escalation_id) & (stage.number == latest.c.number))
+            .join(
+                holder, (holder.stage_id == stage.id) & (holder.side == latest.c.side) & holder.handed_over_at.is_(None)
+            )
+            .join(Person, Person.id == holder.person_id)
+            .where(among(session, ledger.id, ids), reachable)
+        )
+    else:
+        # SQLite (nested loops on indexes): the latest stage of the holder's side, looked up beside each holder.
+        side_stage, side_holder = aliased(StageRecord), aliased(StageHolder)
+        latest_of_side = (
+            select(func.max(side_stage.number))
+            .join(side_holder, side_holder.stage_id == side_stage.id)
+            .where(
+                side_stage.escalation_id == ledger.escalation_id,
+                side_holder.side == holder.side,
+                side_holder.handed_over_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+        of_sides = (
+            select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
+            .join(stage, stage.escalation_id == ledger.escalation_id)
+            .join(holder, (holder.stage_id == stage.id) & holder.side.in_(SIDES) & holder.handed_over_at.is_(None))
+            .join(Person, Person.id == holder.person_id)
+            .where(among(session, ledger.id, ids), reachable, stage.number == latest_of_side)
+        )
     of_partnership = (
         select(ledger.id.label("ledger_id"), holder.person_id, holder.id.label("holder_id"))
         .join(stage, (stage.escalation_id == ledger.escalation_id) & (stage.number == ledger.stage_number))
