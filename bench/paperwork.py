@@ -123,7 +123,7 @@ ESCALATION_COLUMNS = (
     "policy_snapshot, status, current_stage, version, child_initials, child_case_reference, age_band, gender, "
     "ethnicity, send, level_of_need, raiser_id, raiser_role, raiser_agency, other_agency, themes, key_dates, "
     "evidence_of_need, decision_disagreed, interventions_to_date, outcome_wanted, opened_at, closed_at, "
-    "withdrawal_reason, erased_at"
+    "withdrawal_reason, erased_at, policy_digest"
 )
 STAGE_COLUMNS = (
     "number, name, started_at, due_at, started_by_id, escalation_reason, ended_at, ended_how, resolved, "

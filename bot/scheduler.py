@@ -1,6 +1,8 @@
-"""The scheduler: one APScheduler job, run every minute and once at start, that works out from
-the database what is due now (reminders, overdue prompts, the weekly digest, the quarterly themes report) and
-wakes delivery.
+"""The scheduler: one APScheduler job, run on the minute (at :00, by a cron trigger, whenever the bot started)
+and once at start, that works out from the database what is due now (reminders, overdue prompts, the weekly
+digest, the quarterly themes report) and wakes delivery. On the minute, a reminder due at 09:30 goes at
+09:30:00, and several instances run their passes together rather than each at its own second (the ledgers
+keep them to one set of reminders).
 
 The database is the source of truth: jobs carry an id and a reference to a method, nothing is
 pickled, and a restart loses nothing because what is due is worked out again from the cases.
@@ -13,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.outbox import Outbox
 from flows.context import Context
@@ -55,17 +58,22 @@ class DueWork:
                 self.outbox.wake()
 
 
-def start_scheduler(work: DueWork, every_seconds: int = 60) -> AsyncIOScheduler:
-    """Start in the running event loop; the first run is now, to catch up on anything missed."""
+def due_work_trigger() -> CronTrigger:
+    """Every minute, at second 0 (UTC: the minute is the same in every timezone)."""
+    return CronTrigger(second=0, timezone=UTC)
+
+
+def start_scheduler(work: DueWork) -> AsyncIOScheduler:
+    """Start in the running event loop; the first run is now, to catch up on anything missed, then on the minute."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         work.run_once,
-        "interval",
-        seconds=every_seconds,
+        due_work_trigger(),
         id=JOB_ID,
         replace_existing=True,
         coalesce=True,
         max_instances=1,
+        misfire_grace_time=30,  # a minute reached while the loop was busy still runs, once
         next_run_time=datetime.now(UTC),
     )
     scheduler.start()

@@ -16,6 +16,7 @@ from sqlmodel import select
 from flows import topics
 from flows.context import Context
 from flows.escalations import OUTCOME_KINDS
+from flows.policies import name_unnamed_policies, policies_named
 from flows.policy import Policy
 from flows.records import DeadlineStatus
 from storage.models import CaseStatus, DigestSent, Escalation, OutboxMessage, StageRecord
@@ -113,7 +114,7 @@ def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
     """The open cases and those closed since `covers_from`, with their current stage, that the partnership may
     see: one query on indexed columns, so the cost follows the open workload and the week's closures, never
     the years of history. Whether the partnership may see a case is its own policy's rule, read from the few
-    distinct policies the cases were opened under (parsed once each)."""
+    distinct policies the cases were opened under, by digest (read and parsed once each, never per case)."""
     with ctx.db.read() as session:
         found = session.exec(
             select(
@@ -123,7 +124,7 @@ def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
                 Escalation.raiser_agency,
                 Escalation.other_agency,
                 Escalation.themes,
-                Escalation.policy_snapshot,
+                Escalation.policy_digest,
                 StageRecord.name,
                 StageRecord.due_at,
                 StageRecord.outcome_kind,
@@ -136,7 +137,11 @@ def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
             .where(or_(Escalation.status == CaseStatus.OPEN, Escalation.closed_at >= covers_from))
             .order_by(Escalation.id)
         ).all()
-    rows = [_Row(*row[:6], Policy.from_snapshot(row[6]), *row[7:]) for row in found]
+        if any(row[6] == "" for row in found):  # cases copied in without a digest: name them once
+            name_unnamed_policies(ctx)
+            return _rows(ctx, covers_from)
+        policies = policies_named(session, {row[6] for row in found})
+    rows = [_Row(*row[:6], policies[row[6]], *row[7:]) for row in found]
     return [row for row in rows if row.policy.partnership_informed_at(row.stage)]
 
 

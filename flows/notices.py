@@ -92,6 +92,16 @@ def deadline_words(policy: Policy, due_at: datetime, now: datetime) -> str:
     return dated_deadline(policy, DeadlineStatus.of(policy, due_at, now))
 
 
+def overdue_by(policy: Policy, due_at: datetime, payload: dict, now: datetime) -> str:
+    """How long a stage has been overdue on the day its prompt is for ("overdue by 4 working days"): counted to
+    that day, not to when the message happens to go, so that it stays true. One prompt after downtime stands for
+    every morning missed, and says so."""
+    calendar = policy.working_calendar
+    day = date.fromisoformat(payload["due_on"]) if payload.get("due_on") else calendar.local_date(now)
+    days = max(calendar.working_days_between(calendar.local_date(due_at), day), 1)
+    return f"overdue by {days} working day{'s' if days != 1 else ''}"
+
+
 def _stage(case: CaseView, number: int) -> StageView:
     return next((s for s in case.stages if s.number == number), case.stage)
 
@@ -308,9 +318,10 @@ def _words(
         )
     if topic == topics.REMINDER:
         if payload.get("kind") == "overdue":
+            over = overdue_by(policy, stage.due_at, payload, now)
             return (
-                f"Stage {number} is overdue",
-                f"{title} is past its deadline: it {deadline_words(policy, stage.due_at, now)}.",
+                f"Stage {number} is {over}",
+                f"{title} is past its deadline: it {deadline_words(policy, stage.due_at, now)}, and is {over}.",
                 "Please agree the outcome or escalate it now.",
                 [],
             )

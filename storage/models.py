@@ -5,10 +5,11 @@ There is deliberately no column for a child's full name, address or date of birt
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -78,11 +79,15 @@ class ReferenceCounter(SQLModel, table=True):
 
 class Escalation(SQLModel, table=True):
     __tablename__ = "escalation"
+    # What the due-work pass reads of the open cases: which policy, which stage (migration 0013).
+    __table_args__ = (Index("ix_escalation_due_work", "status", "policy_digest", "current_stage"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(index=True, unique=True, max_length=20)
     # The policy this case was opened under, as JSON: a later change of the file does not touch it.
     policy_snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    # The snapshot's SHA-256: names the policy without reading it (set on insert, see _name_the_policy).
+    policy_digest: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     status: str = Field(default="open", index=True, max_length=20)  # open, resolved, withdrawn, closed
     current_stage: int = 1
     # Every change bumps the version; an action taken on an older view of the case changes nothing.
@@ -132,7 +137,19 @@ class StageRecord(SQLModel, table=True):
     """One stage of one case: who held it, when it started, its deadline, how it ended."""
 
     __tablename__ = "stage"
-    __table_args__ = (UniqueConstraint("escalation_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "number"),
+        # The current stages (not ended), by deadline: what the due-work pass reads (migration 0013).
+        Index(
+            "ix_stage_current",
+            "due_at",
+            "escalation_id",
+            "number",
+            "started_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     escalation_id: int = Field(foreign_key="escalation.id", index=True)
@@ -316,6 +333,20 @@ class ReminderSent(SQLModel, table=True):
     recorded_at: datetime = _when()
 
 
+class DueWorkDone(SQLModel, table=True):
+    """One reminder of one policy (a kind, for a day) written for every stage it was due to: later passes skip
+    it. Only a saving: the ledger above is what keeps each reminder to one."""
+
+    __tablename__ = "due_work_done"
+    __table_args__ = (UniqueConstraint("policy_digest", "kind", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_digest: str = Field(max_length=64)
+    kind: str = Field(max_length=30)
+    due_on: date
+    recorded_at: datetime = _when()
+
+
 class DigestSent(SQLModel, table=True):
     """One row per weekly digest: the unique week makes a second post of the same digest impossible."""
 
@@ -367,3 +398,13 @@ ERASED_AUDIT_DETAIL = '{"erased": true}'
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_immutable(mapper, connection, target):
     raise RuntimeError("audit events are never changed or deleted")
+
+
+def policy_digest(snapshot: str) -> str:
+    """The name of a policy snapshot: its SHA-256, in hex (migration 0013 computes the same)."""
+    return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+
+
+@event.listens_for(Escalation, "before_insert")
+def _name_the_policy(mapper, connection, target):
+    target.policy_digest = policy_digest(target.policy_snapshot)

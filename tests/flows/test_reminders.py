@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import select
 
 from flows import escalations as lifecycle
+from flows import topics
 from flows.context import Context
+from flows.notices import person_notice
 from flows.reminders import send_due_reminders
 from storage.db import Database
 from storage.models import OutboxMessage, ReminderSent
@@ -170,3 +172,84 @@ def test_two_schedulers_on_one_database_still_send_once(ctx, clock, tmp_path):
     with ctx.db.transaction() as session:
         assert len(session.exec(select(OutboxMessage).where(OutboxMessage.topic == "reminder")).all()) == 20
     other.db.dispose()
+
+
+def overdue_prompts(ctx):
+    with ctx.db.transaction() as session:
+        rows = session.exec(
+            select(OutboxMessage).where(OutboxMessage.topic == "reminder").order_by(OutboxMessage.id)
+        ).all()
+    return [m.payload for m in rows if m.payload["kind"] == "overdue"]
+
+
+def test_after_downtime_an_overdue_stage_gets_one_prompt_saying_how_long_it_is_overdue(ctx, clock):
+    case = open_case(ctx)  # Stage 1 due Tuesday 14 April, 5pm
+    clock.set(datetime(2026, 4, 14, 10, 0, tzinfo=UTC))
+    send_due_reminders(ctx)  # due_soon and due_today
+    # Down from Tuesday evening until Monday 20 April, 10:00 BST: Wed 15, Thu 16 and Fri 17 were missed.
+    clock.set(datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
+    assert send_due_reminders(ctx) == 1
+    assert send_due_reminders(ctx) == 0
+    assert [(stage, kind, day) for stage, kind, day in ledger(ctx) if kind == "overdue"] == [
+        (1, "overdue", date(2026, 4, 20))
+    ]
+    prompts = overdue_prompts(ctx)
+    assert len(prompts) == 2  # one each for the teacher and the MASH worker
+    # The words say how long: Wed 15, Thu 16, Fri 17 and Mon 20 April are four working days.
+    view = case
+    notice = person_notice(topics.REMINDER, view, prompts[0], clock.now(), TEACHER)
+    assert "overdue by 4 working days" in notice.lead and "overdue by 4 working days" in notice.subject
+    # In normal running, each later working morning gets its own prompt, once.
+    clock.set(datetime(2026, 4, 21, 8, 45, tzinfo=UTC))
+    assert send_due_reminders(ctx) == 1
+    clock.advance(timedelta(hours=2))
+    assert send_due_reminders(ctx) == 0
+    latest = overdue_prompts(ctx)[-1]
+    assert "overdue by 5 working days" in person_notice(topics.REMINDER, view, latest, clock.now(), TEACHER).lead
+
+
+def test_back_before_the_reminder_time_the_days_prompt_waits_for_it(ctx, clock):
+    open_case(ctx)  # due Tuesday 14 April
+    # Down from before the deadline; back on Thursday 16 April at 09:00 BST, before the 09:30 reminders.
+    clock.set(datetime(2026, 4, 16, 8, 0, tzinfo=UTC))
+    assert send_due_reminders(ctx) == 0  # Wednesday's missed prompt is not sent: today's comes at 09:30
+    clock.set(datetime(2026, 4, 16, 8, 30, tzinfo=UTC))
+    assert send_due_reminders(ctx) == 1
+    assert [(kind, day) for _, kind, day in ledger(ctx)] == [("overdue", date(2026, 4, 16))]
+
+
+def test_the_partnership_is_told_with_a_stages_first_overdue_prompt_even_after_downtime(ctx, clock):
+    case = open_case(ctx)
+    for _ in range(2):
+        case = escalate(ctx, case)  # Stage 3, started Wednesday 1 April: due Tuesday 14 April
+    clock.set(datetime(2026, 4, 17, 9, 0, tzinfo=UTC))  # Friday: 15 and 16 April missed
+    send_due_reminders(ctx)
+    clock.set(datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
+    send_due_reminders(ctx)
+    with ctx.db.transaction() as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.topic == "stage_overdue")).all()
+    assert [(m.payload["stage"], m.payload["due_on"]) for m in told] == [(3, "2026-04-17")]
+
+
+def test_a_pass_with_nothing_due_writes_nothing_and_a_new_stage_is_still_found(ctx, clock):
+    cases = [open_case(ctx) for _ in range(3)]
+    clock.set(datetime(2026, 4, 10, 9, 0, tzinfo=UTC))  # Friday 10:00 BST: due_soon for all three
+    assert send_due_reminders(ctx) == 3
+    with ctx.db.transaction() as session:
+        before = len(session.exec(select(OutboxMessage)).all())
+    for _ in range(3):
+        clock.advance(timedelta(minutes=1))
+        assert send_due_reminders(ctx) == 0
+    with ctx.db.transaction() as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == before
+    # A stage started today is not due any of today's reminders; its own come on their days.
+    lifecycle.escalate(
+        ctx, cases[0].reference, TEACHER, version=cases[0].version, reason="r", next_holders=[TEACHER_MANAGER]
+    )
+    clock.set(datetime(2026, 4, 21, 9, 0, tzinfo=UTC))  # Stage 2 (from Friday 10 April) due Tuesday 21 April
+    assert send_due_reminders(ctx) == 4
+    assert Counter((s, k) for s, k, d in ledger(ctx) if d == date(2026, 4, 21) or s == 2) == {
+        (2, "due_soon"): 1,  # Friday 17 April, missed while nobody ran the pass: still before its deadline
+        (2, "due_today"): 1,
+        (1, "overdue"): 2,  # the other two cases, one prompt each
+    }

@@ -1,7 +1,7 @@
 """Reminders, overdue prompts and the digest, as people see them in Slack."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
@@ -107,7 +107,10 @@ async def test_the_scheduler_runs_one_job_by_id_at_start_and_catches_up(running)
     try:
         job = scheduler.get_job(JOB_ID)
         assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
-        assert job.trigger.interval.total_seconds() == 60
+        # On the minute, whenever it started: the next run after this one is at second 0.
+        assert str(job.trigger) == "cron[second='0']"
+        after_start = job.trigger.get_next_fire_time(None, running.ctx.clock.now() + timedelta(seconds=1))
+        assert after_start.second == 0 and after_start.microsecond == 0
         await asyncio.wait_for(ran.wait(), 10)
     finally:
         scheduler.shutdown(wait=False)

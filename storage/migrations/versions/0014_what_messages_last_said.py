@@ -4,7 +4,7 @@ A hash of what the bot last drew in each message it keeps updated (a card, the p
 App Home, so that an update that would not change it is not sent.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
