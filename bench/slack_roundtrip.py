@@ -122,7 +122,7 @@ async def ack_p99s(database_url: str) -> tuple[float, float]:
         sandbox = await start_sandbox(load_policy(), url, port=0, start=datetime(2026, 4, 1, 9, 0, tzinfo=UTC))
         standin, secret = sandbox.standin, sandbox.slack.secret
         bare = AsyncApp(
-            client=build_client(standin.token_expected, sandbox.bot.app.client.base_url), signing_secret=secret
+            client=build_client(standin.token_expected, sandbox.bot.slack.app.client.base_url), signing_secret=secret
         )
 
         @bare.command("/escalate")

@@ -32,15 +32,19 @@ def main() -> None:
             def urls(name: str) -> dict[str, str]:
                 return {"sqlite": f"sqlite:///{folder}/{name}.db", "postgresql": server.url(name)}
 
+            def done(rows: list[dict]) -> None:
+                table.extend(rows)
+                databases.print_table(table)  # as it grows, so a long run shows what it has so far
+                print(flush=True)
+
             digest = {kind: databases.run(url, DIGEST_SIZES) for kind, url in urls("digest").items()}
-            table += databases.rows(digest, DIGEST_SIZES)
-            table += due_work.measure(urls("due_work"))
+            done(databases.rows(digest, DIGEST_SIZES))
+            done(due_work.measure(urls("due_work")))
             # bench/outbox.py's flow runs in the database beside "bench" named "calls".
-            table += outbox.measure(urls("bench"))
-            table += slack_roundtrip.measure(urls("acks"))
+            done(outbox.measure(urls("bench")))
+            done(slack_roundtrip.measure(urls("acks")))
     finally:
         server.stop()
-    databases.print_table(table)
 
 
 if __name__ == "__main__":
