@@ -112,10 +112,27 @@ def _counted(values) -> list[tuple[str, int]]:
 
 def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
     """The open cases and those closed since `covers_from`, with their current stage, that the partnership may
-    see: one query on indexed columns, so the cost follows the open workload and the week's closures, never
-    the years of history. Whether the partnership may see a case is its own policy's rule, read from the few
-    distinct policies the cases were opened under, by digest (read and parsed once each, never per case)."""
+    see: two queries on indexed columns, so the cost follows the open workload and the week's closures, never
+    the years of history. Whether the partnership may see a case is its own policy's rule: the first query
+    finds the few distinct policies the cases were opened under, by digest (read and parsed once each, never
+    per case), and the second reads only the cases at a stage their policy informs the partnership at."""
+    counted = or_(Escalation.status == CaseStatus.OPEN, Escalation.closed_at >= covers_from)
     with ctx.db.read() as session:
+        digests = session.exec(select(Escalation.policy_digest).where(counted).distinct()).all()
+        if "" in digests:  # cases copied in without a digest: name them once
+            name_unnamed_policies(ctx)
+            return _rows(ctx, covers_from)
+        policies = policies_named(session, digests)
+        if not policies:
+            return []
+        # Only the cases at a stage the partnership is informed at, by their policy's rule, are read.
+        visible = or_(
+            *(
+                (Escalation.policy_digest == digest)
+                & (Escalation.current_stage >= policy.partnership_informed_from_stage)
+                for digest, policy in policies.items()
+            )
+        )
         found = session.exec(
             select(
                 Escalation.reference,
@@ -134,15 +151,10 @@ def _rows(ctx: Context, covers_from: datetime) -> list[_Row]:
                 StageRecord,
                 (StageRecord.escalation_id == Escalation.id) & (StageRecord.number == Escalation.current_stage),
             )
-            .where(or_(Escalation.status == CaseStatus.OPEN, Escalation.closed_at >= covers_from))
+            .where(counted, visible)
             .order_by(Escalation.id)
         ).all()
-        if any(row[6] == "" for row in found):  # cases copied in without a digest: name them once
-            name_unnamed_policies(ctx)
-            return _rows(ctx, covers_from)
-        policies = policies_named(session, {row[6] for row in found})
-    rows = [_Row(*row[:6], policies[row[6]], *row[7:]) for row in found]
-    return [row for row in rows if row.policy.partnership_informed_at(row.stage)]
+    return [_Row(*row[:6], policies[row[6]], *row[7:]) for row in found]
 
 
 def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: date | None = None) -> Digest:

@@ -18,8 +18,6 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from docxtpl import DocxTemplate
-
 from flows import permissions as can
 from flows import topics
 from flows.context import Context
@@ -137,6 +135,8 @@ def _read(ctx: Context, reference: str, reader: PersonRef | None, action: str) -
 
 
 def render(template: str, context: dict[str, Any]) -> bytes:
+    from docxtpl import DocxTemplate  # here, not at start-up: it and python-docx, lxml and jinja2 take 0.1 s
+
     document = DocxTemplate(resources.files("flows").joinpath("templates", template))
     document.render(_clean(context), autoescape=True)
     out = io.BytesIO()

@@ -335,7 +335,8 @@ class ReminderSent(SQLModel, table=True):
 
 class DueWorkDone(SQLModel, table=True):
     """One reminder of one policy (a kind, for a day) written for every stage it was due to: later passes skip
-    it. Only a saving: the ledger above is what keeps each reminder to one."""
+    it. For reminders only a saving: the ledger above is what keeps each reminder to one. For the day's card
+    redraw (kind "day_refresh") it is the ledger itself: written in the redraw's transaction."""
 
     __tablename__ = "due_work_done"
     __table_args__ = (UniqueConstraint("policy_digest", "kind", "due_on"),)

@@ -10,7 +10,7 @@ from flows import escalations as lifecycle
 from flows import topics
 from flows.context import Context
 from flows.notices import person_notice
-from flows.reminders import send_due_reminders
+from flows.reminders import refresh_cards_each_working_day, send_due_reminders
 from storage.db import Database
 from storage.models import OutboxMessage, ReminderSent
 from tests.conftest import (
@@ -253,3 +253,41 @@ def test_a_pass_with_nothing_due_writes_nothing_and_a_new_stage_is_still_found(c
         (2, "due_today"): 1,
         (1, "overdue"): 2,  # the other two cases, one prompt each
     }
+
+
+def card_redraws(ctx) -> Counter:
+    with ctx.db.transaction() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.topic == topics.CASE_UPDATED)).all()
+    return Counter(m.escalation_id for m in rows if m.audience == topics.CARDS and m.payload == {})
+
+
+def test_every_open_card_is_redrawn_once_each_working_day_even_by_two_schedulers_at_once(ctx, clock):
+    cases = [open_case(ctx) for _ in range(4)]
+    closed = cases.pop()
+    lifecycle.resolve(ctx, closed.reference, TEACHER, version=closed.version, outcome=outcome())
+    drawn = card_redraws(ctx)  # what opening and closing them drew
+    clock.set(datetime(2026, 4, 2, 8, 0, tzinfo=UTC))  # Thursday 2 April, 09:00 BST
+    other = Context(db=Database(ctx.db.url), policy=ctx.policy, clock=clock)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run(context):
+        barrier.wait()
+        results.append(refresh_cards_each_working_day(context))
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (ctx, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.db.dispose()
+    assert sorted(results) == [0, 3]
+    clock.advance(timedelta(hours=3))
+    assert refresh_cards_each_working_day(ctx) == 0  # once a day
+    assert card_redraws(ctx) - drawn == Counter({case.id: 1 for case in cases})
+    for day in (3, 6):  # Good Friday and Easter Monday: bank holidays
+        clock.set(datetime(2026, 4, day, 9, 0, tzinfo=UTC))
+        assert refresh_cards_each_working_day(ctx) == 0
+    clock.set(datetime(2026, 4, 7, 9, 0, tzinfo=UTC))  # Tuesday 7 April: the next working day
+    assert refresh_cards_each_working_day(ctx) == 3
+    assert card_redraws(ctx) - drawn == Counter({case.id: 2 for case in cases})

@@ -106,6 +106,7 @@ def written_at(ctx, now) -> Counter:
 @pytest.mark.parametrize("email_enabled", [True, False])
 def test_batched_pass_writes_what_the_one_at_a_time_pass_wrote(ctx, clock, monkeypatch, email_enabled):
     monkeypatch.setattr(reminders, "BATCH", 2)
+    monkeypatch.setattr(reminders, "BATCH_POSTGRESQL", 2)
     ctx = ctx.__class__(db=ctx.db, policy=ctx.policy, clock=clock, email_enabled=email_enabled)
     gp = lifecycle.PersonRef(EMAIL_PLATFORM, "gp@nhs.net", "Dr GP", "gp@nhs.net") if False else None
     opened = []
