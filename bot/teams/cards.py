@@ -22,7 +22,7 @@ from flows.records import CaseView
 VERSION = "1.5"
 # task/fetch with this dialog id opens the raise dialog (the gate questions, then the form).
 RAISE_DIALOG = "raise"
-LIST_WORD, RAISE_WORD = "list", "escalate"
+LIST_WORD, RAISE_WORD, REPORT_WORD = "list", "escalate", "report"
 # The person's choice of e-mail as well as Teams, by what they type (flows.cards.email_copies_choice's actions).
 EMAIL_COPIES_WORDS = {"email_copies_on": "email me", "email_copies_off": "stop emails"}
 

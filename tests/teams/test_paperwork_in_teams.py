@@ -1,11 +1,16 @@
 """The paperwork in a Teams personal chat, through real tokened activities and the stand-in: a file consent
 card, the person's accept (the bytes put in the upload session the stand-in serves) or decline."""
 
+import io
+
 import httpx
+import openpyxl
+from sqlmodel import select
 
 from bot.teams import cards
+from storage.models import AuditEvent
 from tests.slack.test_paperwork_in_slack import text_of
-from tests.teams.conftest import PEOPLE
+from tests.teams.conftest import CSCP_CHANNEL, PEOPLE
 from tests.teams.test_delivery import cards_for, installed
 from tests.teams.test_journey import execute, raise_in_a_dialog
 
@@ -65,3 +70,33 @@ async def test_the_standin_upload_session_refuses_a_wrong_content_range(running)
         assert right.status_code == 201
         again = await client.put(url, content=b"abcd", headers={"Content-Range": "bytes 0-3/4"})
         assert again.status_code == 404
+
+
+async def test_the_word_report_offers_the_cscp_team_the_workbook_and_a_stranger_the_unknown_words_answer(running):
+    running.standin.conversations[CSCP_CHANNEL].members = [PEOPLE["gp"]]  # Gita is in the CSCP team
+    await running.bot.teams.refresh_partnership()
+    await installed(running, "gp", "teacher")
+    await running.teams.say(PEOPLE["gp"], "report 2026-04-01 2027-03-31")
+    assert "on its way to this chat" in str(running.standin.sent_to_user(PEOPLE["gp"])[-1].cards)
+    await running.bot.outbox.drain()
+    ((_, consent),) = running.standin.consent_cards(PEOPLE["gp"])
+    assert consent["name"] == "themes-report-2026-04-01-2027-03-31.xlsx"
+    assert consent["content"]["acceptContext"] == {"kind": "report", "from": "2026-04-01", "to": "2027-03-31"}
+    reply = await running.teams.answer_consent(PEOPLE["gp"], consent)
+    assert reply.status == 200, reply.body
+    (upload,) = running.standin.uploads.values()
+    workbook = openpyxl.load_workbook(io.BytesIO(upload.content))
+    assert "By theme" in workbook.sheetnames
+
+    # Tess is not in the CSCP team: the answer any unknown word gets, nothing sent, and the refusal audited.
+    await running.teams.say(PEOPLE["teacher"], "what is this")
+    unknown = running.standin.sent_to_user(PEOPLE["teacher"])[-1].cards
+    await running.teams.say(PEOPLE["teacher"], "report")
+    assert running.standin.sent_to_user(PEOPLE["teacher"])[-1].cards == unknown
+    await running.bot.outbox.drain()
+    assert not running.standin.consent_cards(PEOPLE["teacher"])
+    with running.ctx.db.transaction() as session:
+        audit = session.exec(select(AuditEvent).where(AuditEvent.escalation_id.is_(None))).all()
+        refused = [e for e in audit if e.action == "refused" and e.detail.get("attempted") == "report"]
+        assert len(refused) == 1
+        assert len([e for e in audit if e.action == "report"]) >= 1
