@@ -5,6 +5,8 @@ import io
 
 import httpx
 import openpyxl
+import pytest
+from microsoft_teams.api import MessageActivityInput
 from sqlmodel import select
 
 from bot.teams import cards
@@ -100,3 +102,20 @@ async def test_the_word_report_offers_the_cscp_team_the_workbook_and_a_stranger_
         refused = [e for e in audit if e.action == "refused" and e.detail.get("attempted") == "report"]
         assert len(refused) == 1
         assert len([e for e in audit if e.action == "report"]) >= 1
+
+
+async def test_teams_refuses_a_file_consent_card_without_a_name_or_a_size(running):
+    await installed(running, "mash")
+    chat = running.standin.personal_conversation(PEOPLE["mash"]).id
+    app = running.bot.teams.app
+    for attachment in (
+        cards.file_consent("", "A record", 10, {"kind": "record_for_file", "r": "ESC-2026-0001"}),
+        cards.file_consent("record.docx", "A record", 0, {"kind": "record_for_file", "r": "ESC-2026-0001"}),
+    ):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await app.send(chat, MessageActivityInput().add_attachments(attachment))
+        assert refused.value.response.status_code == 400
+    assert not running.standin.consent_cards(PEOPLE["mash"])
+    good = cards.file_consent("record.docx", "A record", 10, {"kind": "record_for_file", "r": "ESC-2026-0001"})
+    await app.send(chat, MessageActivityInput().add_attachments(good))
+    assert len(running.standin.consent_cards(PEOPLE["mash"])) == 1
