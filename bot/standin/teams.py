@@ -47,6 +47,8 @@ from bot.standin.adaptive_cards import CardError, validate_activity
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"  # the issuer of the tokens on incoming activities
 BOT_API_AUDIENCE = "https://api.botframework.com"  # the audience of the bot's own token
 KEY_ID = "standin-signing-key"
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 
 
 @dataclass
@@ -95,6 +97,17 @@ class Sent:
 
 
 @dataclass
+class Upload:
+    """An upload session Teams opened in someone's OneDrive when they accepted a file consent card: `content` is
+    what the bot put there (None until it did)."""
+
+    id: str
+    name: str
+    user: TeamsUser
+    content: bytes | None = None
+
+
+@dataclass
 class Call:
     method: str
     path: str
@@ -138,6 +151,7 @@ class TeamsStandin:
         self.activities: list[Sent] = []
         self.calls: list[Call] = []
         self.tokens_issued = 0
+        self.uploads: dict[str, Upload] = {}
         # Failure injection: statuses to answer the next Connector calls with (429 carries Retry-After: 0).
         self.fail_next: list[int] = []
         # Each Connector call fails (503) with this chance, from a seeded random: the outbox's tests.
@@ -317,6 +331,7 @@ class TeamsStandin:
         application.router.add_put("/teams/v3/conversations/{conversation}/activities/{activity}", self._update)
         application.router.add_get("/teams/v3/conversations/{conversation}/members/{member}", self._member)
         application.router.add_get("/teams/v3/conversations/{conversation}/members", self._members)
+        application.router.add_put("/onedrive/upload/{upload}", self._upload)
         return application
 
     def _login_app(self) -> web.Application:
@@ -444,6 +459,14 @@ class TeamsStandin:
         except CardError as error:
             status = 413 if str(error) == "MessageSizeTooBig" else 400
             return self._refuse(request, status, "BadArgument" if status == 400 else "MessageSizeTooBig", str(error))
+        for attachment in activity.get("attachments") or []:
+            if attachment.get("contentType") != FILE_CONSENT:
+                continue
+            size = (attachment.get("content") or {}).get("sizeInBytes")
+            if not attachment.get("name") or not isinstance(size, int) or size <= 0:
+                return self._refuse(request, 400, "BadArgument", "A file consent card needs a name and a size.")
+            if conversation.kind != "personal":
+                return self._refuse(request, 400, "BadArgument", "Files can be sent only in a personal chat.")
         reply_to = thread or request.match_info.get("activity") or activity.get("replyToId") or ""
         if reply_to and not any(a.id == reply_to and a.conversation_id == conversation.id for a in self.activities):
             return self._refuse(request, 404, "NotFound", "The activity replied to does not exist.")
@@ -452,6 +475,52 @@ class TeamsStandin:
             self.activities.append(sent)
         self._note(Call(request.method, request.path, 201))
         return web.json_response({"id": sent.id}, status=201)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """OneDrive's upload session (pre-authorised: no token): the bytes in one PUT whose Content-Range says
+        `bytes 0-(n-1)/n` for a body of n bytes; anything else is refused, and the session takes one file."""
+        session = self.uploads.get(request.match_info["upload"])
+        if session is None or session.content is not None:
+            return self._refuse(request, 404, "itemNotFound", "The upload session does not exist or has ended.")
+        body = await request.read()
+        size = len(body)
+        declared = request.headers.get("Content-Range", "")
+        if not size or declared != f"bytes 0-{size - 1}/{size}" or request.content_length != size:
+            return self._refuse(request, 416, "invalidRange", "The Content-Range does not match the bytes sent.")
+        with self._changed:
+            session.content = body
+            self._changed.notify_all()
+        self._note(Call(request.method, request.path, 201))
+        return web.json_response({"id": session.id, "name": session.name, "size": size}, status=201)
+
+    def consent_cards(self, user: TeamsUser) -> list[tuple[Sent, dict]]:
+        """The file consent cards the bot sent to `user`: each message with its card's attachment."""
+        return [
+            (sent, attachment)
+            for sent in self.sent_to_user(user)
+            for attachment in sent.activity.get("attachments") or []
+            if attachment.get("contentType") == FILE_CONSENT
+        ]
+
+    def file_consent(self, user: TeamsUser, attachment: dict, accept: bool = True) -> dict:
+        """What Teams sends when `user` accepts or declines a consent card: on accept, with an upload session
+        opened in their OneDrive for the file's name."""
+        content = attachment["content"]
+        value: dict[str, Any] = {"type": "fileUpload", "action": "accept" if accept else "decline"}
+        if accept:
+            upload = Upload(str(next(self._ids)), attachment["name"], user)
+            self.uploads[upload.id] = upload
+            value["context"] = content.get("acceptContext")
+            value["uploadInfo"] = {
+                "name": upload.name,
+                "uploadUrl": f"{self.base_url}/onedrive/upload/{upload.id}",
+                "contentUrl": f"https://standin-my.sharepoint.com/personal/{user.aad_object_id}/{upload.name}",
+                "uniqueId": upload.id,
+                "fileType": upload.name.rpartition(".")[2],
+            }
+        else:
+            value["context"] = content.get("declineContext")
+        return self.invoke(user, "fileConsent/invoke", value)
 
     async def _update(self, request: web.Request) -> web.Response:
         refused = self._gate(request)

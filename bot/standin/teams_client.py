@@ -50,6 +50,10 @@ class TeamsSide:
             validate_card(found)
         return reply
 
+    async def answer_consent(self, user: TeamsUser, attachment: dict, accept: bool = True) -> Reply:
+        """`user` accepts (or declines) a file consent card the bot sent them."""
+        return await self.post(self.standin.file_consent(user, attachment, accept))
+
 
 def _cards_in(body) -> list[dict]:
     if isinstance(body, dict):

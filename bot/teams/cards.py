@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from microsoft_teams.api import Attachment, FileConsentCard, FileInfoCard, FileUploadInfo
 from microsoft_teams.cards import AdaptiveCard
 
 from flows import cards as says
@@ -21,7 +22,7 @@ from flows.records import CaseView
 VERSION = "1.5"
 # task/fetch with this dialog id opens the raise dialog (the gate questions, then the form).
 RAISE_DIALOG = "raise"
-LIST_WORD, RAISE_WORD = "list", "escalate"
+LIST_WORD, RAISE_WORD, REPORT_WORD = "list", "escalate", "report"
 # The person's choice of e-mail as well as Teams, by what they type (flows.cards.email_copies_choice's actions).
 EMAIL_COPIES_WORDS = {"email_copies_on": "email me", "email_copies_off": "stop emails"}
 
@@ -334,3 +335,33 @@ def digest_card(digest) -> dict:
             text("\n".join(f"- {c.reference}: {c.status} at Stage {c.stage}. {c.outcome}" for c in digest.closed))
         )
     return card(body)
+
+
+# ---------------------------------------------------------------- files in a personal chat
+# A bot sends a file in a personal chat by Teams' file consent card: the person accepts, Teams gives the bot an
+# upload session in their OneDrive (fileConsent/invoke), the bot puts the bytes there and shows the file info card.
+
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+
+
+def file_consent(filename: str, description: str, size: int, context: dict) -> Attachment:
+    """The card asking the reader to accept a file. `context` comes back on accept or decline: only the case's
+    reference (or the report's period) and the document's kind, never anything about the child."""
+    return Attachment(
+        content_type=FILE_CONSENT,
+        name=filename,
+        content=FileConsentCard(
+            description=description, size_in_bytes=size, accept_context=context, decline_context=context
+        ),
+    )
+
+
+def file_info(upload: FileUploadInfo) -> Attachment:
+    """The uploaded file, shown in the chat as Teams shows a file."""
+    return Attachment(
+        content_type=FILE_INFO,
+        name=upload.name,
+        content_url=upload.content_url,
+        content=FileInfoCard(unique_id=upload.unique_id, file_type=upload.file_type),
+    )

@@ -29,11 +29,14 @@ from flows.digest import Digest
 from flows.escalations import actions_for
 from flows.notices import partnership_notice, person_notice
 from flows.people import PersonRef
+from flows.permissions import RAISING
 from flows.persons import ChatAddress, chat_address, remember_chat_address
 from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
+from flows.report_posts import XLSX, files_for
 
 log = logging.getLogger(__name__)
+FILE_TOPICS = (topics.DOCUMENT, topics.REPORT)
 NOT_INSTALLED = "the app is not installed for this person in Teams"
 
 
@@ -65,16 +68,20 @@ class TeamsSender:
 
     async def _to_person(self, message: Pending) -> None:
         recipient, case = message.recipient, message.case
-        if recipient is None or recipient.platform != PLATFORM or case is None:
+        files = message.topic in FILE_TOPICS
+        if recipient is None or recipient.platform != PLATFORM or (case is None and not files):
             raise DeliveryError("not a message for someone in Teams", transient=False)
         address = await asyncio.to_thread(chat_address, self.ctx, PLATFORM, recipient.user_id)
         if address is None:
             address = await self._open_chat(recipient)
+        if files:
+            await self._offer_files(message, address)
+            return
         now = self.ctx.clock.now()
         # Inside the partnership's own tenant, as in its Slack workspace: the case's details may be shown.
         notice = person_notice(message.topic, case, message.payload, now, recipient, details=True)
         if message.topic in topics.CARD_TOPICS:
-            actions = await asyncio.to_thread(actions_for, self.ctx, case, recipient)
+            actions = await asyncio.to_thread(actions_for, self.ctx, case, recipient, documents=True)
             content = cards.case_card(
                 says.case_card(case, now, actions), address.chat_user_id or recipient.user_id, notice
             )
@@ -94,6 +101,26 @@ class TeamsSender:
                 notice.lead,
                 content_hash(content),
             )
+
+    async def _offer_files(self, message: Pending, address: ChatAddress) -> None:
+        """A document (or the report's workbook) offered in the person's chat by a file consent card, with the
+        line above it. The bytes are made again from the record when they accept (bot/teams/listeners/files.py):
+        the card's context holds only the reference and the document's kind."""
+        found, line = await asyncio.to_thread(files_for, self.ctx, message.topic, message.case, message.payload, True)
+        for document, title in found:
+            if message.topic == topics.REPORT and document.mime_type != XLSX:
+                continue  # in Teams the workbook only: it has every breakdown the charts show
+            if message.topic == topics.REPORT:
+                context = {"kind": document.kind, "from": message.payload["from"], "to": message.payload["to"]}
+            else:
+                context = {
+                    "kind": document.kind,
+                    "r": document.reference,
+                    "side": message.payload.get("side", RAISING),
+                }
+            consent = cards.file_consent(document.filename, title, len(document.content), context)
+            activity = MessageActivityInput(text=line).add_attachments(consent)
+            await self.app.send(address.conversation_id, activity, service_url=address.service_url)
 
     async def _open_chat(self, recipient: PersonRef) -> ChatAddress:
         """The personal chat with someone the bot has not heard from in Teams: Teams opens it if the app is
@@ -119,7 +146,7 @@ class TeamsSender:
                 content = await self._partnership_card(case)
                 service_url = self.app.api.service_url
             elif post.kind == CARD and post.reader is not None:
-                actions = await asyncio.to_thread(actions_for, self.ctx, case, post.reader)
+                actions = await asyncio.to_thread(actions_for, self.ctx, case, post.reader, documents=True)
                 address = await asyncio.to_thread(chat_address, self.ctx, PLATFORM, post.reader.user_id)
                 reader_id = (address.chat_user_id if address else "") or post.reader.user_id
                 content = cards.case_card(says.case_card(case, now, actions), reader_id, post.lead)
@@ -144,7 +171,7 @@ class TeamsSender:
     # ---------------------------------------------------------------- the partnership's channel
 
     async def _partnership_card(self, case: CaseView) -> dict:
-        actions = await asyncio.to_thread(actions_for, self.ctx, case, None)
+        actions = await asyncio.to_thread(actions_for, self.ctx, case, None, documents=True)
         return cards.case_card(says.partnership_card(case, self.ctx.clock.now(), actions), None)
 
     async def _to_partnership(self, message: Pending) -> None:
@@ -208,9 +235,8 @@ class TeamsSender:
 
 # ---------------------------------------------------------------- the paperwork
 # A bot cannot attach a file to a channel message in Teams (files there live in the channel's SharePoint folder,
-# which the bot does not write to), and sending one in a personal chat takes Teams' file consent card (the person
-# accepts, the bot uploads to their OneDrive), which is not built yet. So in Teams the partnership's channel is
-# told the paperwork is ready and where to have it; a person's copy is a notice asking for one (flows.notices).
+# which the bot does not write to). So in Teams the partnership's channel is told the paperwork is ready and where
+# to have it; a person gets it in their personal chat by the file consent card (_offer_files above).
 
 
 def document_words(case: CaseView, payload: dict) -> str:

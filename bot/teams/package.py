@@ -56,7 +56,7 @@ def manifest(
                 "botId": app_id,
                 "scopes": ["personal", "team"],
                 "isNotificationOnly": False,
-                "supportsFiles": False,
+                "supportsFiles": True,
                 "commandLists": [
                     {
                         "scopes": ["personal"],

@@ -110,10 +110,12 @@ async def test_every_teams_copy_of_the_card_is_redrawn_in_place(running):
     )
     await running.bot.outbox.drain()
     assert len(copy.history) == 1 and "Withdrawn" in str(copy.cards)  # the same activity, updated
-    # And the notice that it was withdrawn; then, as the raising side's holder, that the record for the school's
-    # file is ready (Teams cannot be sent the file: they are asked to get a copy).
+    # And the notice that it was withdrawn; then, as the raising side's holder, the record for the school's file
+    # offered by a file consent card (tests/teams/test_paperwork_in_teams.py accepts one).
     told = [str(a.cards) for a in cards_for(running, "teacher")]
-    assert len(told) == 3 and "withdrawn" in told[1] and "for your agency's file" in told[2]
+    assert len(told) == 2 and "withdrawn" in told[1]
+    offered = [a["name"] for _, a in running.standin.consent_cards(PEOPLE["teacher"])]
+    assert offered == [f"{case.reference}-record-raising.docx"]
 
 
 async def test_a_redraw_that_changes_nothing_is_not_sent_to_teams(running):

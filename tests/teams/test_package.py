@@ -39,6 +39,7 @@ def test_the_manifest_asks_for_what_the_bot_uses(tmp_path, monkeypatch):
     manifest = json.loads(build(tmp_path, monkeypatch).read("manifest.json"))
     (bot,) = manifest["bots"]
     assert bot["botId"] == APP_ID and bot["scopes"] == ["personal", "team"]
+    assert bot["supportsFiles"] is True  # files in a personal chat, by the file consent card
     (extension,) = manifest["composeExtensions"]
     (command,) = extension["commands"]
     assert (command["type"], command["title"], command["fetchTask"]) == ("action", "Raise an escalation", True)

@@ -23,6 +23,7 @@ from tests.slack.conftest import Running, _serve, manifest_scopes
 from tests.slack.harness import SIGNING_SECRET, FakeSlackClient
 from tests.slack.test_delivery import deliver_everything, sent_log
 from tests.slack.test_escalate_end_to_end import FORM, FORMAL, buttons, card_in, press, raise_case
+from tests.slack.test_paperwork_in_slack import text_of
 from tests.teams.conftest import CSCP_CHANNEL as TEAMS_CSCP
 from tests.teams.conftest import PEOPLE as TEAMS_PEOPLE
 from tests.teams.conftest import teams_settings
@@ -180,12 +181,25 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
         await env.deliver()
         for who in ("mash", "mash_manager", "mash_service", "mash_director"):
             told = [str(a.cards) for a in env.teams_cards(who)]
-            assert "was decided at Stage 5" in told[-1 if who != "mash_director" else -2], who
+            assert "was decided at Stage 5" in told[-1], who
             card = teams_card(env, who)
             assert "Decided at Stage 5" in str(card), who
-            assert {a["verb"] for a in card["actions"]} <= {"open:details", "open:history", "open:correct_details"}
-        # MASH's last holder is due the record for MASH's file: in Teams, a notice asking for a copy.
-        assert "for your agency's file" in told[-1] and "for a copy" in told[-1]
+            assert {a["verb"] for a in card["actions"]} <= {
+                "open:details",
+                "open:history",
+                "open:correct_details",
+                "open:notification_form",
+                "open:record_for_file",
+            }
+        # MASH's last holder is due the record for MASH's file: in Teams, a file consent card; accepted, the
+        # Word document arrives in the upload session and has the case in it.
+        director = TEAMS_PEOPLE["mash_director"]
+        ((_, consent),) = env.teams_standin.consent_cards(director)
+        assert consent["name"] == "ESC-2026-0001-record-receiving.docx"
+        reply = await env.teams.answer_consent(director, consent)
+        assert reply.status == 200, reply.body
+        (upload,) = env.teams_standin.uploads.values()
+        assert upload.content is not None and "ESC-2026-0001" in text_of(upload.content)
         assert "Decided at Stage 5" in str(card_in(env.dms("teacher")).blocks)
         # Both platforms' CSCP channels: one post each, updated in place, with the thread.
         (slack_post,) = env.cscp_posts()

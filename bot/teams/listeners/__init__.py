@@ -4,7 +4,7 @@ Action.Execute buttons."""
 
 from microsoft_teams.apps import App
 
-from bot.teams.listeners import card_actions, dialogs, messages
+from bot.teams.listeners import card_actions, dialogs, files, messages
 from bot.teams.services import TeamsServices
 
 
@@ -12,3 +12,4 @@ def register(app: App, services: TeamsServices) -> None:
     messages.register(app, services)
     dialogs.register(app, services)
     card_actions.register(app, services)
+    files.register(app, services)

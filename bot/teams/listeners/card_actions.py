@@ -21,6 +21,7 @@ from flows import forms
 from flows import permissions as can
 from flows.errors import Refused
 from flows.escalations import actions_for, check_action, view_case
+from flows.paperwork import send_document
 from flows.people import PersonRef
 from flows.posts import CARD, posts_of
 from flows.queries import history
@@ -39,7 +40,7 @@ def register(app: App, services: TeamsServices) -> None:
 
     async def current_card(case: CaseView, person: PersonRef, turn, problem: str = "") -> dict:
         """The reader's card as the case stands, with the words their message had above it."""
-        actions = await services.call(actions_for, case, person)
+        actions = await services.call(actions_for, case, person, documents=True)
         posts = await asyncio.to_thread(posts_of, ctx, case.id, PLATFORM)
         # The words above the reader's latest copy: a refresh is of the card they are looking at, most often that.
         lead = next((p.lead for p in reversed(posts) if p.kind == CARD and p.reader and p.reader.key == person.key), "")
@@ -73,6 +74,11 @@ def register(app: App, services: TeamsServices) -> None:
                 case = await services.call(view_case, reference, person)
                 lines = says.history_lines(case, await services.call(history, case, person))
                 return read_card(case, "History", [("History", lines[-100:] or [("Nothing yet.",)])], back)
+            if verb == cards.OPEN and name in can.DOCUMENTS:
+                # Checked and audited now; the outbox offers it in the reader's chat by a file consent card.
+                case = await services.call(send_document, reference, person, name)
+                services.outbox.wake()
+                return await current_card(case, person, turn)
             if name not in can.ACTIONS or verb not in (cards.OPEN, cards.SUBMIT):
                 raise Refused("That button is not one of ours.")
             version = _version(data) if name in forms.VERSIONED_ACTIONS else None

@@ -1,4 +1,5 @@
-"""The personal chat with the bot: "list" for the person's cases, "escalate" to raise one, anything else the
+"""The personal chat with the bot: "list" for the person's cases, "escalate" to raise one, "report" for the CSCP
+team's themes report, anything else the
 welcome card; and the bot being installed, which is when it learns where to reach the person."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.teams.services import TeamsServices
 from flows.errors import Refused
 from flows.persons import choose_email_copies, email_copies
 from flows.queries import my_cases
+from flows.report_posts import ask_for_report, period_asked
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +29,33 @@ def register(app: App, services: TeamsServices) -> None:
     async def welcome(person) -> dict:
         return cards.welcome_card(services.ctx.policy, await services.call(email_copies, person))
 
+    async def report(person, words: list[str]) -> dict:
+        """The CSCP team's themes report, asked for in the chat: checked and audited (a refusal too), then the
+        workbook offered by a file consent card through the outbox. Anyone else gets the welcome card, as for any
+        word the bot does not know."""
+        try:
+            period = await services.call(period_asked, words)
+            await services.call(ask_for_report, person, period)
+        except Refused as refused:
+            if refused.reason == "not_allowed" or not services.ctx.is_partnership_member(person):
+                return await welcome(person)
+            return cards.card([cards.text(refused.message)])
+        services.outbox.wake()
+        return cards.card(
+            [cards.text(f"The themes report for {period.words} is on its way to this chat: the workbook, to accept.")]
+        )
+
     @app.on_message
     async def personal_message(turn: ActivityContext[MessageActivity]) -> None:
         if not is_personal(turn.activity):
             return  # a mention in a channel or group chat: nothing is said there yet
         try:
             person = await services.directory.person(turn)
-            word = (turn.activity.text or "").strip().lower()
-            if word == cards.LIST_WORD:
+            text = (turn.activity.text or "").strip()
+            word = text.lower()
+            if word == cards.REPORT_WORD or word.startswith(cards.REPORT_WORD + " "):
+                content = await report(person, text.split()[1:])
+            elif word == cards.LIST_WORD:
                 mine = await services.call(my_cases, person)
                 content = cards.my_cases_card(mine, services.ctx.clock.now())
             elif word == cards.RAISE_WORD:
