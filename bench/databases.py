@@ -44,17 +44,19 @@ RAISER = PersonRef("slack", "UTEACHER", "Teacher", "t@example")
 MANAGERS = [PersonRef("slack", f"UMGR{n}", f"Manager {n}", "") for n in range(4)]
 
 
+def open_at_stage(ctx: Context, i: int):
+    """Case i, opened and taken to Stage 1 + i % 3 through the lifecycle (for the benchmarks' seeds)."""
+    case = lifecycle.open_escalation(ctx, RAISER, form(i), child_at_immediate_risk=False, discussed_with_manager=True)
+    for holder in MANAGERS[: i % 3]:
+        actor = RAISER if case.current_stage == 1 else MANAGERS[case.current_stage - 2]
+        case = lifecycle.escalate(ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder])
+    return case
+
+
 def make_cases(ctx: Context, n: int) -> None:
     """n cases: a third left open at Stages 1 to 3, the rest closed (resolved or withdrawn) at one of them."""
     for i in range(n):
-        case = lifecycle.open_escalation(
-            ctx, RAISER, form(i), child_at_immediate_risk=False, discussed_with_manager=True
-        )
-        for holder in MANAGERS[: i % 3]:
-            actor = RAISER if case.current_stage == 1 else MANAGERS[case.current_stage - 2]
-            case = lifecycle.escalate(
-                ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder]
-            )
+        case = open_at_stage(ctx, i)
         if i % 3:
             actor = RAISER if case.current_stage == 1 else MANAGERS[case.current_stage - 2]
             lifecycle.withdraw(ctx, case.reference, actor, version=case.version, reason="Agreed.")

@@ -43,12 +43,10 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--start-up"]:
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.engine import form  # noqa: E402
+from bench.databases import open_at_stage  # noqa: E402
 from bot.scheduler import DueWork  # noqa: E402
-from flows import escalations as lifecycle  # noqa: E402
 from flows.clock import ManualClock  # noqa: E402
 from flows.context import Context  # noqa: E402
-from flows.people import PersonRef  # noqa: E402
 from flows.policy import load_policy  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -58,8 +56,6 @@ OPEN_CASES = 10_000
 MADE = 300
 FIRST_DAY = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)  # Monday 9 March 2026, 10:00 GMT
 PASS_AT = datetime(2026, 3, 30, 8, 31, tzinfo=UTC)  # Monday 30 March 2026, 09:31 BST: reminders due at 09:30
-RAISER = PersonRef("slack", "UTEACHER", "Teacher", "t@example")
-MANAGERS = [PersonRef("slack", f"UMGR{n}", f"Manager {n}", "") for n in range(4)]
 TARGETS = {"pass": 1.0, "nothing": 0.050, "start-up": 2.0, "rss": 200}
 
 
@@ -80,14 +76,7 @@ def make_cases(ctx: Context, clock: ManualClock) -> None:
     opened_on = sorted((i % 11 if i % 2 else 11 + i % 5, i) for i in range(MADE))
     for day, i in opened_on:
         clock.set(days[day])
-        case = lifecycle.open_escalation(
-            ctx, RAISER, form(i), child_at_immediate_risk=False, discussed_with_manager=True
-        )
-        for holder in MANAGERS[: i % 3]:
-            actor = RAISER if case.current_stage == 1 else MANAGERS[case.current_stage - 2]
-            case = lifecycle.escalate(
-                ctx, case.reference, actor, version=case.version, reason="r", next_holders=[holder]
-            )
+        open_at_stage(ctx, i)
 
 
 def copy_cases(database: Database, total: int) -> None:
