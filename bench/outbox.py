@@ -20,6 +20,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -113,7 +114,24 @@ async def outbox_figures(database_url: str) -> tuple[float, float, int]:
         await running.stop()
 
 
-async def calls_per_interaction(database_url: str) -> tuple[float, int, int]:
+# What each kind of call is, shortly, for the breakdown row: a file share is three calls (files_upload_v2).
+CALL_KINDS = {
+    "chat.postMessage": "post",
+    "chat.update": "update",
+    "views.open": "form",
+    "users.info": "user",
+    "files.getUploadURLExternal": "file",
+    "upload": "file",
+    "files.completeUploadExternal": "file",
+}
+
+
+def breakdown(calls) -> str:
+    counted = Counter(CALL_KINDS.get(call.method, "other") for call in calls)
+    return " ".join(f"{kind} {n}" for kind, n in counted.most_common())
+
+
+async def calls_per_interaction(database_url: str) -> tuple[float, int, int, str]:
     running = await start_running(database_url)
     try:
         interactions = 0
@@ -127,8 +145,8 @@ async def calls_per_interaction(database_url: str) -> tuple[float, int, int]:
         running.slack.post = counted
         before = len(running.standin.calls)
         await whole_case(running)
-        calls = len(running.standin.calls) - before
-        return calls / interactions, calls, interactions
+        calls = running.standin.calls[before:]
+        return len(calls) / interactions, len(calls), interactions, breakdown(calls)
     finally:
         await running.stop()
 
@@ -138,26 +156,28 @@ def measure(database_urls: Mapping[str, str]) -> list[dict]:
     figures = {}
     for name, url in database_urls.items():
         rate, last, reminders = asyncio.run(outbox_figures(url))
-        per, calls, interactions = asyncio.run(calls_per_interaction(url.replace("bench", "calls")))
+        per, calls, interactions, kinds = asyncio.run(calls_per_interaction(url.replace("bench", "calls")))
         figures[name] = {
             "rate": f"{rate:.0f} messages/s",
             "last": f"{last:.1f} s ({reminders} reminders)",
             "calls": f"{per:.2f} ({calls} calls / {interactions} interactions)",
+            "kinds": kinds,
             "_last": last,
             "_per": per,
         }
     sqlite, postgresql = figures.get("sqlite", {}), figures.get("postgresql", {})
     rows = [
-        ("outbox messages per second, 2,000 cards (pacing on; stand-in unlimited)", "rate", lambda f: True),
+        ("outbox messages per second, 2,000 cards (pacing on; stand-in unlimited)", "rate", None),
         ("936 reminders due at 09:30, the last one in Slack within 60 s", "last", lambda f: f["_last"] <= 60),
         ("Slack calls per interaction, a whole case, at most 3", "calls", lambda f: f["_per"] <= TARGET_CALLS),
+        ("  those calls by kind (a file share is 3 calls)", "kinds", None),
     ]
     return [
         {
             "target": label,
             "sqlite": sqlite.get(key, "-"),
             "postgresql": postgresql.get(key, "-"),
-            "met": all(check(f) for f in figures.values()),
+            "met": all(check(f) for f in figures.values()) if check else None,
         }
         for label, key, check in rows
     ]
@@ -166,7 +186,8 @@ def measure(database_urls: Mapping[str, str]) -> list[dict]:
 def print_table(rows: list[dict]) -> None:
     print(f"{'target':<75} {'SQLite':>38} {'PostgreSQL':>38}  met")
     for row in rows:
-        print(f"{row['target']:<75} {row['sqlite']:>38} {row['postgresql']:>38}  {'yes' if row['met'] else 'NO'}")
+        met = {True: "yes", False: "NO", None: ""}[row["met"]]
+        print(f"{row['target']:<75} {row['sqlite']:>38} {row['postgresql']:>38}  {met}")
 
 
 def main() -> None:

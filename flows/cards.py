@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flows import permissions as can
-from flows.escalations import CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS
+from flows.context import Context
+from flows.escalations import CORRECTABLE, NOTE_WORDS, OUTCOME_KINDS, actions_with, roles_on
 from flows.forms import stage_title
 from flows.notices import due_when, long_date, stage_record
 from flows.people import PersonRef
@@ -61,7 +62,7 @@ class Deadline:
 @dataclass(frozen=True)
 class Card:
     reference: str
-    version: int
+    version: int | None  # None: no action on this copy acts on the case as the reader saw it
     title: str
     # A short line for notifications and screen readers.
     summary: str
@@ -69,6 +70,8 @@ class Card:
     sections: tuple[tuple[str, Words], ...]
     deadline: Deadline | None
     actions: tuple[CardAction, ...]
+    # A settled copy (see reader_card) says only what does not change while the case is open.
+    settled: bool = False
 
 
 def card_actions(case: CaseView, actions: list[str]) -> tuple[CardAction, ...]:
@@ -205,6 +208,56 @@ def case_card(case: CaseView, now: datetime, actions: list[str]) -> Card:
         sections=tuple(sections),
         deadline=deadline(case, now),
         actions=card_actions(case, actions),
+    )
+
+
+# Roles that act on the case at its current stage (or, once it is closed, held its last).
+HOLDING_ROLES = frozenset({can.RAISING_HOLDER, can.RECEIVING_HOLDER, can.EXECUTIVE, can.PARTNERSHIP_TEAM})
+# What a settled copy offers, while the case is open: the same whatever stage the case has reached.
+SETTLED_ACTIONS = (can.NOTE, can.CORRECT_DETAILS, can.DETAILS, can.RECORD_FOR_FILE)
+
+
+def reader_card(ctx: Context, case: CaseView, reader: PersonRef, now: datetime) -> Card:
+    """`reader`'s own copy of the card, as it is posted and redrawn. Someone on the case who holds no part of it
+    now (the raiser once it has moved on, an earlier holder) has a settled copy: it is not redrawn each time the
+    case moves, nor when it closes (they are told how it ended), and Details shows where it stands. The copies of
+    those who hold it (or held its last stage) are kept current."""
+    roles = roles_on(ctx, case, reader)
+    if roles and not roles & HOLDING_ROLES:
+        return settled_card(case, reader, [a for a in SETTLED_ACTIONS if can.permitted(case, a, roles)])
+    return case_card(case, now, actions_with(case, roles, documents=True))
+
+
+def settled_card(case: CaseView, reader: PersonRef, actions: list[str]) -> Card:
+    """A copy for someone who holds no part of the open case now: its facts that stay, the stage they held, and
+    their actions; no stage, deadline or version, which change as the case moves."""
+    held = [
+        stage
+        for stage in case.stages
+        if reader.key in {p.key for p in (*stage.holders, *(former for _, former in stage.former))}
+    ]
+    part = (
+        f"You held Stage {held[-1].number} ({held[-1].name}). The escalation has moved on: you are not asked to act "
+        "on it now. You will be told how it ends. Details shows where it stands."
+        if held
+        else "You are not asked to act on this escalation now. You will be told how it ends. Details shows where "
+        "it stands."
+    )
+    return Card(
+        reference=case.reference,
+        version=None,
+        title=case.reference,
+        summary=f"{case.reference}: moved on from where you held it",
+        facts=(
+            ("Child", (_child(case),)),
+            ("Level of need", (case.level_of_need,)),
+            ("Raised by", (case.raiser, f", {case.raiser_role}, {case.raiser_agency}")),
+            ("With", (case.other_agency,)),
+        ),
+        sections=(("Your part", (part,)), ("Disagreement", (case.decision_disagreed,))),
+        deadline=None,
+        actions=card_actions(case, actions),
+        settled=True,
     )
 
 

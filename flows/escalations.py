@@ -1267,9 +1267,14 @@ def actions_for(ctx: Context, case: CaseView, person: PersonRef | None, document
         if person is not None
         else frozenset()
     )
+    return actions_with(case, roles, shared=person is None, documents=documents)
+
+
+def actions_with(case: CaseView, roles: frozenset[str], shared: bool = False, documents: bool = False) -> list[str]:
+    """The actions a reader with `roles` may take now (`shared`: the partnership's post), as actions_for."""
     found = can.available_actions(case, roles)
     if documents:
         # The shared post has no side of its own: the partnership's copy offers the notification form only.
-        wanted = can.DOCUMENTS if person is not None else (can.NOTIFICATION_FORM,)
+        wanted = (can.NOTIFICATION_FORM,) if shared else can.DOCUMENTS
         found += [d for d in wanted if can.applies(d, case) and can.permitted(case, d, roles)]
     return found

@@ -203,6 +203,9 @@ def submit(
     ctx: Context, action: str, reference: str, actor: PersonRef, version: int | None, answers: dict[str, Any]
 ) -> CaseView:
     """Take `action` on the case with the form's `answers`. Refused, at the field that is wrong, or done."""
+    if action in VERSIONED_ACTIONS and version is None:
+        # It acts on the case as the reader saw it: a form that does not say which version is not one of ours.
+        raise Refused("That form could not be read. Please open it again from the latest card.")
     if action == can.NOTE:
         return lifecycle.add_note(
             ctx, reference, actor, _text(answers, "note_text"), _text(answers, "note_kind") or "discussion"

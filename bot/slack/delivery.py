@@ -14,12 +14,22 @@ from bot.slack import messages
 from bot.slack.errors import CONNECTION_ERRORS, error_code, status_code
 from bot.slack.home import AppHome
 from bot.slack.recovery import Recovery, outbox_metadata
-from flows import topics
+from flows import cards, topics
+from flows.cards import reader_card
 from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
 from flows.people import PersonRef
-from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
+from flows.posts import (
+    CARD,
+    PARTNERSHIP_POST,
+    Post,
+    content_hash,
+    forget_lead,
+    posts_of,
+    remember_content,
+    remember_post,
+)
 from flows.records import CaseView
 from flows.report_posts import files_for
 
@@ -91,40 +101,53 @@ class SlackSender:
                 f"no way yet to reach people on {recipient.platform if recipient else '?'}", transient=False
             )
         if message.topic in FILE_TOPICS:
-            await self._send_files(message, await self._direct_message(message, recipient))
+            channel = await self._direct_message(message, recipient)
+            await self._send_files(message, channel, paced_as=recipient.user_id)
             return
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now, recipient)
-        if message.topic in topics.CARD_TOPICS:
-            await self._post_card(message, recipient, lead)
-        elif message.topic in SHORT_TOPICS:
-            await self._threaded_under_card(message, recipient, lead)
+        if message.topic in topics.CARD_TOPICS or message.topic in SHORT_TOPICS:
+            await self._with_card(message, recipient, lead)
         else:
-            await self._post(message, recipient.user_id, text=lead)
+            await self._post(message, recipient.user_id, paced_as=recipient.user_id, text=lead)
 
     async def _post_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
         case = message.case
         text, blocks = messages.card_message(
-            case, self.ctx.clock.now(), actions_for(self.ctx, case, recipient, documents=True), lead
+            await asyncio.to_thread(reader_card, self.ctx, case, recipient, self.ctx.clock.now()), lead
         )
-        channel, ts = await self._post(message, recipient.user_id, text=text, blocks=blocks)
+        channel, ts = await self._post(message, recipient.user_id, paced_as=recipient.user_id, text=text, blocks=blocks)
         said = said_by(text, blocks)
         await asyncio.to_thread(remember_post, self.ctx, case.id, PLATFORM, CARD, channel, ts, recipient, lead, said)
 
-    async def _threaded_under_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
-        """A short message in the thread of the person's card, shown in the conversation too (where Slack shows
-        it as a reply to the card, which opens it): the card is not posted again. Someone with no card yet gets
-        it, with these words above."""
-        cards = [
-            (p.channel, p.message_id)
-            for p in await asyncio.to_thread(posts_of, self.ctx, message.case.id, PLATFORM)
-            if p.kind == CARD and p.reader is not None and p.reader.key == recipient.key
-        ]
-        if not cards:
+    async def _with_card(self, message: Pending, recipient: PersonRef, lead: str) -> None:
+        """A person has one card for a case: posted with the first message that needs it, these words above.
+        Later messages go in its thread, shown in the conversation too (where Slack shows them as replies to the
+        card, which opens it), and the card is redrawn in place as the case stands (the redraw queued after this
+        message does it), without the words it was first posted with once news that needs the card comes."""
+        card = await asyncio.to_thread(self._card_of, message.case, recipient)
+        if card is None:
             await self._post_card(message, recipient, lead)
             return
-        channel, ts = cards[-1]
-        await self._post(message, channel, thread_ts=ts, reply_broadcast=True, text=lead)
+        await self._post(
+            message,
+            card.channel,
+            thread_ts=card.message_id,
+            paced_as=recipient.user_id,
+            reply_broadcast=True,
+            text=lead,
+        )
+        if message.topic in topics.CARD_TOPICS and card.lead:
+            await asyncio.to_thread(forget_lead, self.ctx, PLATFORM, card.channel, card.message_id)
+
+    def _card_of(self, case: CaseView, recipient: PersonRef) -> Post | None:
+        """The person's card for the case (the latest, where an older bot posted more than one)."""
+        found = [
+            p
+            for p in posts_of(self.ctx, case.id, PLATFORM)
+            if p.kind == CARD and p.reader is not None and p.reader.key == recipient.key
+        ]
+        return found[-1] if found else None
 
     # ---------------------------------------------------------------- the partnership channel
 
@@ -180,15 +203,17 @@ class SlackSender:
     # ---------------------------------------------------------------- posting once
 
     async def _post(
-        self, message: Pending, channel: str, *, thread_ts: str | None = None, **content
+        self, message: Pending, channel: str, *, thread_ts: str | None = None, paced_as: str = "", **content
     ) -> tuple[str, str]:
-        """Post for this outbox row, tagged with its id, unless an earlier attempt did: (channel, ts)."""
+        """Post for this outbox row, tagged with its id, unless an earlier attempt did: (channel, ts). `paced_as`:
+        the conversation for Slack's one-post-a-second pacing where `channel` may name it two ways (a person's
+        direct messages: their user id, or the conversation's own id once known)."""
         if message.may_have_been_sent:
             found = await self.recovery.find(channel, message.id, message.created_at, thread_ts)
             if found:
                 log.info("outbox message %s was already in Slack: not sent again", message.id)
                 return found
-        await self.pacer.wait(("chat.postMessage", channel), POST_PER_CHANNEL)
+        await self.pacer.wait(("chat.postMessage", paced_as or channel), POST_PER_CHANNEL)
         response = await self.client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, metadata=outbox_metadata(message.id), **content
         )
@@ -200,12 +225,14 @@ class SlackSender:
         """The bot's direct message with someone (a file is shared to a conversation, not to a person): where their
         card was posted, or else as Slack opens it."""
         if message.case is not None:
-            for post in await asyncio.to_thread(posts_of, self.ctx, message.case.id, PLATFORM):
-                if post.kind == CARD and post.reader is not None and post.reader.key == recipient.key:
-                    return post.channel
+            card = await asyncio.to_thread(self._card_of, message.case, recipient)
+            if card is not None:
+                return card.channel
         return (await self.client.conversations_open(users=recipient.user_id))["channel"]["id"]
 
-    async def _send_files(self, message: Pending, channel: str, thread_ts: str | None = None) -> None:
+    async def _send_files(
+        self, message: Pending, channel: str, thread_ts: str | None = None, paced_as: str = ""
+    ) -> None:
         """Upload the message's documents to a conversation (by Slack's external upload, files_upload_v2), in
         one message with a line above them; unless an earlier attempt did."""
         files, comment = await asyncio.to_thread(
@@ -217,7 +244,7 @@ class SlackSender:
             if found:
                 log.info("outbox message %s was already in Slack: not sent again", message.id)
                 return
-        await self.pacer.wait(("chat.postMessage", channel), POST_PER_CHANNEL)  # it posts in the conversation
+        await self.pacer.wait(("chat.postMessage", paced_as or channel), POST_PER_CHANNEL)  # it posts there
         await self.client.files_upload_v2(
             file_uploads=[
                 {"content": document.content, "filename": document.filename, "title": title}
@@ -246,8 +273,12 @@ class SlackSender:
             if post.kind == PARTNERSHIP_POST:
                 text, blocks = self._partnership_message(case)
             else:
-                actions = actions_for(self.ctx, case, post.reader, documents=True) if post.reader else []
-                text, blocks = messages.card_message(case, now, actions, post.lead)
+                card = (
+                    await asyncio.to_thread(reader_card, self.ctx, case, post.reader, now)
+                    if post.reader is not None
+                    else cards.case_card(case, now, [])
+                )
+                text, blocks = messages.card_message(card, post.lead)
             try:
                 await self._update(post, text, blocks)
             except SlackApiError as error:

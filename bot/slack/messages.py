@@ -177,7 +177,8 @@ def _deadline_block(deadline: cards.Deadline) -> ContextBlock:
 
 
 def _buttons(card: cards.Card) -> list[ButtonElement]:
-    value = json.dumps({"r": card.reference, "v": card.version})  # a stale or repeated click changes nothing
+    # The version lets a stale or repeated click change nothing; a settled copy has none, so it stays as it is.
+    value = json.dumps({"r": card.reference} if card.version is None else {"r": card.reference, "v": card.version})
     return [
         ButtonElement(text=_plain(action.label), action_id=BUTTONS[action.id], value=value, style=action.style or None)
         for action in card.actions
@@ -204,17 +205,21 @@ def _card_blocks(card: cards.Card, section_limit: int) -> list[Block]:
 
 def case_card(case: CaseView, now: datetime, actions: list[str]) -> tuple[str, list[dict]]:
     """The card, with the buttons of the reader whose copy it is (`actions`)."""
-    card = cards.case_card(case, now, actions)
+    return _drawn(cards.case_card(case, now, actions))
+
+
+def _drawn(card: cards.Card) -> tuple[str, list[dict]]:
     return card.summary, _json(_card_blocks(card, 1200))
 
 
 # ------------------------------------------------------------------ direct messages
 
 
-def card_message(case: CaseView, now: datetime, actions: list[str], lead: str = "") -> tuple[str, list[dict]]:
-    """The card, with the words that introduced it in this direct message above it."""
-    card_text, card_blocks = case_card(case, now, actions)
-    if not lead:
+def card_message(card: cards.Card, lead: str = "") -> tuple[str, list[dict]]:
+    """A reader's copy of the card, with the words that introduced it in this direct message above it; a settled
+    copy without them, since the case has moved on from what they said."""
+    card_text, card_blocks = _drawn(card)
+    if not lead or card.settled:
         return card_text, card_blocks
     return lead, _json([SectionBlock(text=_md(lead)), DividerBlock()]) + card_blocks
 

@@ -71,13 +71,13 @@ def read_json(value: Any) -> Any:
 
 
 def read_action_value(value: Any) -> tuple[str, int | None]:
-    """A case button's value: (reference, version). ("", None) when it cannot be read: the caller
-    refuses that politely."""
+    """A case button's value: (reference, version). The version is None on a settled copy, whose buttons do not
+    act on the case as the reader saw it. ("", None) when it cannot be read: the caller refuses that politely."""
     data = read_json(value)
     if not isinstance(data, dict):
         return "", None
     reference, version = text(data.get("r")), data.get("v")
-    if not reference or type(version) is not int or not 0 <= version < _MAX_VERSION:
+    if not reference or (version is not None and (type(version) is not int or not 0 <= version < _MAX_VERSION)):
         return "", None
     return reference, version
 

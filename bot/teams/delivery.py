@@ -81,10 +81,8 @@ class TeamsSender:
         # Inside the partnership's own tenant, as in its Slack workspace: the case's details may be shown.
         notice = person_notice(message.topic, case, message.payload, now, recipient, details=True)
         if message.topic in topics.CARD_TOPICS:
-            actions = await asyncio.to_thread(actions_for, self.ctx, case, recipient, documents=True)
-            content = cards.case_card(
-                says.case_card(case, now, actions), address.chat_user_id or recipient.user_id, notice
-            )
+            found = await asyncio.to_thread(says.reader_card, self.ctx, case, recipient, now)
+            content = cards.case_card(found, address.chat_user_id or recipient.user_id, notice)
         else:
             content = cards.card(cards.lead_blocks(notice))
         sent = await self.app.send(address.conversation_id, self._card(content), service_url=address.service_url)
@@ -146,10 +144,10 @@ class TeamsSender:
                 content = await self._partnership_card(case)
                 service_url = self.app.api.service_url
             elif post.kind == CARD and post.reader is not None:
-                actions = await asyncio.to_thread(actions_for, self.ctx, case, post.reader, documents=True)
+                found = await asyncio.to_thread(says.reader_card, self.ctx, case, post.reader, now)
                 address = await asyncio.to_thread(chat_address, self.ctx, PLATFORM, post.reader.user_id)
                 reader_id = (address.chat_user_id if address else "") or post.reader.user_id
-                content = cards.case_card(says.case_card(case, now, actions), reader_id, post.lead)
+                content = cards.case_card(found, reader_id, post.lead)
                 service_url = address.service_url if address else None
             else:
                 continue

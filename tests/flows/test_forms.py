@@ -124,3 +124,13 @@ def test_a_person_field_takes_a_person_or_an_address_not_both(ctx):
     with pytest.raises(Refused) as refused:
         forms.submit(ctx, can.HAND_OVER, case.reference, TEACHER, case.version, answers)
     assert refused.value.field == "to_person_by_email"
+
+
+def test_a_form_that_acts_on_the_case_as_seen_must_say_which_version_it_saw(ctx):
+    # A settled copy's buttons carry no version; a decision's form without one is not one of ours.
+    case = open_case(ctx)
+    escalation = {"reason": "r", "next_holders": [TEACHER_MANAGER]}
+    with pytest.raises(Refused) as refused:
+        forms.submit(ctx, can.ESCALATE, case.reference, TEACHER, None, escalation)
+    assert "could not be read" in refused.value.message
+    assert forms.submit(ctx, can.NOTE, case.reference, TEACHER, None, {"note_text": "still here"}).current_stage == 1

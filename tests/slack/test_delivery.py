@@ -63,9 +63,12 @@ async def test_with_30_percent_of_calls_failing_everything_arrives_exactly_once(
     assert len(thread) == 4  # Stage 3 started, its notification form; resolved, the final form
     assert [len(m.files) for m in thread] == [0, 1, 0, 1]
     assert_direct_messages(running)
-    # Every copy of the card shows the final state despite the failures.
-    for who in ("teacher", "mash", "head", "service_manager"):
+    # Every copy of the card shows its final state despite the failures: the last holders' the outcome, the
+    # earlier holders' settled as the case moved on from them.
+    for who in ("mash", "service_manager"):
         assert "Resolved at Stage 3" in str(running.dms(who)[0].blocks), who
+    for who in ("teacher", "head"):
+        assert "The escalation has moved on" in str(running.dms(who)[0].blocks), who
     with running.ctx.db.transaction() as session:
         assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
 

@@ -97,8 +97,11 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert reply.status == 200 and not reply.body.get("response_action")
     assert "You now hold Stage 2 (Line managers)" in running.dms("head")[0].text
     assert "Please name who holds Stage 2" in running.dms("mash")[-1].text
-    assert "awaited" in str(card_in(running.dms("teacher")).blocks)
-    # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions.
+    assert "awaited" in str(card_in(running.dms("head")).blocks)
+    # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions. Her
+    # card is settled: it says what stays, so it is not redrawn each time the case moves.
+    assert "You held Stage 1 (Frontline practitioners)" in str(card_in(running.dms("teacher")).blocks)
+    assert "Stage 2" not in str(card_in(running.dms("teacher")).blocks)
     assert buttons(card_in(running.dms("teacher"))) == {
         "case_note",
         "case_correct",
@@ -200,14 +203,28 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     )
     for person in everyone:
         assert "was decided at Stage 5" in without_files(running.dms(person))[-1].text, person
-        # Closed: every copy keeps only the details and history.
-        assert buttons(card_in(running.dms(person))) <= {
-            "case_details",
-            "case_history",
-            "case_correct",
-            "case_notification_form",
-            "case_record_for_file",
-        }, person
+        # One card each, wherever the case went: later news came in its thread.
+        assert len([m for m in running.dms(person) if m.thread_ts is None and "case_actions" in str(m.blocks)]) == 1
+    # Closed: the copy of who held the last stage keeps only the details, history and paperwork.
+    assert buttons(card_in(running.dms("executive"))) <= {
+        "case_details",
+        "case_history",
+        "case_correct",
+        "case_notification_form",
+        "case_record_for_file",
+    }
+    # The others' copies settled when the case moved on from them, and stay as they were: a note on one now is
+    # refused, saying why.
+    for person in everyone[:-1]:
+        assert "The escalation has moved on" in str(card_in(running.dms(person)).blocks), person
+    # Each settled copy was redrawn once, when the case moved on from its reader; never after.
+    for person in everyone[:-1]:
+        channel = running.standin.dm_channel(PEOPLE[person].id)
+        updates = [c for c in running.standin.ok_calls("chat.update") if c.args["channel"] == channel]
+        settled = [c for c in updates if "The escalation has moved on" in str(c.args["blocks"])]
+        assert len(settled) == 1 and updates[-1] is settled[0], person
+    await running.slack.click(PEOPLE["teacher"].id, card_in(running.dms("teacher")).blocks, "case_note")
+    assert "is already closed" in str(running.standin.open_view(PEOPLE["teacher"].id)["blocks"])
 
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "closed"

@@ -41,13 +41,14 @@ def test_dates_are_iso_dates_or_none():
 
 def test_a_case_buttons_value_reads_as_reference_and_version_or_as_nothing():
     assert messages.read_action_value('{"r": "ESC-2026-0001", "v": 3}') == ("ESC-2026-0001", 3)
+    # A settled copy's buttons carry no version.
+    assert messages.read_action_value('{"r": "ESC-2026-0001"}') == ("ESC-2026-0001", None)
     for bad in (
         "",
         "{not json",
         "[1, 2]",
         '"ESC-2026-0001"',
         '{"r": 5, "v": 3}',
-        '{"r": "ESC-2026-0001"}',
         '{"r": "ESC-2026-0001", "v": "3"}',
         '{"r": "ESC-2026-0001", "v": true}',
         '{"r": "ESC-2026-0001", "v": -1}',

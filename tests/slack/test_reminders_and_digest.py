@@ -55,9 +55,11 @@ async def test_an_overdue_stage_is_flagged_on_the_card_and_told_to_the_cscp_thre
     # The receiving side has not named its Stage 3 holder: its last holder is reminded meanwhile.
     assert "past its deadline" in reminders_to(running, "mash")[-1].text
     assert not reminders_to(running, "teacher")  # the raiser is an earlier holder now: not copied in
-    # Cards state working days, so each working day redraws them: no card states a stale count.
-    card = str(card_in(running.dms("teacher")).blocks)
+    # Cards state working days, so each working day redraws them: no card states a stale count. The raiser's
+    # card settled when the case moved on from her: it states none.
+    card = str(card_in(running.dms("service_manager")).blocks)
     assert ":warning: *Overdue by 2 working days" in card
+    assert "working day" not in str(card_in(running.dms("teacher")).blocks)
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
     assert [m.text for m in thread if "is overdue" in m.text] == [
         ":warning: *Stage 3 (Service managers) is overdue.* It was due Tuesday 14 April 2026; "

@@ -20,7 +20,7 @@ from flows import cards as says
 from flows import forms
 from flows import permissions as can
 from flows.errors import Refused
-from flows.escalations import actions_for, check_action, view_case
+from flows.escalations import check_action, view_case
 from flows.paperwork import send_document
 from flows.people import PersonRef
 from flows.posts import CARD, posts_of
@@ -40,11 +40,10 @@ def register(app: App, services: TeamsServices) -> None:
 
     async def current_card(case: CaseView, person: PersonRef, turn, problem: str = "") -> dict:
         """The reader's card as the case stands, with the words their message had above it."""
-        actions = await services.call(actions_for, case, person, documents=True)
         posts = await asyncio.to_thread(posts_of, ctx, case.id, PLATFORM)
         # The words above the reader's latest copy: a refresh is of the card they are looking at, most often that.
         lead = next((p.lead for p in reversed(posts) if p.kind == CARD and p.reader and p.reader.key == person.key), "")
-        found = says.case_card(case, ctx.clock.now(), actions)
+        found = await asyncio.to_thread(says.reader_card, ctx, case, person, ctx.clock.now())
         return cards.case_card(found, turn.activity.from_.id, lead, problem)
 
     def read_card(case: CaseView, heading: str, parts: list[tuple[str, list]], back: dict) -> dict:

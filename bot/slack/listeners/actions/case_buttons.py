@@ -26,7 +26,8 @@ def register_case_buttons(app: AsyncApp, services: SlackServices) -> None:
         reference, version = messages.read_action_value(action.get("value", ""))
         person = await services.directory.person(body["user"]["id"], body["user"].get("name", ""))
         try:
-            if not reference:
+            # A button that acts on the case as its reader saw it must say which version they saw.
+            if not reference or (name in forms.VERSIONED_ACTIONS and version is None):
                 raise Refused(UNREADABLE_BUTTON)
             if name in can.DOCUMENTS:
                 case = await services.call(send_document, reference, person, name)
