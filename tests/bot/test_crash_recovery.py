@@ -31,6 +31,7 @@ from bot.cli import FAKE_NOW
 from bot.scheduler import DueWork
 from bot.standin.server import SlackStandin
 from flows import escalations as lifecycle
+from flows import topics
 from flows.clock import ManualClock
 from flows.context import Context
 from flows.policy import load_policy
@@ -190,12 +191,17 @@ async def test_killed_between_slacks_answer_and_the_record_every_message_is_sent
     assert len(standin.messages) == sum(posted.values()) + len(files)
     assert {i for i, _ in posted} <= should_post
     people = {p.id for p in PEOPLE.values()}
+    cards_at_top_level = {m.ts for m in standin.messages if m.thread_ts is None and m.blocks}
     for message in (m for m in standin.messages if not m.files):
         row = by_id[message.metadata["event_payload"]["outbox_id"]]
         if row.audience == "person":
             assert message.channel.startswith("D") and message.channel[1:] in people
-            # Reminders go in the thread of the person's card; everything else at top level.
-            assert bool(message.thread_ts) == (row.topic == "reminder"), row.topic
+            # A person has one card per case: later news about it, reminders among them, goes in its thread.
+            if message.thread_ts:
+                assert row.topic in topics.CARD_TOPICS | {topics.REMINDER}, row.topic
+                assert message.thread_ts in cards_at_top_level, row.topic
+            else:
+                assert row.topic != topics.REMINDER or message.blocks, row.topic
         else:
             assert message.channel == CSCP_CHANNEL
     # At top level in the CSCP channel: one post per case at Stage 3 (a third of them), and the digest.

@@ -96,7 +96,8 @@ async def name_holder_in_teams(page, name, stage, holder):
     await form.get_by_label(holder).check()
     await form.get_by_role("button", name="Name", exact=True).click()
     await form.wait_for(state="detached")  # answered with the card as the case now stands
-    assert f"Holds Stage {stage}" in await teams_card(page).text_content()
+    # Their side's holder is named: the case has moved on from them, and their card has settled.
+    assert "The escalation has moved on" in await teams_card(page).text_content()
 
 
 async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, page, tmp_path):
@@ -163,7 +164,8 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     assert "Resolution proposed" in await page.text_content("#feed .msg >> nth=0")
 
     # It has not settled it for Priya, so she escalates and names her own line manager.
-    await escalate_as(page, "Priya Shah", "You raised", 2, "We talked; MASH stands by its decision.", ["U03HEAD"])
+    reason = "We talked; MASH stands by its decision."
+    await escalate_as(page, "Priya Shah", "Resolution proposed", 2, reason, ["U03HEAD"])
     # MASH is asked, in Teams, to name its own Stage 2 holder: Tom names his team manager.
     await name_holder_in_teams(page, "Tom Reid", 2, "Dan Hughes: MASH team manager")
     # Grace, the headteacher, now holds Stage 2 for the school and takes it to Stage 3; Dan names MASH's.
