@@ -11,6 +11,7 @@ pickled, and a restart loses nothing because what is due is worked out again fro
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import UTC, datetime
 
@@ -28,10 +29,24 @@ log = logging.getLogger(__name__)
 JOB_ID = "due-work"
 
 
+_frozen = False
+
+
+def _freeze_what_start_up_made() -> None:
+    """Once per process, before the first pass: what start-up made (modules, tables, the policy) lives as long as
+    the process, so gc.freeze() takes it out of the collector's generations. The first pass's rows set off full
+    collections that otherwise walk all of it again (60 ms each at 10,000 open cases)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
 class DueWork:
     def __init__(self, ctx: Context, outbox: Outbox | None = None):
         self.ctx, self.outbox = ctx, outbox
         self._retention_applied_on = None
+        _freeze_what_start_up_made()
 
     async def _retention_once_a_working_day(self) -> int:
         """The retention rule runs once each working day, in working hours (erasing twice is harmless)."""
