@@ -58,13 +58,27 @@ class DueWork:
         self._retention_applied_on = today
         return len(await asyncio.to_thread(apply_retention, self.ctx))
 
-    async def run_once(self) -> None:
-        reminders = await asyncio.to_thread(send_due_reminders, self.ctx)
-        reminders += await asyncio.to_thread(remind_agreed_actions, self.ctx)
+    async def _reminders(self) -> int:
+        return await asyncio.to_thread(send_due_reminders, self.ctx) + await asyncio.to_thread(
+            remind_agreed_actions, self.ctx
+        )
+
+    async def _cards_retention_and_digest(self) -> tuple[int, int]:
         refreshed = await asyncio.to_thread(refresh_cards_each_working_day, self.ctx)
         refreshed += await self._retention_once_a_working_day()
         digest = await asyncio.to_thread(record_due_digest, self.ctx)
         digest += await asyncio.to_thread(record_due_report, self.ctx)
+        return refreshed, digest
+
+    async def run_once(self) -> None:
+        # The reminders and the rest touch different rows, each under its own ledger (as two instances' passes
+        # would), so they run side by side: one's Python runs while the other waits for the database.
+        # Both finish before a failure of either is raised, so no part of this pass outlives it.
+        done = await asyncio.gather(self._reminders(), self._cards_retention_and_digest(), return_exceptions=True)
+        for failed in done:
+            if isinstance(failed, BaseException):
+                raise failed
+        reminders, (refreshed, digest) = done
         if refreshed and self.outbox:
             self.outbox.wake()
         if reminders or digest:
