@@ -101,12 +101,13 @@ def copy_history(database: Database, total: int) -> None:
             )
             made += limit
     if not database.is_sqlite:
-        with database.engine.connect() as connection:
+        # AUTOCOMMIT: in a transaction ANALYZE's statistics were rolled back when the connection closed,
+        # leaving the planner none (a bot's database has autovacuum's), and plans that differed run to run.
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in ("escalation", "stage"):  # rows were inserted with their ids: move the sequences on
                 connection.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
                 )
-            connection.execute(text("COMMIT"))
             connection.execute(text("ANALYZE"))
 
 

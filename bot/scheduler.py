@@ -11,6 +11,7 @@ pickled, and a restart loses nothing because what is due is worked out again fro
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import UTC, datetime
 
@@ -28,10 +29,24 @@ log = logging.getLogger(__name__)
 JOB_ID = "due-work"
 
 
+_frozen = False
+
+
+def _freeze_what_start_up_made() -> None:
+    """Once per process, before the first pass: what start-up made (modules, tables, the policy) lives as long as
+    the process, so gc.freeze() takes it out of the collector's generations. The first pass's rows set off full
+    collections that otherwise walk all of it again (60 ms each at 10,000 open cases)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
 class DueWork:
     def __init__(self, ctx: Context, outbox: Outbox | None = None):
         self.ctx, self.outbox = ctx, outbox
         self._retention_applied_on = None
+        _freeze_what_start_up_made()
 
     async def _retention_once_a_working_day(self) -> int:
         """The retention rule runs once each working day, in working hours (erasing twice is harmless)."""
@@ -43,13 +58,27 @@ class DueWork:
         self._retention_applied_on = today
         return len(await asyncio.to_thread(apply_retention, self.ctx))
 
-    async def run_once(self) -> None:
-        reminders = await asyncio.to_thread(send_due_reminders, self.ctx)
-        reminders += await asyncio.to_thread(remind_agreed_actions, self.ctx)
+    async def _reminders(self) -> int:
+        return await asyncio.to_thread(send_due_reminders, self.ctx) + await asyncio.to_thread(
+            remind_agreed_actions, self.ctx
+        )
+
+    async def _cards_retention_and_digest(self) -> tuple[int, int]:
         refreshed = await asyncio.to_thread(refresh_cards_each_working_day, self.ctx)
         refreshed += await self._retention_once_a_working_day()
         digest = await asyncio.to_thread(record_due_digest, self.ctx)
         digest += await asyncio.to_thread(record_due_report, self.ctx)
+        return refreshed, digest
+
+    async def run_once(self) -> None:
+        # The reminders and the rest touch different rows, each under its own ledger (as two instances' passes
+        # would), so they run side by side: one's Python runs while the other waits for the database.
+        # Both finish before a failure of either is raised, so no part of this pass outlives it.
+        done = await asyncio.gather(self._reminders(), self._cards_retention_and_digest(), return_exceptions=True)
+        for failed in done:
+            if isinstance(failed, BaseException):
+                raise failed
+        reminders, (refreshed, digest) = done
         if refreshed and self.outbox:
             self.outbox.wake()
         if reminders or digest:

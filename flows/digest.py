@@ -6,7 +6,7 @@ No child's name is ever in it (none is held); cases appear by reference only.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
@@ -57,7 +57,20 @@ class Digest:
     by_agency_receiving: list[tuple[str, int]] = field(default_factory=list)
 
     def to_payload(self) -> dict:
-        return asdict(self)
+        # What asdict() returns, built without its deep copy of every value (20 ms at 2,000 lines).
+        return {
+            "partnership": self.partnership,
+            "week_of": self.week_of,
+            "covers_from": self.covers_from,
+            "generated_at": self.generated_at,
+            "open_by_stage": [tuple(x) for x in self.open_by_stage],
+            "overdue": [dict(vars(line)) for line in self.overdue],
+            "due_this_week": [dict(vars(line)) for line in self.due_this_week],
+            "closed": [dict(vars(outcome)) for outcome in self.closed],
+            "by_theme": [tuple(x) for x in self.by_theme],
+            "by_agency_raising": [tuple(x) for x in self.by_agency_raising],
+            "by_agency_receiving": [tuple(x) for x in self.by_agency_receiving],
+        }
 
     @classmethod
     def from_payload(cls, data: dict) -> Digest:
@@ -93,8 +106,12 @@ class _Row:
     key_learning: str
 
 
-def _line(row: _Row, now: datetime) -> DigestLine:
-    status = DeadlineStatus.of(row.policy, row.due_at, now)
+def _line(row: _Row, now: datetime, statuses: dict) -> DigestLine:
+    # Stages fall due at close of business, so many share a deadline: each is counted in working days once.
+    key = (id(row.policy), row.due_at)
+    if key not in statuses:
+        statuses[key] = DeadlineStatus.of(row.policy, row.due_at, now)
+    status = statuses[key]
     return DigestLine(
         row.reference,
         row.stage,
@@ -171,6 +188,7 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
     ]
     counted = open_cases + closed
     stage_counts = Counter(r.stage for r in open_cases)
+    statuses: dict = {}
     return Digest(
         partnership=policy.partnership,
         week_of=(week_of or week_start).isoformat(),
@@ -181,8 +199,8 @@ def build_digest(ctx: Context, covers_from: datetime, now: datetime, week_of: da
             for s in policy.stages
             if policy.partnership_informed_at(s.number)
         ],
-        overdue=[_line(r, now) for r in sorted(overdue, key=lambda r: r.due_at)],
-        due_this_week=[_line(r, now) for r in sorted(due_this_week, key=lambda r: r.due_at)],
+        overdue=[_line(r, now, statuses) for r in sorted(overdue, key=lambda r: r.due_at)],
+        due_this_week=[_line(r, now, statuses) for r in sorted(due_this_week, key=lambda r: r.due_at)],
         closed=[
             DigestOutcome(
                 r.reference,

@@ -47,7 +47,12 @@ def name_unnamed_policies(ctx: Context) -> int:
     while True:
         with ctx.db.transaction() as session:
             rows = session.exec(
-                select(Escalation.id, Escalation.policy_snapshot).where(Escalation.policy_digest == "").limit(500)
+                # In id order: two passes naming at once (the reminders and the card redraw run side by side)
+                # lock the rows in the same order, so neither deadlocks the other.
+                select(Escalation.id, Escalation.policy_snapshot)
+                .where(Escalation.policy_digest == "")
+                .order_by(Escalation.id)
+                .limit(500)
             ).all()
             if rows:
                 table = Escalation.__table__
