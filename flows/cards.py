@@ -236,13 +236,13 @@ def settled_card(case: CaseView, reader: PersonRef, actions: list[str]) -> Card:
         for stage in case.stages
         if reader.key in {p.key for p in (*stage.holders, *(former for _, former in stage.former))}
     ]
-    part = (
-        f"You held Stage {held[-1].number} ({held[-1].name}). The escalation has moved on: you are not asked to act "
-        "on it now. You will be told how it ends. Details shows where it stands."
-        if held
-        else "You are not asked to act on this escalation now. You will be told how it ends. Details shows where "
-        "it stands."
-    )
+    raised = "You raised it" if reader.key == case.raiser.key else ""
+    if held:
+        did = f"{raised} and held" if raised else "You held"
+        part = f"{did} Stage {held[-1].number} ({held[-1].name}). The escalation has moved on: "
+    else:
+        part = f"{raised}. The escalation has moved on: " if raised else "The escalation has moved on: "
+    part += "you are not asked to act on it now. You will be told how it ends. Details shows where it stands."
     return Card(
         reference=case.reference,
         version=None,

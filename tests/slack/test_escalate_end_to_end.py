@@ -100,7 +100,7 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     assert "awaited" in str(card_in(running.dms("head")).blocks)
     # Now the teacher is an earlier holder: a note, the details, the correction of a mistake; no decisions. Her
     # card is settled: it says what stays, so it is not redrawn each time the case moves.
-    assert "You held Stage 1 (Frontline practitioners)" in str(card_in(running.dms("teacher")).blocks)
+    assert "You raised it and held Stage 1 (Frontline practitioners)" in str(card_in(running.dms("teacher")).blocks)
     assert "Stage 2" not in str(card_in(running.dms("teacher")).blocks)
     assert buttons(card_in(running.dms("teacher"))) == {
         "case_note",

@@ -116,7 +116,7 @@ async def test_a_case_raised_in_slack_reaches_its_professional_in_teams_and_both
         assert "Stage 2 of 5" in str(first.cards[0]) and first.history  # redrawn in place
         assert "Please name who holds Stage 2" in str(later)  # and asked, as the receiving side, to name theirs
         # Tess's Slack card settled: the case has moved on from her.
-        assert "You held Stage 1" in str(card_in(env.dms("teacher")).blocks)
+        assert "You raised it and held Stage 1" in str(card_in(env.dms("teacher")).blocks)
     finally:
         await env.teams.close()
         await env.stop()
