@@ -14,7 +14,8 @@ day's card refresh, retention, the digest), on a Monday:
 - "4,500 due": at 09:31, after the 09:00 pass of a running bot (which redrew the cards and the digest);
 - "nothing due": a minute later (median of five);
 - "start-up": a new process (imports, migrations, the pass) on the cases as made, at 09:31: every card redrawn,
-  every reminder and the digest in that one first pass.
+  every reminder and the digest in that one first pass; three such processes, each on its own copy, and the
+  median with the range (a busy 2-core machine swings one run by half a second).
 
 `measure({"sqlite": url, "postgresql": url})` (empty databases) returns the rows for bench/targets.py.
 """
@@ -57,6 +58,7 @@ MADE = 300
 FIRST_DAY = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)  # Monday 9 March 2026, 10:00 GMT
 PASS_AT = datetime(2026, 3, 30, 8, 31, tzinfo=UTC)  # Monday 30 March 2026, 09:31 BST: reminders due at 09:30
 TARGETS = {"pass": 1.0, "nothing": 0.050, "start-up": 2.0, "rss": 200}
+START_UPS = 3
 
 
 def working_days(ctx: Context, first: datetime, count: int) -> list[datetime]:
@@ -155,6 +157,8 @@ def copy_database(url: str) -> str:
     parsed = make_url(url)
     if url.startswith("sqlite"):
         target = f"{parsed.database}.start-up"
+        for leftover in (target, f"{target}-wal", f"{target}-shm"):  # VACUUM INTO writes only a new file
+            Path(leftover).unlink(missing_ok=True)
         with closing(sqlite3.connect(parsed.database, isolation_level=None)) as connection:
             connection.execute("VACUUM INTO ?", (target,))
         return f"sqlite:///{target}"
@@ -165,6 +169,16 @@ def copy_database(url: str) -> str:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
     server.dispose()
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def start_ups(template: str, runs: int = START_UPS) -> dict:
+    """`runs` fresh processes, each on its own copy of the database as made (one machine's run swings by half a
+    second either way when it is busy): the median run's figures, with the range of seconds and the largest RSS."""
+    figures = sorted((start_up(copy_database(template)) for _ in range(runs)), key=lambda r: r["seconds"])
+    median = dict(figures[len(figures) // 2])
+    median["range"] = (figures[0]["seconds"], figures[-1]["seconds"])
+    median["rss_mb"] = max(r["rss_mb"] for r in figures)
+    return median
 
 
 def start_up(url: str) -> dict:
@@ -233,7 +247,7 @@ def run(url: str, open_cases: int) -> dict:
         "messages": recorded["messages"],
         "nothing": statistics.median(idle),
         "nothing_more": nothing_more,
-        "start-up": start_up(fresh),
+        "start-up": start_ups(fresh),
     }
 
 
@@ -261,15 +275,15 @@ def rows(results: dict[str, dict]) -> list[dict]:
             lambda r: r["nothing"] < TARGETS["nothing"] and r["nothing_more"],
         ),
         row(
-            f"start-up to first pass done, {n:,} open: < 2 s",
+            f"start-up to first pass done, {n:,} open (median of {START_UPS}): < 2 s",
             lambda r: (
-                f"{r['start-up']['seconds']:.2f} s (pass {r['start-up']['pass']:.2f} s, "
-                f"{r['start-up']['messages']:,} messages)"
+                f"{r['start-up']['seconds']:.2f} s ({r['start-up']['range'][0]:.2f}-{r['start-up']['range'][1]:.2f}; "
+                f"pass {r['start-up']['pass']:.2f} s)"
             ),
             lambda r: r["start-up"]["seconds"] < TARGETS["start-up"],
         ),
         row(
-            f"start-up peak resident memory, {n:,} open: < 200 MB",
+            f"start-up peak resident memory, {n:,} open (largest of {START_UPS}): < 200 MB",
             lambda r: f"{r['start-up']['rss_mb']:.0f} MB",
             lambda r: r["start-up"]["rss_mb"] < TARGETS["rss"],
         ),
