@@ -70,7 +70,7 @@ class Card:
     sections: tuple[tuple[str, Words], ...]
     deadline: Deadline | None
     actions: tuple[CardAction, ...]
-    # A settled copy (see reader_card) says only what does not change while the case is open.
+    # A settled copy (see reader_card): only what stays the same as the case moves.
     settled: bool = False
 
 

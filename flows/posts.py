@@ -85,18 +85,6 @@ def remember_content(ctx: Context, platform: str, channel: str, message_id: str,
         )
 
 
-def forget_lead(ctx: Context, platform: str, channel: str, message_id: str) -> None:
-    """The card at (`channel`, `message_id`) is redrawn without the words its message first had above it."""
-    with ctx.db.transaction() as session:
-        session.execute(
-            update(ChatMessage)
-            .where(
-                ChatMessage.platform == platform, ChatMessage.channel == channel, ChatMessage.message_id == message_id
-            )
-            .values(lead="")
-        )
-
-
 def posts_of(ctx: Context, escalation_id: int, platform: str) -> list[Post]:
     """Every message about the case on `platform`, oldest first."""
     with ctx.db.read() as session:

@@ -25,7 +25,6 @@ from flows.posts import (
     PARTNERSHIP_POST,
     Post,
     content_hash,
-    forget_lead,
     posts_of,
     remember_content,
     remember_post,
@@ -124,7 +123,7 @@ class SlackSender:
         """A person has one card for a case: posted with the first message that needs it, these words above.
         Later messages go in its thread, shown in the conversation too (where Slack shows them as replies to the
         card, which opens it), and the card is redrawn in place as the case stands (the redraw queued after this
-        message does it), without the words it was first posted with once news that needs the card comes."""
+        message does it)."""
         card = await asyncio.to_thread(self._card_of, message.case, recipient)
         if card is None:
             await self._post_card(message, recipient, lead)
@@ -137,8 +136,6 @@ class SlackSender:
             reply_broadcast=True,
             text=lead,
         )
-        if message.topic in topics.CARD_TOPICS and card.lead:
-            await asyncio.to_thread(forget_lead, self.ctx, PLATFORM, card.channel, card.message_id)
 
     def _card_of(self, case: CaseView, recipient: PersonRef) -> Post | None:
         """The person's card for the case (the latest, where an older bot posted more than one)."""

@@ -216,10 +216,10 @@ def _drawn(card: cards.Card) -> tuple[str, list[dict]]:
 
 
 def card_message(card: cards.Card, lead: str = "") -> tuple[str, list[dict]]:
-    """A reader's copy of the card, with the words that introduced it in this direct message above it; a settled
-    copy without them, since the case has moved on from what they said."""
+    """A reader's copy of the card, with the words that introduced it in this direct message above it (kept: they
+    are what the message said when it came)."""
     card_text, card_blocks = _drawn(card)
-    if not lead or card.settled:
+    if not lead:
         return card_text, card_blocks
     return lead, _json([SectionBlock(text=_md(lead)), DividerBlock()]) + card_blocks
 

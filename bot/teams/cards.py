@@ -270,9 +270,7 @@ def case_card(found: says.Card, refresh_for: str | None, lead: Notice | str = ""
     body: list[dict] = []
     if problem:
         body.append(text(problem, color="Attention"))
-    if found.settled:
-        pass  # the case has moved on from the words that introduced this copy
-    elif isinstance(lead, Notice):
+    if isinstance(lead, Notice):
         body += lead_blocks(lead)
     elif lead:  # the words a direct message said above the card, kept when it is redrawn
         body.append(text(lead, weight="Bolder"))
