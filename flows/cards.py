@@ -213,7 +213,7 @@ def case_card(case: CaseView, now: datetime, actions: list[str]) -> Card:
 
 # Roles that act on the case at its current stage (or, once it is closed, held its last).
 HOLDING_ROLES = frozenset({can.RAISING_HOLDER, can.RECEIVING_HOLDER, can.EXECUTIVE, can.PARTNERSHIP_TEAM})
-# What a settled copy offers, while the case is open: the same whatever stage the case has reached.
+# What a settled copy offers: the same whatever stage the case has reached, and once it has closed.
 SETTLED_ACTIONS = (can.NOTE, can.CORRECT_DETAILS, can.DETAILS, can.RECORD_FOR_FILE)
 
 
@@ -229,8 +229,8 @@ def reader_card(ctx: Context, case: CaseView, reader: PersonRef, now: datetime) 
 
 
 def settled_card(case: CaseView, reader: PersonRef, actions: list[str]) -> Card:
-    """A copy for someone who holds no part of the open case now: its facts that stay, the stage they held, and
-    their actions; no stage, deadline or version, which change as the case moves."""
+    """A copy for someone who holds no part of the case now: its facts that stay, the stage they held, and their
+    actions; no stage, deadline or version, which change as the case moves."""
     held = [
         stage
         for stage in case.stages
