@@ -20,15 +20,7 @@ from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
 from flows.people import PersonRef
-from flows.posts import (
-    CARD,
-    PARTNERSHIP_POST,
-    Post,
-    content_hash,
-    posts_of,
-    remember_content,
-    remember_post,
-)
+from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
 from flows.report_posts import files_for
 
@@ -46,8 +38,8 @@ TRANSIENT_ERRORS = {
 }
 GONE_ERRORS = {"message_not_found", "channel_not_found", "cant_update_message"}
 FILE_TOPICS = {topics.DOCUMENT, topics.REPORT}
-# Short messages threaded under the person's card instead of a new copy of it.
-SHORT_TOPICS = {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
+# Messages that go with the person's one card for the case: the first posts it, the rest go in its thread.
+WITH_CARD = topics.CARD_TOPICS | {topics.REMINDER, topics.ACTION_DUE, topics.CHASER}
 
 # Slack's published limits (docs.slack.dev, "Rate limits"; each method's page gives its tier), per method per
 # workspace, except chat.postMessage: about one message a second in each channel. Tier 3 is 50+ a minute, Tier 4
@@ -105,7 +97,7 @@ class SlackSender:
             return
         now = self.ctx.clock.now()
         lead = messages.person_lead(message.topic, message.case, message.payload, now, recipient)
-        if message.topic in topics.CARD_TOPICS or message.topic in SHORT_TOPICS:
+        if message.topic in WITH_CARD:
             await self._with_card(message, recipient, lead)
         else:
             await self._post(message, recipient.user_id, paced_as=recipient.user_id, text=lead)
