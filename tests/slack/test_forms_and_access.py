@@ -313,3 +313,16 @@ async def test_app_home_viewers_are_kept_current_by_any_instance(running):
     case = escalate(running.ctx, case.reference, teacher, version=case.version, reason="r", next_holders=[head])
     await other.refresh_for(case)
     assert [c.args["user_id"] for c in running.standin.ok_calls("views.publish")[published:]] == [PEOPLE["teacher"].id]
+
+
+async def test_a_decision_button_without_the_version_it_was_drawn_at_does_nothing(running):
+    # A settled card's buttons carry no version; a decision's button must, or it is not one of ours.
+    await raise_case(running)
+    blocks = card_in(running.dms("teacher")).blocks
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "case_escalate":
+                element["value"] = '{"r": "ESC-2026-0001"}'
+    await running.slack.click(PEOPLE["teacher"].id, blocks, "case_escalate")
+    assert "could not be read" in str(running.standin.open_view(PEOPLE["teacher"].id)["blocks"])
+    assert _count(running, StageRecord) == 1
