@@ -47,9 +47,11 @@ RETRY_GAPS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, transient: bool):
+    """`words_sent`: the message's words reached the person; what failed is the document that came with them."""
+
+    def __init__(self, message: str, *, transient: bool, words_sent: bool = False):
         super().__init__(message)
-        self.transient = transient
+        self.transient, self.words_sent = transient, words_sent
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ class Outbox:
         try:
             pending = await asyncio.to_thread(self._with_case, claimed)
         except Exception as error:
-            pending, failure = claimed, (error.__class__.__name__, True)
+            pending, failure = claimed, (error.__class__.__name__, True, False)
             log.error("reading outbox message %s failed: %s", claimed.id, describe(error))
         else:
             failure = await self._attempt(pending)
@@ -214,18 +216,18 @@ class Outbox:
             log.error("recording outbox message %s failed: %s", pending.id, describe(error))
         return None
 
-    async def _attempt(self, pending: Pending) -> tuple[str, bool] | None:
-        """Send one message; None when sent, else (error, whether trying again may work)."""
+    async def _attempt(self, pending: Pending) -> tuple[str, bool, bool] | None:
+        """Send one message; None when sent, else (error, whether trying again may work, whether its words went)."""
         try:
             await asyncio.wait_for(self.sender.deliver(pending), SEND_DEADLINE.total_seconds())
         except TimeoutError:
             # Cut off before the lease ends. It may have arrived: the next try looks first.
-            return "timed out", True
+            return "timed out", True, False
         except DeliveryError as error:
-            return str(error), error.transient
+            return str(error), error.transient, error.words_sent
         except Exception as error:  # an unexpected fault is treated as passing, and logged (never its values)
             log.error("delivering outbox message %s failed: %s", pending.id, describe(error))
-            return error.__class__.__name__, True
+            return error.__class__.__name__, True, False
         return None
 
     async def drain(self, max_passes: int = 20) -> None:
@@ -328,7 +330,7 @@ class Outbox:
         with self.ctx.db.read() as session:
             return replace(claimed, case=load_case(session, session.get(Escalation, claimed.escalation_id)))
 
-    def _failed(self, pending: Pending, error: str, transient: bool) -> None:
+    def _failed(self, pending: Pending, error: str, transient: bool, words_sent: bool = False) -> None:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
             row = session.get(OutboxMessage, pending.id)
@@ -343,10 +345,18 @@ class Outbox:
                 row.status = DeliveryStatus.FAILED
                 row.next_attempt_at = None
                 log.error("outbox message %s failed for good: %s", row.id, error)
-                # Never dropped: the raiser is asked to pass it on by hand, and the partnership team is told,
-                # unless that notice is what failed.
+                # Never dropped: the raiser is asked to pass it on by hand (unless its words went, and only the
+                # document with them did not: the team can send that), and the partnership team is told, unless
+                # that notice is what failed.
                 recipient, case = pending.recipient, pending.case
-                if row.audience == topics.PERSON and case and recipient and recipient.key != case.raiser.key:
+                to_pass_on = {k: v for k, v in row.payload.items() if k != "document"}  # another side's record
+                if (
+                    row.audience == topics.PERSON
+                    and not words_sent
+                    and case
+                    and recipient
+                    and recipient.key != case.raiser.key
+                ):
                     session.add(
                         OutboxMessage(
                             escalation_id=case.id,
@@ -354,7 +364,7 @@ class Outbox:
                             audience=topics.PERSON,
                             recipient_id=session.get(Escalation, case.id).raiser_id,
                             payload={
-                                **row.payload,
+                                **to_pass_on,
                                 "about": row.topic,
                                 "platform": recipient.platform,
                                 "person": recipient.user_id,

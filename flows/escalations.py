@@ -600,24 +600,34 @@ def _close_resolved(
 
 
 def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
-    change.tell(topic, change.case.people(), **payload)
-    change.tell_partnership(topic, **payload)
-    _send_paperwork(change, CLOSURE)
-    # Each side's last holders get the record for their agency's file (in chat: e-mail carries no files).
+    """Everyone on the case is told how it ended. Each side's last holders in chat have the record for their
+    agency's file with it, in the same message (e-mail carries no files); the partnership has the notification
+    form, as it now stands, with its notice."""
+    with_record: dict[int, str] = {}
     for side in (RAISING, RECEIVING):
         holders = next((s.side(side) for s in reversed(change.case.stages) if s.side(side)), ())
-        chat = [p for p in holders if p.platform != EMAIL_PLATFORM]
-        change.tell(topics.DOCUMENT, chat, kind=can.RECORD_FOR_FILE, side=side, occasion=CLOSURE)
+        with_record.update((change.row(p).id, side) for p in holders if p.platform != EMAIL_PLATFORM)
+    change.tell(topic, [p for p in change.case.people() if change.row(p).id not in with_record], **payload)
+    for side in (RAISING, RECEIVING):
+        holders = [p for p in change.case.people() if with_record.get(change.row(p).id) == side]
+        change.tell(topic, holders, **payload, document=_document(can.RECORD_FOR_FILE, CLOSURE, side))
+    change.tell_partnership(topic, **payload, **_notification_form(change, CLOSURE))
 
 
 # Why a document is sent: a stage began, the case closed, or someone asked.
 STAGE, CLOSURE, ASKED = "stage", "closure", "asked"
 
 
-def _send_paperwork(change: _Change, occasion: str) -> None:
-    """The notification form, as it stands, to the case's partnership thread (from the stage the policy says)."""
+def _document(kind: str, occasion: str, side: str | None = None) -> dict[str, str]:
+    """A document that goes with a notice, in the same message: the notice's payload names it by this."""
+    return {"kind": kind, "occasion": occasion, **({"side": side} if side else {})}
+
+
+def _notification_form(change: _Change, occasion: str) -> dict[str, Any]:
+    """The notification form, as it stands, goes with the partnership's notice from the stage the policy says."""
     if change.policy.notification_form_at(change.escalation.current_stage):
-        change.tell_partnership(topics.DOCUMENT, kind=can.NOTIFICATION_FORM, occasion=occasion)
+        return {"document": _document(can.NOTIFICATION_FORM, occasion)}
+    return {}
 
 
 # ---------------------------------------------------------------- the use cases
@@ -974,8 +984,7 @@ def escalate(
             change.tell(topics.NAME_YOUR_HOLDER, case.acting_holders(other), side=other)
         if rule == "executive" and change.ctx.scrutineer is not None:
             change.tell(topics.SCRUTINEER_INFORMED, [change.ctx.scrutineer])
-        change.tell_partnership(topics.STAGE_STARTED)
-        _send_paperwork(change, STAGE)
+        change.tell_partnership(topics.STAGE_STARTED, **_notification_form(change, STAGE))
 
     return _change(ctx, reference, actor, can.ESCALATE, version, apply)
 

@@ -172,8 +172,8 @@ def report_documents(ctx: Context, period: Period, via: str) -> list[Document]:
 def files_for(
     ctx: Context, topic: str, case: CaseView | None, payload: dict, to_person: bool
 ) -> tuple[list[tuple[Document, str]], str]:
-    """For a sender delivering a document or report message: the files with the title each goes under, and the
-    line above them, whatever the platform."""
+    """For a sender delivering a document or report message, or a notice that carries a document: the files with
+    the title each goes under, and the line above them, whatever the platform."""
     if topic == topics.REPORT:
         period = period_of(payload)
         files = [(d, d.title) for d in report_documents(ctx, period, ASKED if to_person else SCHEDULED)]
@@ -183,6 +183,8 @@ def files_for(
             "with every breakdown (any count from 1 to 4 shows as <5)."
         )
         return files, line
+    if topic != topics.DOCUMENT:  # a notice with its document (flows.escalations._document): told at its stage
+        payload = {**payload["document"], "stage": payload.get("stage", case.current_stage)}
     document = document_for(ctx, case, payload["kind"], payload.get("side", RAISING))
     title, line = sent_words(ctx, case, document, payload)
     return [(document, title)], line

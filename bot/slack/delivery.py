@@ -54,6 +54,11 @@ LIMITS = {
 }
 
 
+def transient(error: SlackApiError) -> bool:
+    status = status_code(error)
+    return error_code(error) in TRANSIENT_ERRORS or status == 429 or status >= 500
+
+
 class SlackSender:
     def __init__(
         self,
@@ -78,8 +83,7 @@ class SlackSender:
             else:
                 raise DeliveryError(f"unknown audience {message.audience}", transient=False)
         except SlackApiError as error:
-            code, status = error_code(error), status_code(error)
-            raise DeliveryError(code, transient=code in TRANSIENT_ERRORS or status == 429 or status >= 500) from None
+            raise DeliveryError(error_code(error), transient=transient(error)) from None
         except CONNECTION_ERRORS as error:
             raise DeliveryError(f"connection: {error.__class__.__name__}", transient=True) from None
 
@@ -99,6 +103,9 @@ class SlackSender:
         lead = messages.person_lead(message.topic, message.case, message.payload, now, recipient)
         if message.topic in WITH_CARD:
             await self._with_card(message, recipient, lead)
+        elif "document" in message.payload:
+            channel = await self._direct_message(message, recipient)
+            await self._with_document(message, channel, lead, paced_as=recipient.user_id)
         else:
             await self._post(message, recipient.user_id, paced_as=recipient.user_id, text=lead)
 
@@ -160,15 +167,14 @@ class SlackSender:
             return
         case = message.case
         thread_ts = await self._partnership_post(case, message)
-        if message.topic == topics.DOCUMENT:
+        if message.topic == topics.DOCUMENT:  # written before a notice carried its document: still delivered
             await self._send_files(message, self.partnership_channel, thread_ts)
             return
-        await self._post(
-            message,
-            self.partnership_channel,
-            thread_ts=thread_ts,
-            text=messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now()),
-        )
+        words = messages.partnership_reply(message.topic, case, message.payload, self.ctx.clock.now())
+        if "document" in message.payload:
+            await self._with_document(message, self.partnership_channel, words, thread_ts)
+            return
+        await self._post(message, self.partnership_channel, thread_ts=thread_ts, text=words)
 
     def _partnership_message(self, case: CaseView) -> tuple[str, list[dict]]:
         return messages.partnership_post(case, self.ctx.clock.now(), actions_for(self.ctx, case, None, documents=True))
@@ -219,14 +225,29 @@ class SlackSender:
                 return card.channel
         return (await self.client.conversations_open(users=recipient.user_id))["channel"]["id"]
 
+    async def _with_document(
+        self, message: Pending, channel: str, words: str, thread_ts: str | None = None, paced_as: str = ""
+    ) -> None:
+        """A notice and its document in one message: the words above the file. Should Slack refuse the file for
+        good, the words still go, alone (the person is owed them), and the failure is reported as any other."""
+        try:
+            await self._send_files(message, channel, thread_ts, paced_as, words=words)
+        except SlackApiError as error:
+            if transient(error):
+                raise
+            await self._post(message, channel, thread_ts=thread_ts, paced_as=paced_as, text=words)
+            raise DeliveryError(f"{error_code(error)} (the document)", transient=False, words_sent=True) from None
+
     async def _send_files(
-        self, message: Pending, channel: str, thread_ts: str | None = None, paced_as: str = ""
+        self, message: Pending, channel: str, thread_ts: str | None = None, paced_as: str = "", words: str = ""
     ) -> None:
         """Upload the message's documents to a conversation (by Slack's external upload, files_upload_v2), in
-        one message with a line above them; unless an earlier attempt did."""
+        one message with a line above them (after the notice's `words`, when it carries them); unless an earlier
+        attempt did."""
         files, comment = await asyncio.to_thread(
             files_for, self.ctx, message.topic, message.case, message.payload, message.audience == topics.PERSON
         )
+        comment = f"{words}\n\n{comment}" if words else comment
         titles = [title for _, title in files]
         if message.may_have_been_sent:
             found = await self.recovery.find_files(channel, message.id, titles, message.created_at, thread_ts)

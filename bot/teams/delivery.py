@@ -75,7 +75,10 @@ class TeamsSender:
         if address is None:
             address = await self._open_chat(recipient)
         if files:
-            await self._offer_files(message, address)
+            line, consents = await self._consent_cards(message)
+            for consent in consents:
+                activity = MessageActivityInput(text=line).add_attachments(consent)
+                await self.app.send(address.conversation_id, activity, service_url=address.service_url)
             return
         now = self.ctx.clock.now()
         # Inside the partnership's own tenant, as in its Slack workspace: the case's details may be shown.
@@ -85,7 +88,12 @@ class TeamsSender:
             content = cards.case_card(found, address.chat_user_id or recipient.user_id, notice)
         else:
             content = cards.card(cards.lead_blocks(notice))
-        sent = await self.app.send(address.conversation_id, self._card(content), service_url=address.service_url)
+        activity = self._card(content)
+        if "document" in message.payload:  # the document it carries, offered below it in the same message
+            line, consents = await self._consent_cards(message)
+            content["body"].append(cards.text(line))
+            activity = self._card(content).add_attachments(*consents)
+        sent = await self.app.send(address.conversation_id, activity, service_url=address.service_url)
         if message.topic in topics.CARD_TOPICS:
             await asyncio.to_thread(
                 remember_post,
@@ -100,25 +108,22 @@ class TeamsSender:
                 content_hash(content),
             )
 
-    async def _offer_files(self, message: Pending, address: ChatAddress) -> None:
-        """A document (or the report's workbook) offered in the person's chat by a file consent card, with the
-        line above it. The bytes are made again from the record when they accept (bot/teams/listeners/files.py):
-        the card's context holds only the reference and the document's kind."""
+    async def _consent_cards(self, message: Pending) -> tuple[str, list]:
+        """The message's documents (or the report's workbook), each as a file consent card to offer in a person's
+        chat, and the line that introduces them. The bytes are made again from the record when they accept
+        (bot/teams/listeners/files.py): each card's context holds only the reference and the document's kind."""
         found, line = await asyncio.to_thread(files_for, self.ctx, message.topic, message.case, message.payload, True)
+        consents = []
         for document, title in found:
             if message.topic == topics.REPORT and document.mime_type != XLSX:
                 continue  # in Teams the workbook only: it has every breakdown the charts show
             if message.topic == topics.REPORT:
                 context = {"kind": document.kind, "from": message.payload["from"], "to": message.payload["to"]}
             else:
-                context = {
-                    "kind": document.kind,
-                    "r": document.reference,
-                    "side": message.payload.get("side", RAISING),
-                }
-            consent = cards.file_consent(document.filename, title, len(document.content), context)
-            activity = MessageActivityInput(text=line).add_attachments(consent)
-            await self.app.send(address.conversation_id, activity, service_url=address.service_url)
+                side = message.payload.get("document", message.payload).get("side", RAISING)
+                context = {"kind": document.kind, "r": document.reference, "side": side}
+            consents.append(cards.file_consent(document.filename, title, len(document.content), context))
+        return line, consents
 
     async def _open_chat(self, recipient: PersonRef) -> ChatAddress:
         """The personal chat with someone the bot has not heard from in Teams: Teams opens it if the app is
@@ -202,9 +207,11 @@ class TeamsSender:
             )
             return
         notice = partnership_notice(message.topic, case, message.payload, self.ctx.clock.now())
-        await self.app.reply(
-            channel, post_id, self._card(cards.partnership_reply_card(notice)), service_url=service_url
-        )
+        content = cards.partnership_reply_card(notice)
+        if "document" in message.payload:  # the notification form that goes with it: where to have it
+            document = {**message.payload["document"], "stage": message.payload.get("stage", case.current_stage)}
+            content["body"].append(cards.text(document_words(case, document)))
+        await self.app.reply(channel, post_id, self._card(content), service_url=service_url)
 
     async def _partnership_post(self, case: CaseView) -> str:
         """The case's one post in the partnership channel: posted the first time, updated after."""

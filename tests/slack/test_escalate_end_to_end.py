@@ -54,11 +54,6 @@ async def press(running, who, action_id, answers):
     return reply, view
 
 
-def without_files(messages):
-    """Messages other than the paperwork's file shares."""
-    return [m for m in messages if not m.files]
-
-
 def buttons(message) -> set[str]:
     return {e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]}
 
@@ -143,6 +138,8 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
     assert thread[0].text.startswith("*Stage 3 (Service managers) started.* On Wednesday 1 April 2026")
     assert "Key learning: Agree thresholds language early." in thread[0].text
+    # The notification form comes with that news, in the same message.
+    assert [f["title"] for f in thread[0].files] == ["CSCP Escalation Notification Form, ESC-2026-0001, at Stage 3"]
 
     # Either side's Stage 3 holder may request a reflective consultation; the CSCP team records it.
     await press(running, "mash_service", "case_consultation", {"consultation_note": "Stuck on thresholds."})
@@ -187,8 +184,9 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         },
     )
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
-    assert [len(m.files) for m in thread[-2:]] == [0, 1]  # the outcome, then the final notification form
-    assert "Decided at Stage 5" in thread[-2].text and "Start the assessment" in thread[-2].text
+    # The outcome, with the notification form as the case closed it, in one message.
+    assert "Decided at Stage 5" in thread[-1].text and "Start the assessment" in thread[-1].text
+    assert [f["title"] for f in thread[-1].files] == ["CSCP Escalation Notification Form, ESC-2026-0001, at closure"]
     assert "Decided at Stage 5" in str(running.cscp_posts()[0].blocks)  # the post itself updated in place
     everyone = (
         "teacher",
@@ -202,7 +200,12 @@ async def test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_dec
         "executive",
     )
     for person in everyone:
-        assert "was decided at Stage 5" in without_files(running.dms(person))[-1].text, person
+        told = running.dms(person)[-1]
+        assert "was decided at Stage 5" in told.text, person
+        # The last holders of each side have the record for their agency's file with it.
+        records = [f["title"] for f in told.files]
+        agency = {"director": "School or college", "mash_director": "Children's Social Care (MASH)"}.get(person)
+        assert records == ([f"Escalation record for {agency}'s file, ESC-2026-0001, at closure"] if agency else [])
         # One card each, wherever the case went: later news came in its thread.
         assert len([m for m in running.dms(person) if m.thread_ts is None and "case_actions" in str(m.blocks)]) == 1
     # Closed: the copy of who held the last stage keeps only the details, history and paperwork.
@@ -251,7 +254,9 @@ async def test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_b
     await press(running, "teacher", "case_answer_proposal", {"answer": "accept"})
     with running.ctx.db.transaction() as session:
         assert session.exec(select(Escalation)).one().status == "resolved"
-    last = without_files(running.dms("mash"))[-1].text
+    told = running.dms("mash")[-1]  # the outcome, and with it the record for MASH's file
+    assert [f["name"] for f in told.files] == ["ESC-2026-0001-record-receiving.docx"]
+    last = told.text
     assert "was resolved at Stage 1" in last
     assert "Recorded by Tess Teacher (tess@school.example), agreed with Sam Social (sam@mash.example)." in last
     # The card beside it names them as Slack does.

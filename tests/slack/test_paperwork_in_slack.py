@@ -49,6 +49,22 @@ async def to_stage_3(running):
     await press(running, "mash_manager", "case_name_holder", {"holders": [PEOPLE["mash_service"].id]})
 
 
+async def resolve_at_stage_3(running):
+    await press(
+        running,
+        "service_manager",
+        "case_resolve",
+        {
+            "outcome_kind": "decision_upheld",
+            "decision_outcome": "MASH will assess.",
+            "key_learning": "Talk early.",
+            "outcome_date": "2026-04-01",
+            "concerns": "Resolved.",
+            "nothing_outstanding": ["yes"],
+        },
+    )
+
+
 async def test_the_notification_form_arrives_in_the_cscp_thread_at_stage_3_and_again_at_stage_4(running):
     await raise_case(running)
     await press(running, "teacher", "case_escalate", {"reason": "r", "next_holders": [PEOPLE["head"].id]})
@@ -112,19 +128,7 @@ async def test_the_card_gives_its_reader_the_form_and_their_sides_record_and_ref
 
 async def test_at_closure_each_sides_holders_get_their_sides_record_and_the_thread_the_final_form(running):
     await to_stage_3(running)
-    await press(
-        running,
-        "service_manager",
-        "case_resolve",
-        {
-            "outcome_kind": "decision_upheld",
-            "decision_outcome": "MASH will assess.",
-            "key_learning": "Talk early.",
-            "outcome_date": "2026-04-01",
-            "concerns": "Resolved.",
-            "nothing_outstanding": ["yes"],
-        },
-    )
+    await resolve_at_stage_3(running)
     raising = dm_files(running, "service_manager")
     receiving = dm_files(running, "mash_service")
     assert [f["name"] for f in raising] == ["ESC-2026-0001-record-raising.docx"]
@@ -136,6 +140,29 @@ async def test_at_closure_each_sides_holders_get_their_sides_record_and_the_thre
     final = files_in_thread(running)[-1]
     assert final["title"].endswith(", at closure")
     assert "Resolved at Stage 3" in text_of(running.standin.file_bytes(final["id"]))
+
+
+async def test_when_slack_refuses_the_document_for_good_the_news_still_arrives_once_and_the_team_is_told(running):
+    await to_stage_3(running)
+    running.standin.scopes.discard("files:write")  # say, the app was not reinstalled when the scope was added
+    await resolve_at_stage_3(running)
+    await deliver_everything(running)
+    # The outcome's words reach each side's holder and the CSCP thread, once each, without the file.
+    for who in ("service_manager", "mash_service"):
+        told = [m for m in running.dms(who) if "was resolved at Stage 3" in m.text]
+        assert len(told) == 1 and not told[0].files, who
+    thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
+    assert [m.text.startswith("*Resolved at Stage 3") for m in thread].count(True) == 1
+    assert not thread[-1].files
+    # What did not go is recorded, and the CSCP team told, who can send the documents; the raiser is not asked to
+    # pass on news that arrived.
+    with running.ctx.db.transaction() as session:
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
+    assert sorted(m.audience for m in failed) == ["partnership", "person", "person"]
+    assert {m.last_error for m in failed} == {"missing_scope (the document)"}
+    notices = [m for m in running.standin.messages_in(CSCP_CHANNEL) if "could not be delivered" in m.text]
+    assert len(notices) == 3 and all("(the document)" in m.text for m in notices)
+    assert not [m for m in running.dms("teacher") if "please" in m.text.lower() and "pass" in m.text.lower()]
 
 
 async def test_the_quarterly_report_is_posted_once_with_charts_and_the_workbook_through_a_restart(running):

@@ -187,9 +187,9 @@ async def test_from_stage_3_the_cscp_channel_has_one_post_per_case_with_a_thread
     assert len(posts) == 1 and "Escalation notification: ESC-2026-0001" in str(posts[0].cards)
     assert replies and all(r.reply_to_id == posts[0].id for r in replies)
     assert "Stage 3 (Service managers) started" in str(replies[0].cards)
-    # A bot cannot attach a file to a Teams channel message: the thread is told the form is ready, and where.
-    assert "The Escalation Notification Form for ESC-2026-0001 is ready (at Stage 3)" in replies[1].text
-    assert "escalation-bot form ESC-2026-0001" in replies[1].text
+    # A bot cannot attach a file to a Teams channel message: the same reply says the form is ready, and where.
+    assert "The Escalation Notification Form for ESC-2026-0001 is ready (at Stage 3)" in str(replies[0].cards)
+    assert "escalation-bot form ESC-2026-0001" in str(replies[0].cards)
 
 
 async def test_the_partnership_team_in_teams_is_configured_ids_and_the_cscp_channels_team(standin, database_url):

@@ -192,11 +192,12 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
                 "open:history",
                 "open:record_for_file",
             }
-        # MASH's last holder is due the record for MASH's file: in Teams, a file consent card; accepted, the
-        # Word document arrives in the upload session and has the case in it.
+        # MASH's last holder is due the record for MASH's file: in Teams, a file consent card below the outcome,
+        # in the same message; accepted, the Word document arrives in the upload session and has the case in it.
         director = TEAMS_PEOPLE["mash_director"]
-        ((_, consent),) = env.teams_standin.consent_cards(director)
+        ((sent, consent),) = env.teams_standin.consent_cards(director)
         assert consent["name"] == "ESC-2026-0001-record-receiving.docx"
+        assert "was decided at Stage 5" in str(sent.cards) and "Please add it to your agency's file" in str(sent.cards)
         reply = await env.teams.answer_consent(director, consent)
         assert reply.status == 200, reply.body
         (upload,) = env.teams_standin.uploads.values()
@@ -208,8 +209,8 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
         teams_posts = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if not a.reply_to_id]
         assert len(teams_posts) == 1 and "Decided at Stage 5" in str(teams_posts[0].cards)
         replies = [a for a in env.teams_standin.sent_to(TEAMS_CSCP) if a.reply_to_id == teams_posts[0].id]
-        assert "Decided at Stage 5" in str(replies[-2].cards)
-        assert "The Escalation Notification Form for ESC-2026-0001 is ready (at closure)" in replies[-1].text
+        assert "Decided at Stage 5" in str(replies[-1].cards)
+        assert "The Escalation Notification Form for ESC-2026-0001 is ready (at closure)" in str(replies[-1].cards)
     finally:
         await env.teams.close()
         await env.stop()
@@ -249,10 +250,10 @@ async def test_a_recipient_on_each_channel_with_30_percent_of_sends_failing_ever
         teams_channel = standin.sent_to(TEAMS_CSCP)
         teams_thread = [str(a.cards) for a in teams_channel if a.reply_to_id]
         assert len([a for a in teams_channel if not a.reply_to_id]) == 1
-        # Stage 3 started, the notification form (a file in Slack, a line saying where it is in Teams); MASH named
-        # its holder.
-        assert len(slack_thread) == len(teams_thread) == 3
-        assert len(set(slack_thread)) == len(set(teams_thread)) == 3
+        # Stage 3 started, with the notification form (a file in Slack, a line saying where it is in Teams); MASH
+        # named its holder.
+        assert len(slack_thread) == len(teams_thread) == 2
+        assert len(set(slack_thread)) == len(set(teams_thread)) == 2
         assert env.standin.failures_injected and standin.failures_injected and inbox.failures_injected
         # Each message once, on each channel.
         slack_log = sent_log(env)
