@@ -215,6 +215,24 @@ def page_app(sandbox: Sandbox) -> web.Application:
         ]
         return {"teams_chat": chat, "teams_answer": sandbox.teams_answers.get(user.aad_object_id)}
 
+    def slack_message(m) -> dict:
+        """A Slack message as the page draws it: its words, its blocks, and the files shared with it."""
+        files = [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in m.files]
+        return {"ts": m.ts, "text": m.text, "blocks": m.blocks, "files": files}
+
+    @routes.get("/api/files/{file_id}")
+    async def shared_file(request):
+        """A file the bot shared, as Slack lets someone download it: only from a conversation they are in."""
+        user, file_id = request.query.get("user", ""), request.match_info["file_id"]
+        where = [standin.dm_channel(user)] if user in standin.users else []
+        where += [CSCP_CHANNEL] if user in CSCP_MEMBERS else []
+        for channel in where:
+            for shared in standin.shared_files(channel):  # threads included
+                if shared["id"] == file_id:
+                    disposition = f'attachment; filename="{shared["name"]}"'
+                    return web.Response(body=standin.file_bytes(file_id), headers={"Content-Disposition": disposition})
+        raise web.HTTPNotFound(text="There is no such file that you can see.")
+
     @routes.get("/api/state")
     async def state(request):
         user = request.query.get("user", "")
@@ -241,20 +259,15 @@ def page_app(sandbox: Sandbox) -> web.Application:
             dms = standin.messages_in(standin.dm_channel(user))
             data.update(
                 modal=standin.open_view(user),
-                dms=[{"ts": m.ts, "text": m.text, "blocks": m.blocks} for m in dms],
+                dms=[slack_message(m) for m in dms],
                 home=standin.home.get(user),
                 answer=sandbox.answers.get(user),
                 in_channel=user in CSCP_MEMBERS,
                 channel=[
-                    {
-                        "ts": m.ts,
-                        "text": m.text,
-                        "blocks": m.blocks,
-                        "replies": [
-                            {"ts": r.ts, "text": r.text, "blocks": r.blocks}
-                            for r in standin.messages_in(CSCP_CHANNEL, thread_ts=m.ts)
-                        ],
-                    }
+                    dict(
+                        slack_message(m),
+                        replies=[slack_message(r) for r in standin.messages_in(CSCP_CHANNEL, thread_ts=m.ts)],
+                    )
                     for m in standin.messages_in(CSCP_CHANNEL, top_level=True)
                 ]
                 if user in CSCP_MEMBERS

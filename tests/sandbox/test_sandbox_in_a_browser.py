@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from bot.sandbox.server import start_sandbox
+from bot.sandbox.workspace import PEOPLE
 from flows.policy import load_policy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -177,6 +178,15 @@ async def test_raise_escalate_and_find_the_post_in_the_cscp_channel(sandbox, pag
     await page.click("button[data-tab='channel']")
     await page.wait_for_selector("#feed .blk-header:has-text('Escalation notification: ESC-2026-0001')")
     assert "Stage 3 (Service managers) started" in await page.text_content("#feed .thread")
+    # With it, the notification form: a Word document the CSCP team can download (a .docx is a zip).
+    link = page.locator("#feed .thread a.file:has-text('ESC-2026-0001-notification-form.docx')")
+    async with page.expect_download() as downloading:
+        await link.click()
+    download = await downloading.value
+    assert Path(await download.path()).read_bytes()[:2] == b"PK"
+    # As in Slack, only from a conversation one is in: Priya, the raiser, is not in the CSCP channel.
+    file_id = (await link.get_attribute("href")).split("/api/files/")[1].split("?")[0]
+    assert (await page.request.get(f"{sandbox.url}/api/files/{file_id}?user={PEOPLE[0].id}")).status == 404
     await shot(page, "3-the-cscp-channel", tmp_path)
     await page.click("button[data-tab='home']")
     await page.wait_for_selector("#feed :text('Open escalations with the partnership')")
