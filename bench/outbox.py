@@ -8,7 +8,8 @@
    reached the stand-in (the target: within 60 s of their minute).
 3. Slack calls per interaction over the whole case of tests/slack/test_escalate_end_to_end.py (raised, both
    sides through every stage to the Executive's decision): every call the stand-in recorded, over every request
-   Slack sent the bot.
+   Slack sent the bot. Counted three ways: its 9 people new to the bot (the target's figure), the same with
+   them known (looked up within the hour, the token checked), and a case resolved at Stage 1.
 
     .venv/bin/python bench/outbox.py          # prints the table
     measure({"sqlite": url, "postgresql": url}) -> rows, for bench/targets.py
@@ -39,9 +40,12 @@ from flows.people import PersonRef  # noqa: E402
 from flows.reminders import send_due_reminders  # noqa: E402
 from storage.models import DeliveryStatus, OutboxMessage  # noqa: E402
 from tests.databases import PostgresServer  # noqa: E402
-from tests.slack.conftest import start_running  # noqa: E402
+from tests.slack.conftest import PEOPLE, start_running  # noqa: E402
 from tests.slack.test_escalate_end_to_end import (  # noqa: E402
     test_a_whole_case_with_both_sides_at_every_stage_to_the_executives_decision as whole_case,
+)
+from tests.slack.test_escalate_end_to_end import (  # noqa: E402
+    test_the_receiving_sides_proposal_once_accepted_closes_the_case_with_both_names as resolved_at_stage_1,
 )
 
 CASES = 1000
@@ -51,7 +55,10 @@ OPENED_EARLY = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)  # Wednesday, 10:00 London
 OPENED_LATER = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)  # Thursday: due Wednesday 15 April, reminded Monday
 FRIDAY_0930 = datetime(2026, 4, 10, 8, 30, tzinfo=UTC)  # 09:30 London (BST)
 TARGET_SECONDS = 60
-TARGET_CALLS = 3.0
+
+
+# The calls per interaction are counted over each flow in its own database, beside "bench".
+CALLS_DATABASES = ("calls", "calls_known", "calls_stage_1")
 
 
 def person(kind: str, n: int) -> PersonRef:
@@ -131,9 +138,16 @@ def breakdown(calls) -> str:
     return " ".join(f"{kind} {n}" for kind, n in counted.most_common())
 
 
-async def calls_per_interaction(database_url: str) -> tuple[float, int, int, str]:
+async def calls_per_interaction(database_url: str, flow=whole_case, known=False) -> tuple[float, int, int, str]:
+    """Every call the stand-in recorded over `flow`, per request Slack sent the bot. `known`: its people were
+    looked up within the hour (the directory's cache) and the app has checked its token (auth.test), as in a bot
+    that has been running; else all are new to it, as in the first case of a new install."""
     running = await start_running(database_url)
     try:
+        if known:
+            for person in PEOPLE.values():
+                await running.bot.directory.person(person.id)
+            await running.slack.command(PEOPLE["cscp"].id, text="help")  # Bolt checks its token once
         interactions = 0
         post = running.slack.post
 
@@ -144,7 +158,7 @@ async def calls_per_interaction(database_url: str) -> tuple[float, int, int, str
 
         running.slack.post = counted
         before = len(running.standin.calls)
-        await whole_case(running)
+        await flow(running)
         calls = running.standin.calls[before:]
         return len(calls) / interactions, len(calls), interactions, breakdown(calls)
     finally:
@@ -156,21 +170,31 @@ def measure(database_urls: Mapping[str, str]) -> list[dict]:
     figures = {}
     for name, url in database_urls.items():
         rate, last, reminders = asyncio.run(outbox_figures(url))
-        per, calls, interactions, kinds = asyncio.run(calls_per_interaction(url.replace("bench", "calls")))
         figures[name] = {
             "rate": f"{rate:.0f} messages/s",
             "last": f"{last:.1f} s ({reminders} reminders)",
-            "calls": f"{per:.2f} ({calls} calls / {interactions} interactions)",
-            "kinds": kinds,
             "_last": last,
-            "_per": per,
         }
+        for key, flow, known in (
+            ("calls", whole_case, False),
+            ("calls_known", whole_case, True),
+            ("calls_stage_1", resolved_at_stage_1, False),
+        ):
+            per, calls, interactions, kinds = asyncio.run(
+                calls_per_interaction(url.replace("bench", key), flow, known)  # a database each
+            )
+            figures[name][key] = f"{per:.2f} ({calls} calls / {interactions} interactions)"
+            figures[name][f"_{key}"] = per
+            if key == "calls":
+                figures[name]["kinds"] = kinds
     sqlite, postgresql = figures.get("sqlite", {}), figures.get("postgresql", {})
     rows = [
         ("outbox messages per second, 2,000 cards (pacing on; stand-in unlimited)", "rate", None),
         ("936 reminders due at 09:30, the last one in Slack within 60 s", "last", lambda f: f["_last"] <= 60),
-        ("Slack calls per interaction, a whole case, at most 3", "calls", lambda f: f["_per"] <= TARGET_CALLS),
+        ("Slack calls per interaction, a whole case to Stage 5, at most 3", "calls", lambda f: f["_calls"] <= 3),
         ("  those calls by kind (a file share is 3 calls)", "kinds", None),
+        ("  the same case, its 9 people known to the bot (looked up this hour)", "calls_known", None),
+        ("  a case resolved at Stage 1, its 2 people new to the bot", "calls_stage_1", None),
     ]
     return [
         {
@@ -196,7 +220,8 @@ def main() -> None:
         server = PostgresServer()
         try:
             server.execute("CREATE DATABASE bench")
-            server.execute("CREATE DATABASE calls")
+            for name in CALLS_DATABASES:
+                server.execute(f"CREATE DATABASE {name}")
             urls["postgresql"] = server.url("bench")
             print_table(measure(urls))
         finally:

@@ -25,7 +25,7 @@ def main() -> None:
     server = PostgresServer()
     table: list[dict] = []
     try:
-        for name in ("digest", "due_work", "bench", "calls", "acks"):
+        for name in ("digest", "due_work", "bench", "acks", *outbox.CALLS_DATABASES):
             server.execute(f"CREATE DATABASE {name}")
         with tempfile.TemporaryDirectory() as folder:
 
@@ -40,7 +40,7 @@ def main() -> None:
             digest = {kind: databases.run(url, DIGEST_SIZES) for kind, url in urls("digest").items()}
             done(databases.rows(digest, DIGEST_SIZES))
             done(due_work.measure(urls("due_work")))
-            # bench/outbox.py's flow runs in the database beside "bench" named "calls".
+            # bench/outbox.py's flows run in the databases beside "bench" named in outbox.CALLS_DATABASES.
             done(outbox.measure(urls("bench")))
             done(slack_roundtrip.measure(urls("acks")))
     finally:
