@@ -99,11 +99,20 @@ class ByChannel:
 
     async def deliver(self, message: Pending) -> None:
         done = self._done.setdefault(message.id, set())
+        partly: DeliveryError | None = None
         for index, sender in enumerate(self._senders(message)):
-            if index not in done:
+            if index in done:
+                continue
+            try:
                 await sender.deliver(message)
-                done.add(index)
+            except DeliveryError as error:
+                if not error.words_sent:
+                    raise
+                partly = error  # its words went, only a document did not: the e-mail copy still goes
+            done.add(index)
         del self._done[message.id]
+        if partly is not None:
+            raise partly
 
 
 def conversation_of(message: Pending) -> tuple:

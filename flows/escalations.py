@@ -448,26 +448,30 @@ def _start_stage(
     return stage
 
 
-def _check_new_holders(
-    case: CaseView, side: str, people: list[PersonRef], field_name: str, check: validation.Checks
-) -> list[PersonRef]:
+def _check_new_holders(change: _Change, side: str, people: list[PersonRef], field_name: str) -> list[PersonRef]:
     """Nobody holds a stage above their own level on one case: not the other side's people, not someone who
-    already held a stage for this side (so the raiser is never their own manager)."""
+    already held a stage for this side (so the raiser is never their own manager). People are compared as the
+    bot knows them (by account or work e-mail), so no one gets past this under another account."""
     if not people:
         raise Refused("Name who holds this stage for your side.", field=field_name)
     if len(people) > 10:
         raise Refused("Name at most 10 people.", field=field_name)
-    people = [_validated_person(p, field_name, check) for p in people]
+    people = [_validated_person(p, field_name, change.ctx.checks) for p in people]
+    case = change.case
     other = RECEIVING if side == RAISING else RAISING
+
+    def rows(side_: str, stages) -> set[int]:
+        return {change.row(p).id for s in stages for p in (*s.side(side_), *(f for w, f in s.former if w == side_))}
+
+    other_side = rows(other, case.stages)
     for person in people:
-        name = person.name or "That person"
-        if case.side_of(person) == other:
+        name, row = person.name or "That person", change.row(person).id
+        if row in other_side:
             raise Refused(
                 f"{name} is on the other side of this escalation, so cannot hold a stage for yours.", field=field_name
             )
         for stage in case.stages:
-            earlier = {p.key for p in stage.side(side)} | {p.key for s, p in stage.former if s == side}
-            if person.key in earlier:
+            if row in rows(side, [stage]):
                 raise Refused(
                     f"{name} already held Stage {stage.number} for this side. Name the person at the "
                     "next level of seniority.",
@@ -603,7 +607,7 @@ def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
     """Everyone on the case is told how it ended. Each side's last holders in chat have the record for their
     agency's file with it, in the same message (e-mail carries no files); the partnership has the notification
     form, as it now stands, with its notice."""
-    with_record: dict[int, str] = {}
+    with_record: dict[int, str] = {}  # no one holds a stage for both sides (_check_new_holders)
     for side in (RAISING, RECEIVING):
         holders = next((s.side(side) for s in reversed(change.case.stages) if s.side(side)), ())
         with_record.update((change.row(p).id, side) for p in holders if p.platform != EMAIL_PLATFORM)
@@ -713,6 +717,8 @@ def _open(
         session.add(escalation)
         session.flush()
         professional_rows = _unique(_person(session, p) for p in professionals)
+        if raiser_row.id in {p.id for p in professional_rows}:  # themselves under another account or e-mail
+            raise Refused("The professional you disagree with cannot be yourself.", field="professionals")
         for person in professional_rows:
             session.add(EscalationProfessional(escalation_id=escalation.id, person_id=person.id))
         # Stage 1 is the frontline practitioners talking directly: the raiser for the raising side, the
@@ -966,12 +972,15 @@ def escalate(
                 )
             holders = {PARTNERSHIP: [change.row(p) for p in change.ctx.executive]}
         else:
-            holders = {
-                side: [change.row(p) for p in _check_new_holders(case, side, next_holders, "next_holders", check)]
-            }
+            holders = {side: [change.row(p) for p in _check_new_holders(change, side, next_holders, "next_holders")]}
             if rule == "escalating_side_names_both":
-                named = _check_new_holders(case, other, other_side_holders or [], "other_side_holders", check)
+                named = _check_new_holders(change, other, other_side_holders or [], "other_side_holders")
                 holders[other] = [change.row(p) for p in named]
+                if {p.id for p in holders[other]} & {p.id for p in holders[side]}:
+                    raise Refused(
+                        "No one can hold this stage for both sides. Name each side's own people.",
+                        field="other_side_holders",
+                    )
         _end_stage(change, "escalated", False, **record)
         new_stage = _start_stage(change.session, change.ctx, policy, esc, number, holders, change.actor, reason)
         change.bump_version(current_stage=number)
@@ -1010,7 +1019,7 @@ def name_holder(
             raise Refused("That side's holder for this stage is already named.", field="side")
         if can.SIDE_ROLE[chosen] not in change.roles and can.PARTNERSHIP_TEAM not in change.roles:
             raise Refused("You can name your own side's holder only.", field="side", reason="not_allowed")
-        named = _check_new_holders(case, chosen, holders, "holders", change.ctx.checks)
+        named = _check_new_holders(change, chosen, holders, "holders")
         for person in _unique(change.row(p) for p in named):
             change.session.add(StageHolder(stage_id=change.stage.id, person_id=person.id, side=chosen))
             _tell(
@@ -1043,7 +1052,7 @@ def hand_over(
             raise Refused("You can hand over your own side's role only.", field="from_person", reason="not_allowed")
         if to_person.key in {p.key for p in case.stage.holders}:
             raise Refused("They already hold this stage.", field="to_person")
-        (new,) = _check_new_holders(case, side, [to_person], "to_person", change.ctx.checks)
+        (new,) = _check_new_holders(change, side, [to_person], "to_person")
         old_row, new_row = change.row(from_person), change.row(new)
         holder = change.session.exec(
             select(StageHolder).where(StageHolder.stage_id == change.stage.id, StageHolder.person_id == old_row.id)

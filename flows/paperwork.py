@@ -123,6 +123,20 @@ def sent_words(ctx: Context, case: CaseView, document: Document, payload: dict) 
     return f"{document.title}, as at {today}", f"{what}, as it stands today ({today}), as you asked."
 
 
+def not_attached(case: CaseView, document: dict, to_person: bool) -> tuple[str, str]:
+    """When a platform refuses for good the document a notice carries (flows.escalations._document), and its
+    words go alone: (what failed, for the partnership team's notice; the line its reader gets instead)."""
+    if document["kind"] == can.NOTIFICATION_FORM:
+        what = "The Escalation Notification Form"
+    else:
+        what = f"The record of the case for {_agency(case, document.get('side', RAISING))}'s file"
+    if to_person:
+        ask = case.policy.partnership_email or "the partnership team"
+        return what, f"{what} could not be attached here: please ask {case.policy.partnership} ({ask}) for a copy."
+    command = f"escalation-bot form {case.reference} --out form.docx"
+    return what, f"{what} could not be attached here: the operator writes it with {command}"
+
+
 def _agency(case: CaseView, side: str) -> str:
     return case.other_agency if side == RECEIVING else case.raiser_agency
 

@@ -19,6 +19,7 @@ from flows.cards import reader_card
 from flows.context import Context
 from flows.digest import Digest
 from flows.escalations import actions_for
+from flows.paperwork import Document, not_attached
 from flows.people import PersonRef
 from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
@@ -57,6 +58,13 @@ LIMITS = {
 def transient(error: SlackApiError) -> bool:
     status = status_code(error)
     return error_code(error) in TRANSIENT_ERRORS or status == 429 or status >= 500
+
+
+def _words_only(why: str, document: str) -> DeliveryError:
+    """A notice whose words went without its document: failed for good, the partnership team told which."""
+    return DeliveryError(
+        f"{why}: {document[0].lower()}{document[1:]} could not be attached", transient=False, words_sent=True
+    )
 
 
 class SlackSender:
@@ -229,31 +237,52 @@ class SlackSender:
         self, message: Pending, channel: str, words: str, thread_ts: str | None = None, paced_as: str = ""
     ) -> None:
         """A notice and its document in one message: the words above the file. Should Slack refuse the file for
-        good, the words still go, alone (the person is owed them), and the failure is reported as any other."""
+        good, the words go alone (the reader is owed them), saying where to have the document, and the failure
+        is reported as any other; a later try finds those words by the row's id and sends nothing more."""
+        files, comment = await self._files(message, words)
+        if message.may_have_been_sent and await self._already_shared(message, channel, files, thread_ts):
+            return
+        what, instead = not_attached(message.case, message.payload["document"], message.audience == topics.PERSON)
+        if message.may_have_been_sent and await self.recovery.find(channel, message.id, message.created_at, thread_ts):
+            raise _words_only("refused by Slack on an earlier try", what)
         try:
-            await self._send_files(message, channel, thread_ts, paced_as, words=words)
+            await self._upload(channel, files, comment, thread_ts, paced_as)
         except SlackApiError as error:
             if transient(error):
                 raise
-            await self._post(message, channel, thread_ts=thread_ts, paced_as=paced_as, text=words)
-            raise DeliveryError(f"{error_code(error)} (the document)", transient=False, words_sent=True) from None
+            await self._post(message, channel, thread_ts=thread_ts, paced_as=paced_as, text=f"{words}\n\n{instead}")
+            raise _words_only(error_code(error), what) from None
 
     async def _send_files(
-        self, message: Pending, channel: str, thread_ts: str | None = None, paced_as: str = "", words: str = ""
+        self, message: Pending, channel: str, thread_ts: str | None = None, paced_as: str = ""
     ) -> None:
-        """Upload the message's documents to a conversation (by Slack's external upload, files_upload_v2), in
-        one message with a line above them (after the notice's `words`, when it carries them); unless an earlier
-        attempt did."""
-        files, comment = await asyncio.to_thread(
+        """The message's documents, shared in a conversation in one message with a line above them; unless an
+        earlier attempt did."""
+        files, comment = await self._files(message)
+        if message.may_have_been_sent and await self._already_shared(message, channel, files, thread_ts):
+            return
+        await self._upload(channel, files, comment, thread_ts, paced_as)
+
+    async def _files(self, message: Pending, words: str = "") -> tuple[list[tuple[Document, str]], str]:
+        """The documents with their titles, and the comment above them (after the notice's `words`, if any)."""
+        files, line = await asyncio.to_thread(
             files_for, self.ctx, message.topic, message.case, message.payload, message.audience == topics.PERSON
         )
-        comment = f"{words}\n\n{comment}" if words else comment
+        return files, f"{words}\n\n{line}" if words else line
+
+    async def _already_shared(
+        self, message: Pending, channel: str, files: list[tuple[Document, str]], thread_ts: str | None
+    ) -> bool:
         titles = [title for _, title in files]
-        if message.may_have_been_sent:
-            found = await self.recovery.find_files(channel, message.id, titles, message.created_at, thread_ts)
-            if found:
-                log.info("outbox message %s was already in Slack: not sent again", message.id)
-                return
+        found = await self.recovery.find_files(channel, message.id, titles, message.created_at, thread_ts)
+        if found:
+            log.info("outbox message %s was already in Slack: not sent again", message.id)
+        return bool(found)
+
+    async def _upload(
+        self, channel: str, files: list[tuple[Document, str]], comment: str, thread_ts: str | None, paced_as: str
+    ) -> None:
+        """By Slack's external upload (files_upload_v2: an address, the bytes, then completed in the conversation)."""
         await self.pacer.wait(("chat.postMessage", paced_as or channel), POST_PER_CHANNEL)  # it posts there
         await self.client.files_upload_v2(
             file_uploads=[

@@ -75,10 +75,7 @@ class TeamsSender:
         if address is None:
             address = await self._open_chat(recipient)
         if files:
-            line, consents = await self._consent_cards(message)
-            for consent in consents:
-                activity = MessageActivityInput(text=line).add_attachments(consent)
-                await self.app.send(address.conversation_id, activity, service_url=address.service_url)
+            await self._offer_files(message, address)
             return
         now = self.ctx.clock.now()
         # Inside the partnership's own tenant, as in its Slack workspace: the case's details may be shown.
@@ -88,12 +85,12 @@ class TeamsSender:
             content = cards.case_card(found, address.chat_user_id or recipient.user_id, notice)
         else:
             content = cards.card(cards.lead_blocks(notice))
-        activity = self._card(content)
-        if "document" in message.payload:  # the document it carries, offered below it in the same message
-            line, consents = await self._consent_cards(message)
-            content["body"].append(cards.text(line))
-            activity = self._card(content).add_attachments(*consents)
-        sent = await self.app.send(address.conversation_id, activity, service_url=address.service_url)
+        if "document" in message.payload:
+            # The document it carries, offered first: a retry after the notice failed may offer it twice (either
+            # gives the same file), but never says the news twice. One activity with both cards is not used:
+            # Teams may split it and then answer with no id.
+            await self._offer_files(message, address)
+        sent = await self.app.send(address.conversation_id, self._card(content), service_url=address.service_url)
         if message.topic in topics.CARD_TOPICS:
             await asyncio.to_thread(
                 remember_post,
@@ -108,12 +105,11 @@ class TeamsSender:
                 content_hash(content),
             )
 
-    async def _consent_cards(self, message: Pending) -> tuple[str, list]:
-        """The message's documents (or the report's workbook), each as a file consent card to offer in a person's
-        chat, and the line that introduces them. The bytes are made again from the record when they accept
+    async def _offer_files(self, message: Pending, address: ChatAddress) -> None:
+        """The message's documents (or the report's workbook) offered in the person's chat, each by a file consent
+        card under the line that introduces it. The bytes are made again from the record when they accept
         (bot/teams/listeners/files.py): each card's context holds only the reference and the document's kind."""
         found, line = await asyncio.to_thread(files_for, self.ctx, message.topic, message.case, message.payload, True)
-        consents = []
         for document, title in found:
             if message.topic == topics.REPORT and document.mime_type != XLSX:
                 continue  # in Teams the workbook only: it has every breakdown the charts show
@@ -122,8 +118,9 @@ class TeamsSender:
             else:
                 side = message.payload.get("document", message.payload).get("side", RAISING)
                 context = {"kind": document.kind, "r": document.reference, "side": side}
-            consents.append(cards.file_consent(document.filename, title, len(document.content), context))
-        return line, consents
+            consent = cards.file_consent(document.filename, title, len(document.content), context)
+            activity = MessageActivityInput(text=line).add_attachments(consent)
+            await self.app.send(address.conversation_id, activity, service_url=address.service_url)
 
     async def _open_chat(self, recipient: PersonRef) -> ChatAddress:
         """The personal chat with someone the bot has not heard from in Teams: Teams opens it if the app is

@@ -196,3 +196,22 @@ async def test_e_mail_as_well_is_not_offered_when_the_bot_sends_no_e_mail(runnin
     assert "E-mail me as well" not in str(home["blocks"])
     await running.slack.press_button(PEOPLE["teacher"].id, "home_email_copies_on", "")
     await running.standin.wait_for(lambda: "cannot e-mail you" in str(running.dms("teacher")))
+
+
+async def test_when_slack_refuses_a_document_the_e_mail_copy_of_its_news_still_goes(running_with_email):
+    """Tess has e-mail as well; at closure Slack refuses the record for her school's file (files:write gone):
+    the outcome's words reach her in Slack, alone, and by e-mail all the same."""
+    env = running_with_email
+    tess, address = PEOPLE["teacher"].id, PEOPLE["teacher"].email
+    await env.slack.press_button(tess, "home_email_copies_on", "")
+    await env.standin.wait_for(lambda: "Stop the e-mails" in str(env.standin.home.get(tess, {}).get("blocks")))
+    await raise_case(env)
+    await deliver_everything(env)
+    env.standin.scopes.discard("files:write")
+    reply = await env.slack.command(tess, "ESC-2026-0001")
+    await env.slack.click(tess, reply.body["blocks"], "case_withdraw")
+    await env.slack.submit(tess, {"reason": "MASH has accepted the referral."})
+    await deliver_everything(env)
+    (told,) = [m for m in env.dms("teacher") if "was withdrawn" in m.text]
+    assert not told.files and "could not be attached here" in told.text
+    assert subjects(env.inbox, address)[-1] == "ESC-2026-0001: withdrawn"

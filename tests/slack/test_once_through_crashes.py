@@ -223,3 +223,28 @@ async def test_without_the_history_scopes_an_old_install_still_delivers(quiet):
     await running.deliver()
     assert {r.status for r in rows(running).values()} == {"sent"}
     assert len(running.dms("teacher")) == 1
+
+
+async def test_a_crash_after_the_words_went_without_their_refused_document_sends_nothing_more(quiet):
+    """Slack refused the form for good, the words went alone, and the bot died before recording it. Even with the
+    scope back, the restarted instance finds those words by the row's id and neither says them again nor adds
+    the form: the failure stands, reported once."""
+    running = quiet
+    case = open_case(running)
+    await running.deliver()
+    running.standin.scopes.discard("files:write")
+    to_stage_3(running, case)
+    await dies_once_slack_has_acted(running, another_start(running), post_to(CSCP_CHANNEL, in_thread=True))
+    running.standin.scopes.add("files:write")
+    await running.deliver()
+    post = running.cscp_posts()[0]  # then the notice of what could not be delivered
+    replies = running.standin.messages_in(CSCP_CHANNEL, thread_ts=post.ts)
+    assert [r.text.split(".*")[0] for r in replies] == ["*Stage 3 (Service managers) started"]
+    assert "could not be attached here" in replies[0].text and not replies[0].files
+    assert not running.standin.ok_calls("files.completeUploadExternal")
+    failed = [r for r in rows(running).values() if r.status == "failed"]
+    assert [(r.topic, r.last_error) for r in failed] == [
+        ("stage_started", "refused by Slack on an earlier try: the Escalation Notification Form could not be attached")
+    ]
+    notices = [m for m in running.standin.messages_in(CSCP_CHANNEL) if "could not be delivered" in m.text]
+    assert len(notices) == 1

@@ -148,9 +148,11 @@ async def test_when_slack_refuses_the_document_for_good_the_news_still_arrives_o
     await resolve_at_stage_3(running)
     await deliver_everything(running)
     # The outcome's words reach each side's holder and the CSCP thread, once each, without the file.
-    for who in ("service_manager", "mash_service"):
+    for who, agency in (("service_manager", "School or college"), ("mash_service", "Children's Social Care (MASH)")):
         told = [m for m in running.dms(who) if "was resolved at Stage 3" in m.text]
         assert len(told) == 1 and not told[0].files, who
+        # ... saying which document did not come, and whom to ask for it.
+        assert f"The record of the case for {agency}'s file could not be attached here: please ask" in told[0].text
     thread = running.standin.messages_in(CSCP_CHANNEL, thread_ts=running.cscp_posts()[0].ts)
     assert [m.text.startswith("*Resolved at Stage 3") for m in thread].count(True) == 1
     assert not thread[-1].files
@@ -159,9 +161,13 @@ async def test_when_slack_refuses_the_document_for_good_the_news_still_arrives_o
     with running.ctx.db.transaction() as session:
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
     assert sorted(m.audience for m in failed) == ["partnership", "person", "person"]
-    assert {m.last_error for m in failed} == {"missing_scope (the document)"}
+    assert sorted(m.last_error for m in failed) == [
+        "missing_scope: the Escalation Notification Form could not be attached",
+        "missing_scope: the record of the case for Children's Social Care (MASH)'s file could not be attached",
+        "missing_scope: the record of the case for School or college's file could not be attached",
+    ]
     notices = [m for m in running.standin.messages_in(CSCP_CHANNEL) if "could not be delivered" in m.text]
-    assert len(notices) == 3 and all("(the document)" in m.text for m in notices)
+    assert len(notices) == 3 and all("could not be attached" in m.text for m in notices)
     assert not [m for m in running.dms("teacher") if "please" in m.text.lower() and "pass" in m.text.lower()]
 
 

@@ -192,12 +192,14 @@ async def test_the_whole_journey_to_the_executives_decision_with_each_side_on_it
                 "open:history",
                 "open:record_for_file",
             }
-        # MASH's last holder is due the record for MASH's file: in Teams, a file consent card below the outcome,
-        # in the same message; accepted, the Word document arrives in the upload session and has the case in it.
+        # MASH's last holder is due the record for MASH's file: in Teams, a file consent card just before the
+        # outcome; accepted, the Word document arrives in the upload session and has the case in it.
         director = TEAMS_PEOPLE["mash_director"]
         ((sent, consent),) = env.teams_standin.consent_cards(director)
         assert consent["name"] == "ESC-2026-0001-record-receiving.docx"
-        assert "was decided at Stage 5" in str(sent.cards) and "Please add it to your agency's file" in str(sent.cards)
+        assert "Please add it to your agency's file" in sent.text
+        chat = env.teams_standin.sent_to_user(director)
+        assert chat[-2] is sent and "was decided at Stage 5" in str(chat[-1].cards)
         reply = await env.teams.answer_consent(director, consent)
         assert reply.status == 200, reply.body
         (upload,) = env.teams_standin.uploads.values()
