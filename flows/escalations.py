@@ -21,7 +21,7 @@ from flows import permissions as can
 from flows import topics, validation
 from flows.context import Context
 from flows.errors import Refused
-from flows.people import EMAIL_PLATFORM, PersonRef
+from flows.people import EMAIL_PLATFORM, PersonRef, field_naming
 from flows.permissions import PARTNERSHIP, RAISING, RECEIVING
 from flows.persons import acting_from, as_known, find_person, person_row
 from flows.policy import Policy
@@ -131,8 +131,7 @@ def _validated_person(ref: PersonRef, field_name: str, check: validation.Checks)
     if not ref.user_id:
         raise Refused("Choose a person.", field=field_name)
     if ref.platform == EMAIL_PLATFORM:
-        # Someone named by address is given in the field beside the person picker (flows.forms.by_email).
-        where = f"{field_name}_by_email"
+        where = field_naming(ref, field_name)
         validation.email(ref.email or ref.user_id, where)
         check.limited_text(ref.name, where, "the name with the address", 200)
     return ref
@@ -465,17 +464,17 @@ def _check_new_holders(change: _Change, side: str, people: list[PersonRef], fiel
 
     other_side = rows(other, case.stages)
     for person in people:
-        name, row = person.name or "That person", change.row(person).id
+        name, row, field = person.name or "That person", change.row(person).id, field_naming(person, field_name)
         if row in other_side:
             raise Refused(
-                f"{name} is on the other side of this escalation, so cannot hold a stage for yours.", field=field_name
+                f"{name} is on the other side of this escalation, so cannot hold a stage for yours.", field=field
             )
         for stage in case.stages:
             if row in rows(side, [stage]):
                 raise Refused(
                     f"{name} already held Stage {stage.number} for this side. Name the person at the "
                     "next level of seniority.",
-                    field=field_name,
+                    field=field,
                 )
     return people
 
@@ -717,8 +716,11 @@ def _open(
         session.add(escalation)
         session.flush()
         professional_rows = _unique(_person(session, p) for p in professionals)
-        if raiser_row.id in {p.id for p in professional_rows}:  # themselves under another account or e-mail
-            raise Refused("The professional you disagree with cannot be yourself.", field="professionals")
+        for ref in professionals:
+            if _person(session, ref).id == raiser_row.id:  # themselves under another account or e-mail
+                raise Refused(
+                    "The professional you disagree with cannot be yourself.", field=field_naming(ref, "professionals")
+                )
         for person in professional_rows:
             session.add(EscalationProfessional(escalation_id=escalation.id, person_id=person.id))
         # Stage 1 is the frontline practitioners talking directly: the raiser for the raising side, the

@@ -23,7 +23,7 @@ from flows.context import Context
 from flows.errors import Refused
 from flows.escalations import CORRECTABLE, NOTE_KINDS, OUTCOME_KINDS, ActionForm, EscalationForm, OutcomeForm
 from flows.notices import dated_deadline, long_date, named
-from flows.people import PersonRef
+from flows.people import PersonRef, by_email
 from flows.permissions import RAISING, RECEIVING, SIDE_ROLE
 from flows.policy import Policy
 from flows.records import CaseView
@@ -116,11 +116,6 @@ PEOPLE_FIELDS = frozenset({"professionals", "next_holders", "other_side_holders"
 PERSON_FIELDS = frozenset({"to_person", *(f"action_{row}_owner" for row in range(1, ACTION_ROWS + 1))})
 # Fields that choose one of the case's current holders, by person_choice(); the front-end passes the value back.
 HOLDER_CHOICE_FIELDS = frozenset({"holder", "from_person"})
-
-
-def by_email(field_id: str) -> str:
-    """The id of the field beside a person field where people can be named by e-mail address instead."""
-    return f"{field_id}_by_email"
 
 
 def person_choice(person: PersonRef) -> str:

@@ -24,3 +24,13 @@ class PersonRef:
     @classmethod
     def by_email(cls, name: str, email: str) -> PersonRef:
         return cls(platform=EMAIL_PLATFORM, user_id=email.strip().lower(), name=name.strip(), email=email.strip())
+
+
+def by_email(field_id: str) -> str:
+    """The id of the field beside a person field where people can be named by e-mail address instead."""
+    return f"{field_id}_by_email"
+
+
+def field_naming(ref: PersonRef, field_id: str) -> str:
+    """Where a form named this person: the person picker `field_id`, or the e-mail field beside it."""
+    return by_email(field_id) if ref.platform == EMAIL_PLATFORM else field_id
