@@ -263,6 +263,18 @@ async def test_the_cscp_team_sees_who_has_read_or_changed_a_case(running):
     assert "audit_read" in actions
 
 
+async def test_naming_yourself_by_your_work_e_mail_is_refused_at_that_field_and_nothing_is_saved(running):
+    form = dict(FORM, professionals=[], professionals_by_email=f"Me <{PEOPLE['teacher'].email}>")
+    reply = await raise_case(running, form=form)
+    assert reply.body == {
+        "response_action": "errors",
+        "errors": {"professionals_by_email": "The professional you disagree with cannot be yourself."},
+    }
+    with running.ctx.db.transaction() as session:
+        assert session.exec(select(Escalation)).all() == []
+    assert not running.dms("teacher")
+
+
 async def test_a_slack_user_also_named_by_e_mail_is_one_person(running):
     from tests.slack.test_escalate_end_to_end import FORM
 
