@@ -459,18 +459,19 @@ def _check_new_holders(change: _Change, side: str, people: list[PersonRef], fiel
     case = change.case
     other = RECEIVING if side == RAISING else RAISING
 
-    def rows(side_: str, stages) -> set[int]:
-        return {change.row(p).id for s in stages for p in (*s.side(side_), *(f for w, f in s.former if w == side_))}
+    def rows(stage, side_: str) -> set[int]:
+        return {change.row(p).id for p in (*stage.side(side_), *(f for w, f in stage.former if w == side_))}
 
-    other_side = rows(other, case.stages)
+    other_side = set().union(*(rows(stage, other) for stage in case.stages))
+    this_side = [(stage, rows(stage, side)) for stage in case.stages]
     for person in people:
         name, row, field = person.name or "That person", change.row(person).id, field_naming(person, field_name)
         if row in other_side:
             raise Refused(
                 f"{name} is on the other side of this escalation, so cannot hold a stage for yours.", field=field
             )
-        for stage in case.stages:
-            if row in rows(side, [stage]):
+        for stage, held in this_side:
+            if row in held:
                 raise Refused(
                     f"{name} already held Stage {stage.number} for this side. Name the person at the "
                     "next level of seniority.",
@@ -606,14 +607,16 @@ def _tell_closed(change: _Change, topic: str, **payload: Any) -> None:
     """Everyone on the case is told how it ended. Each side's last holders in chat have the record for their
     agency's file with it, in the same message (e-mail carries no files); the partnership has the notification
     form, as it now stands, with its notice."""
-    with_record: dict[int, str] = {}  # no one holds a stage for both sides (_check_new_holders)
+    record_side: dict[int, str] = {}  # no one holds a stage for both sides (_check_new_holders)
     for side in (RAISING, RECEIVING):
         holders = next((s.side(side) for s in reversed(change.case.stages) if s.side(side)), ())
-        with_record.update((change.row(p).id, side) for p in holders if p.platform != EMAIL_PLATFORM)
-    change.tell(topic, [p for p in change.case.people() if change.row(p).id not in with_record], **payload)
+        record_side.update((change.row(p).id, side) for p in holders if p.platform != EMAIL_PLATFORM)
+    told: dict[str | None, list[PersonRef]] = {None: [], RAISING: [], RECEIVING: []}
+    for person in change.case.people():
+        told[record_side.get(change.row(person).id)].append(person)
+    change.tell(topic, told[None], **payload)
     for side in (RAISING, RECEIVING):
-        holders = [p for p in change.case.people() if with_record.get(change.row(p).id) == side]
-        change.tell(topic, holders, **payload, document=_document(can.RECORD_FOR_FILE, CLOSURE, side))
+        change.tell(topic, told[side], **payload, document=_document(can.RECORD_FOR_FILE, CLOSURE, side))
     change.tell_partnership(topic, **payload, **_notification_form(change, CLOSURE))
 
 
@@ -715,12 +718,13 @@ def _open(
         )
         session.add(escalation)
         session.flush()
-        professional_rows = _unique(_person(session, p) for p in professionals)
-        for ref in professionals:
-            if _person(session, ref).id == raiser_row.id:  # themselves under another account or e-mail
+        named = [(ref, _person(session, ref)) for ref in professionals]
+        for ref, person in named:
+            if person.id == raiser_row.id:  # themselves under another account or e-mail
                 raise Refused(
                     "The professional you disagree with cannot be yourself.", field=field_naming(ref, "professionals")
                 )
+        professional_rows = _unique(person for _, person in named)
         for person in professional_rows:
             session.add(EscalationProfessional(escalation_id=escalation.id, person_id=person.id))
         # Stage 1 is the frontline practitioners talking directly: the raiser for the raising side, the

@@ -169,6 +169,14 @@ def report_documents(ctx: Context, period: Period, via: str) -> list[Document]:
     return documents
 
 
+def document_of(topic: str, payload: dict, case: CaseView) -> dict:
+    """What a message says of its document: a document message's own payload, or the document a notice carries
+    (flows.escalations._document), told at the notice's stage."""
+    if topic == topics.DOCUMENT:
+        return payload
+    return {**payload["document"], "stage": payload.get("stage", case.current_stage)}
+
+
 def files_for(
     ctx: Context, topic: str, case: CaseView | None, payload: dict, to_person: bool
 ) -> tuple[list[tuple[Document, str]], str]:
@@ -183,8 +191,7 @@ def files_for(
             "with every breakdown (any count from 1 to 4 shows as <5)."
         )
         return files, line
-    if topic != topics.DOCUMENT:  # a notice with its document (flows.escalations._document): told at its stage
-        payload = {**payload["document"], "stage": payload.get("stage", case.current_stage)}
+    payload = document_of(topic, payload, case)
     document = document_for(ctx, case, payload["kind"], payload.get("side", RAISING))
     title, line = sent_words(ctx, case, document, payload)
     return [(document, title)], line

@@ -240,11 +240,12 @@ class SlackSender:
         good, the words go alone (the reader is owed them), saying where to have the document, and the failure
         is reported as any other; a later try finds those words by the row's id and sends nothing more."""
         files, comment = await self._files(message, words)
-        if message.may_have_been_sent and await self._already_shared(message, channel, files, thread_ts):
-            return
         what, instead = not_attached(message.case, message.payload["document"], message.audience == topics.PERSON)
-        if message.may_have_been_sent and await self.recovery.find(channel, message.id, message.created_at, thread_ts):
-            raise _words_only("refused by Slack on an earlier try", what)
+        if message.may_have_been_sent:
+            if await self._already_shared(message, channel, files, thread_ts):
+                return
+            if await self.recovery.find(channel, message.id, message.created_at, thread_ts):
+                raise _words_only("refused by Slack on an earlier try", what)
         try:
             await self._upload(channel, files, comment, thread_ts, paced_as)
         except SlackApiError as error:

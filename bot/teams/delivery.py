@@ -33,7 +33,7 @@ from flows.permissions import RAISING
 from flows.persons import ChatAddress, chat_address, remember_chat_address
 from flows.posts import CARD, PARTNERSHIP_POST, Post, content_hash, posts_of, remember_content, remember_post
 from flows.records import CaseView
-from flows.report_posts import XLSX, files_for
+from flows.report_posts import XLSX, document_of, files_for
 
 log = logging.getLogger(__name__)
 FILE_TOPICS = (topics.DOCUMENT, topics.REPORT)
@@ -116,7 +116,7 @@ class TeamsSender:
             if message.topic == topics.REPORT:
                 context = {"kind": document.kind, "from": message.payload["from"], "to": message.payload["to"]}
             else:
-                side = message.payload.get("document", message.payload).get("side", RAISING)
+                side = document_of(message.topic, message.payload, message.case).get("side", RAISING)
                 context = {"kind": document.kind, "r": document.reference, "side": side}
             consent = cards.file_consent(document.filename, title, len(document.content), context)
             activity = MessageActivityInput(text=line).add_attachments(consent)
@@ -206,8 +206,7 @@ class TeamsSender:
         notice = partnership_notice(message.topic, case, message.payload, self.ctx.clock.now())
         content = cards.partnership_reply_card(notice)
         if "document" in message.payload:  # the notification form that goes with it: where to have it
-            document = {**message.payload["document"], "stage": message.payload.get("stage", case.current_stage)}
-            content["body"].append(cards.text(document_words(case, document)))
+            content["body"].append(cards.text(document_words(case, document_of(message.topic, message.payload, case))))
         await self.app.reply(channel, post_id, self._card(content), service_url=service_url)
 
     async def _partnership_post(self, case: CaseView) -> str:
